@@ -1,0 +1,67 @@
+"""Fixtures: real Git repositories holding a copy of the bundled KB, with an isolated identity."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+BUNDLED_KB = PROJECT / "kb"
+SCHEMAS = PROJECT / "schemas"
+LEGACY_SEED = PROJECT / "tests" / "data" / "legacy" / "seed.txt"
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test reads the developer's git config; every commit has a known identity."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE", "MEMKB_AGENT"):
+        monkeypatch.delenv(var, raising=False)
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test Person\n\temail = test@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
+    yield
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run a real git command in `cwd` and return its stdout (raises on failure)."""
+    full_env = {**os.environ, **(env or {})}
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True, env=full_env)
+    return done.stdout
+
+
+def make_kb_repo(path: Path, *, with_kb: bool = True) -> Path:
+    """Create a Git repository at `path` with schemas/ and (optionally) the bundled kb/."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    shutil.copytree(SCHEMAS, path / "schemas")
+    if with_kb:
+        shutil.copytree(BUNDLED_KB, path / "kb")
+    else:
+        (path / "kb").mkdir()
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial knowledge base", "--allow-empty")
+    return path
+
+
+@pytest.fixture
+def kb_repo(tmp_path: Path) -> Path:
+    """A fresh Git repository holding the bundled KB and schemas, one commit on main."""
+    return make_kb_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def empty_kb_repo(tmp_path: Path) -> Path:
+    """A fresh Git repository with schemas/ and an empty kb/."""
+    return make_kb_repo(tmp_path / "repo", with_kb=False)

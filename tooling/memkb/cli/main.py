@@ -1,0 +1,72 @@
+"""The `memkb` command: the app object, error handling and the table of commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from memkb.errors import MemkbError, RecordError
+from memkb.layout import find_root
+
+app = typer.Typer(
+    name="memkb",
+    help="The persistent memory of an AI orchestrator: YAML records in Git, validated, "
+    "written as clean commits and measured from evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def repo_root(repo: Path | None) -> Path:
+    """The repository to work on: --repo if given, else the one holding the current directory."""
+    return find_root(repo if repo is not None else Path.cwd())
+
+
+def fail(exc: MemkbError) -> None:
+    """Print a MemkbError for a person and exit with its code (1 findings, 2 usage/env)."""
+    typer.echo(f"memkb: error: {exc.message}", err=True)
+    if isinstance(exc, RecordError):
+        for finding in exc.findings:
+            typer.echo(f"  {finding}", err=True)
+    if exc.hint:
+        typer.echo(f"  hint: {exc.hint}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: turn MemkbError into a message and exit code instead of a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MemkbError as exc:
+            fail(exc)
+        except KeyboardInterrupt:
+            typer.echo("memkb: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:  # output piped into `head`; nothing left to say
+        sys.stderr.close()
+
+
+def _register_commands() -> None:
+    # The commands, listed explicitly rather than discovered: importing a module
+    # registers its commands on `app`.
+    from memkb.cli import validate_cmd  # noqa: F401
+
+
+_register_commands()

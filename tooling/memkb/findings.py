@@ -1,0 +1,47 @@
+"""Findings are data: every rule produces them, every reporter renders them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem at one place. `path` is relative to the repository root, POSIX style."""
+
+    path: str
+    line: int
+    col: int
+    severity: Severity
+    code: str
+    message: str
+    hint: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+
+def error(path: str, code: str, message: str, *, line: int = 1, col: int = 1,
+          hint: str | None = None) -> Finding:
+    """Shorthand for an error finding."""
+    return Finding(path, line, col, Severity.ERROR, code, message, hint)
+
+
+def warning(path: str, code: str, message: str, *, line: int = 1, col: int = 1,
+            hint: str | None = None) -> Finding:
+    """Shorthand for a warning finding."""
+    return Finding(path, line, col, Severity.WARNING, code, message, hint)
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    """True when any finding is an error (warnings alone do not fail a run)."""
+    return any(f.severity is Severity.ERROR for f in findings)

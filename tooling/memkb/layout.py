@@ -1,0 +1,80 @@
+"""Where records live: kinds, folders, file names and the repository root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from memkb.errors import RepoError, UsageError
+
+KB_DIR = "kb"
+SCHEMAS_DIR = "schemas"
+VOCABULARY_FILE = "kb/vocabulary.yaml"
+
+# kind -> folder under kb/. The vocabulary is a single file, not a folder.
+FOLDERS: dict[str, str] = {
+    "pattern": "patterns",
+    "failure": "failures",
+    "template": "templates",
+    "outcome": "outcomes",
+}
+KINDS: tuple[str, ...] = (*FOLDERS, "vocabulary")
+KIND_BY_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items()}
+
+
+@dataclass(frozen=True)
+class Location:
+    """A record's place: its kind (from the folder) and its id (from the file name)."""
+
+    kind: str | None
+    stem: str
+
+
+def find_root(start: Path) -> Path:
+    """Return the nearest directory at or above `start` holding kb/; raise RepoError if none."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / KB_DIR).is_dir():
+            return candidate
+    raise RepoError(
+        f"no knowledge base found at or above {start}",
+        hint="run inside a memkb repository (one with a kb/ folder) or pass --repo DIR",
+    )
+
+
+def schema_path(root: Path, kind: str) -> Path:
+    """The schema file for `kind` in repository `root`."""
+    return root / SCHEMAS_DIR / f"{kind}.schema.json"
+
+
+def check_kind(kind: str) -> str:
+    """Return `kind` if it is a record kind; raise UsageError naming the known kinds if not."""
+    if kind not in KINDS:
+        raise UsageError(f"unknown kind '{kind}'", hint=f"use one of: {', '.join(KINDS)}")
+    return kind
+
+
+def location_of(relpath: str) -> Location:
+    """Kind and id implied by a path relative to the root, e.g. kb/patterns/x.yaml."""
+    parts = relpath.split("/")
+    stem = parts[-1].rsplit(".", 1)[0]
+    if relpath == VOCABULARY_FILE:
+        return Location("vocabulary", stem)
+    if len(parts) >= 3 and parts[0] == KB_DIR:
+        return Location(KIND_BY_FOLDER.get(parts[1]), stem)
+    return Location(None, stem)
+
+
+def record_relpath(kind: str, record_id: str) -> str:
+    """Canonical path of a record relative to the root (outcomes go under their year)."""
+    if kind == "vocabulary":
+        return VOCABULARY_FILE
+    if kind == "outcome":
+        return f"{KB_DIR}/outcomes/{record_id[:4]}/{record_id}.yaml"
+    return f"{KB_DIR}/{FOLDERS[kind]}/{record_id}.yaml"
+
+
+def modeline(kind: str, relpath: str) -> str:
+    """The yaml-language-server line that points an editor at the record's schema."""
+    depth = relpath.count("/")
+    return f"# yaml-language-server: $schema={'../' * depth}schemas/{kind}.schema.json"

@@ -1,0 +1,143 @@
+"""JSON Schemas of the record kinds, compiled once per run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from memkb.errors import RepoError
+from memkb.layout import KINDS, schema_path
+
+# Figures that memkb derives from outcomes and Git history. Typed into a record
+# they would silently compete with the evidence, so validate names their source.
+DERIVED_FIELDS: dict[str, str] = {
+    "success_rate": "success rates are computed by `memkb metrics` from outcome records",
+    "success_probability": "realised success is computed by `memkb metrics` from outcomes",
+    "last_updated": "last change dates come from Git history",
+    "last_update": "last change dates come from Git history",
+    "project_examples": "examples are the outcome records that cite the pattern",
+    "applications": "applications are counted from outcome records",
+    "total_projects": "totals are counted from outcome records",
+    "recovery_rate": "recovery rates are computed from outcome records",
+    "occurrences": "occurrences are counted from outcome records",
+}
+PRIOR_HINT = "a figure declared without evidence belongs under 'prior:' with a weight"
+
+
+@dataclass(frozen=True)
+class SchemaIssue:
+    """One schema violation: where (path in the document), what, and whether to point at the key."""
+
+    path: tuple[str | int, ...]
+    message: str
+    code: str = "KB201"
+    at_key: bool = False
+    hint: str | None = None
+
+
+class Schemas:
+    """The schemas of one repository, loaded lazily and compiled once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    @cached_property
+    def raw(self) -> dict[str, bytes]:
+        """Schema file contents by kind; raise RepoError if one is missing."""
+        out = {}
+        for kind in KINDS:
+            path = schema_path(self.root, kind)
+            try:
+                out[kind] = path.read_bytes()
+            except OSError as exc:
+                raise RepoError(f"cannot read schema {path}: {exc.strerror}",
+                                hint="restore schemas/ from the repository") from exc
+        return out
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Hash of every schema: cached results are only valid for the same schemas."""
+        digest = hashlib.sha256()
+        for kind in KINDS:
+            digest.update(kind.encode() + b"\0" + self.raw[kind] + b"\0")
+        return digest.hexdigest()
+
+    def document(self, kind: str) -> dict[str, Any]:
+        """The parsed schema for `kind`."""
+        try:
+            loaded: dict[str, Any] = json.loads(self.raw[kind])
+        except ValueError as exc:
+            raise RepoError(f"schema {schema_path(self.root, kind)} is not valid JSON: {exc}")
+        return loaded
+
+    def validator(self, kind: str) -> Draft202012Validator:
+        if kind not in self._validators:
+            schema = self.document(kind)
+            self._validators[kind] = Draft202012Validator(
+                schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        return self._validators[kind]
+
+    def issues(self, kind: str, doc: dict[str, Any]) -> list[SchemaIssue]:
+        """Every schema violation of `doc` against the schema of `kind`."""
+        derived = list(_derived_issues(doc))
+        derived_keys = {issue.path[0] for issue in derived}
+        found = [issue for err in self.validator(kind).iter_errors(doc)
+                 for issue in _explain(err) if not (issue.at_key and issue.path
+                                                    and issue.path[0] in derived_keys
+                                                    and len(issue.path) == 1)]
+        return derived + sorted(found, key=lambda i: [str(p) for p in i.path])
+
+
+def _derived_issues(doc: dict[str, Any]) -> Iterator[SchemaIssue]:
+    for key, source in DERIVED_FIELDS.items():
+        if key in doc:
+            yield SchemaIssue((key,), f"'{key}' is a derived figure and cannot be typed: {source}",
+                              code="KB210", at_key=True, hint=PRIOR_HINT)
+
+
+def _explain(err: ValidationError) -> Iterator[SchemaIssue]:
+    """Turn one jsonschema error into issues that point at the offending value or key."""
+    path = tuple(err.absolute_path)
+    where = _dotted(path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        for extra in _extra_keys(err):
+            yield SchemaIssue((*path, extra), f"unknown field '{extra}'{_in(where)}",
+                              at_key=True, hint=f"allowed fields: {', '.join(allowed)}"
+                              if allowed else None)
+        return
+    if err.validator == "required":
+        yield SchemaIssue(path, f"{err.message}{_in(where)}",
+                          hint="add the missing field")
+        return
+    if err.validator in ("anyOf", "oneOf") and err.context:
+        best = min(err.context, key=lambda e: len(e.absolute_path))
+        yield from _explain(best)
+        return
+    yield SchemaIssue(path, f"{where or 'record'}: {err.message}")
+
+
+def _extra_keys(err: ValidationError) -> list[str]:
+    allowed = set(err.schema.get("properties", {}))
+    instance = err.instance if isinstance(err.instance, dict) else {}
+    return sorted(str(k) for k in instance if k not in allowed)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _in(where: str) -> str:
+    return f" in '{where}'" if where else ""

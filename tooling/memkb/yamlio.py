@@ -1,0 +1,202 @@
+"""Safe, bounded YAML loading for knowledge files, and locating values by path.
+
+The bulk read uses libyaml (PyYAML's C parser) with the safe constructor: no custom
+tags, no timestamps (dates stay strings, as the schemas expect), duplicate keys
+collected as findings, file size and alias expansion bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from memkb.findings import Finding, error
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_EXPANDED_NODES = 20_000
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class KbLoader(_Loader):  # type: ignore[misc,valid-type]
+    """Safe loader that records duplicate keys instead of silently keeping the last one."""
+
+    duplicates: list[tuple[str, yaml.Mark]]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue  # unhashable keys fail in the base constructor with a clear mark
+            if key in seen:
+                self.duplicates.append((str(key), key_node.start_mark))
+            seen.add(key)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
+# Keep dates as strings: the schemas check their format, and a record must
+# round-trip to JSON unchanged.
+KbLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+KbLoader.add_constructor("tag:yaml.org,2002:map", KbLoader.construct_mapping)
+
+
+@dataclass
+class Loaded:
+    """The outcome of loading one file: the document (None if unusable) and findings."""
+
+    doc: Any = None
+    text: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+
+def load_bytes(raw: bytes, path: str) -> Loaded:
+    """Decode and parse one knowledge file; every problem becomes a KB1xx finding."""
+    if len(raw) > MAX_FILE_BYTES:
+        return Loaded(findings=[error(path, "KB105", f"file is {len(raw)} bytes; the limit is "
+                                      f"{MAX_FILE_BYTES}", hint="split the record or shorten it")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col_of_offset(raw, exc.start)
+        return Loaded(findings=[error(path, "KB106", f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                                      line=line, col=col, hint="save the file as UTF-8")])
+    text = text.removeprefix("\ufeff")
+    if not text.strip() or all(_is_comment_or_blank(ln) for ln in text.splitlines()):
+        return Loaded(text=text, findings=[error(path, "KB108", "file is empty",
+                                                 hint="write a record or delete the file")])
+    tabs = _tab_findings(text, path)
+    loaded = _parse(text, path)
+    tab_lines = {f.line for f in tabs}
+    loaded.findings = tabs + [f for f in loaded.findings
+                              if not (f.code == "KB101" and f.line in tab_lines)]
+    if loaded.doc is not None and not isinstance(loaded.doc, dict):
+        loaded.findings.append(error(path, "KB109", "a record must be a mapping of fields",
+                                     hint="start the file with 'kind: ...' and one field a line"))
+        loaded.doc = None
+    return loaded
+
+
+def _parse(text: str, path: str) -> Loaded:
+    loader = KbLoader(text)
+    loader.duplicates = []
+    try:
+        node = loader.get_single_node()
+        if node is not None and "*" in text:
+            size = _expanded_size(node, MAX_EXPANDED_NODES)
+            if size > MAX_EXPANDED_NODES:
+                return Loaded(text=text, findings=[error(
+                    path, "KB104", f"aliases expand to more than {MAX_EXPANDED_NODES} nodes",
+                    line=1, col=1, hint="write values out instead of using anchors and aliases")])
+        doc = loader.construct_document(node) if node is not None else None
+    except yaml.constructor.ConstructorError as exc:
+        return Loaded(text=text, findings=[_marked(path, "KB103", _tag_message(exc),
+                                                   exc.problem_mark, "remove the tag: "
+                                                   "knowledge files hold plain data only")])
+    except yaml.MarkedYAMLError as exc:
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        return Loaded(text=text, findings=[_marked(path, "KB101", message, exc.problem_mark,
+                                                   "fix the YAML syntax at this place")])
+    except yaml.YAMLError as exc:  # libyaml reports some errors without a mark
+        return Loaded(text=text, findings=[error(path, "KB101", f"YAML error: {exc}")])
+    finally:
+        loader.dispose()
+    dups = [_marked(path, "KB102", f"duplicate key '{key}'", mark,
+                    "keep one entry: YAML would silently drop the first")
+            for key, mark in loader.duplicates]
+    return Loaded(doc=None if dups else doc, text=text, findings=dups)
+
+
+def _tag_message(exc: yaml.constructor.ConstructorError) -> str:
+    problem = (exc.problem or "").replace("could not determine a constructor for the tag",
+                                          "custom tag")
+    return f"{problem} is not allowed" if problem else "custom YAML tag is not allowed"
+
+
+def _marked(path: str, code: str, message: str, mark: yaml.Mark | None, hint: str) -> Finding:
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return error(path, code, message, line=line, col=col, hint=hint)
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Number of nodes the document has once aliases are expanded, stopping past `limit`."""
+    memo: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in memo:
+            return memo[id(node)]
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        memo[id(node)] = total
+        return total
+
+    return size(root)
+
+
+def _tab_findings(text: str, path: str) -> list[Finding]:
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        col = line.find("\t")
+        if col >= 0:
+            found.append(error(path, "KB107", "tab character", line=number, col=col + 1,
+                               hint="use spaces: YAML forbids tabs for indentation"))
+    return found
+
+
+def _is_comment_or_blank(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#") or stripped in ("---", "...")
+
+
+def _line_col_of_offset(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    line_start = before.rfind(b"\n") + 1
+    return before.count(b"\n") + 1, offset - line_start + 1
+
+
+def locate(text: str, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+    """Line and column (1-based) of the value at `path` in `text`, or of its key.
+
+    Falls back to the deepest existing ancestor when the path does not exist
+    (a missing required field is reported at its parent).
+    """
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=KbLoader)
+    except yaml.YAMLError:
+        return 1, 1
+    if node is None:
+        return 1, 1
+    mark = node.start_mark
+    for step in path:
+        child = _child(node, step)
+        if child is None:
+            break
+        key_node, node = child
+        mark = key_node.start_mark if (key and step == path[-1] and key_node) else node.start_mark
+    return mark.line + 1, mark.column + 1
+
+
+def _child(node: yaml.Node, step: str | int) -> tuple[Any, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == str(step):
+                return key_node, value_node
+    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+        return None, node.value[step]
+    return None
