@@ -27,7 +27,8 @@ class RecordError(MemkbError):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, findings: list[object] | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, findings: list[object] | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.findings = findings or []

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -30,14 +30,16 @@ class Finding:
         return data
 
 
-def error(path: str, code: str, message: str, *, line: int = 1, col: int = 1,
-          hint: str | None = None) -> Finding:
+def error(
+    path: str, code: str, message: str, *, line: int = 1, col: int = 1, hint: str | None = None
+) -> Finding:
     """Shorthand for an error finding."""
     return Finding(path, line, col, Severity.ERROR, code, message, hint)
 
 
-def warning(path: str, code: str, message: str, *, line: int = 1, col: int = 1,
-            hint: str | None = None) -> Finding:
+def warning(
+    path: str, code: str, message: str, *, line: int = 1, col: int = 1, hint: str | None = None
+) -> Finding:
     """Shorthand for a warning finding."""
     return Finding(path, line, col, Severity.WARNING, code, message, hint)
 

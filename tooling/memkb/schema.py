@@ -59,8 +59,10 @@ class Schemas:
             try:
                 out[kind] = path.read_bytes()
             except OSError as exc:
-                raise RepoError(f"cannot read schema {path}: {exc.strerror}",
-                                hint="restore schemas/ from the repository") from exc
+                raise RepoError(
+                    f"cannot read schema {path}: {exc.strerror}",
+                    hint="restore schemas/ from the repository",
+                ) from exc
         return out
 
     @cached_property
@@ -76,32 +78,47 @@ class Schemas:
         try:
             loaded: dict[str, Any] = json.loads(self.raw[kind])
         except ValueError as exc:
-            raise RepoError(f"schema {schema_path(self.root, kind)} is not valid JSON: {exc}")
+            raise RepoError(
+                f"schema {schema_path(self.root, kind)} is not valid JSON: {exc}"
+            ) from exc
         return loaded
 
     def validator(self, kind: str) -> Draft202012Validator:
         if kind not in self._validators:
             schema = self.document(kind)
             self._validators[kind] = Draft202012Validator(
-                schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+                schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
         return self._validators[kind]
 
     def issues(self, kind: str, doc: dict[str, Any]) -> list[SchemaIssue]:
         """Every schema violation of `doc` against the schema of `kind`."""
         derived = list(_derived_issues(doc))
         derived_keys = {issue.path[0] for issue in derived}
-        found = [issue for err in self.validator(kind).iter_errors(doc)
-                 for issue in _explain(err) if not (issue.at_key and issue.path
-                                                    and issue.path[0] in derived_keys
-                                                    and len(issue.path) == 1)]
+        found = [
+            issue
+            for err in self.validator(kind).iter_errors(doc)
+            for issue in _explain(err)
+            if not (
+                issue.at_key
+                and issue.path
+                and issue.path[0] in derived_keys
+                and len(issue.path) == 1
+            )
+        ]
         return derived + sorted(found, key=lambda i: [str(p) for p in i.path])
 
 
 def _derived_issues(doc: dict[str, Any]) -> Iterator[SchemaIssue]:
     for key, source in DERIVED_FIELDS.items():
         if key in doc:
-            yield SchemaIssue((key,), f"'{key}' is a derived figure and cannot be typed: {source}",
-                              code="KB210", at_key=True, hint=PRIOR_HINT)
+            yield SchemaIssue(
+                (key,),
+                f"'{key}' is a derived figure and cannot be typed: {source}",
+                code="KB210",
+                at_key=True,
+                hint=PRIOR_HINT,
+            )
 
 
 def _explain(err: ValidationError) -> Iterator[SchemaIssue]:
@@ -109,15 +126,17 @@ def _explain(err: ValidationError) -> Iterator[SchemaIssue]:
     path = tuple(err.absolute_path)
     where = _dotted(path)
     if err.validator == "additionalProperties":
-        allowed = sorted(err.schema.get("properties", {}))
+        allowed = sorted(_declared(err))
         for extra in _extra_keys(err):
-            yield SchemaIssue((*path, extra), f"unknown field '{extra}'{_in(where)}",
-                              at_key=True, hint=f"allowed fields: {', '.join(allowed)}"
-                              if allowed else None)
+            yield SchemaIssue(
+                (*path, extra),
+                f"unknown field '{extra}'{_in(where)}",
+                at_key=True,
+                hint=f"allowed fields: {', '.join(allowed)}" if allowed else None,
+            )
         return
     if err.validator == "required":
-        yield SchemaIssue(path, f"{err.message}{_in(where)}",
-                          hint="add the missing field")
+        yield SchemaIssue(path, f"{err.message}{_in(where)}", hint="add the missing field")
         return
     if err.validator in ("anyOf", "oneOf") and err.context:
         best = min(err.context, key=lambda e: len(e.absolute_path))
@@ -126,8 +145,13 @@ def _explain(err: ValidationError) -> Iterator[SchemaIssue]:
     yield SchemaIssue(path, f"{where or 'record'}: {err.message}")
 
 
+def _declared(err: ValidationError) -> set[str]:
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    return set(schema.get("properties", {}))
+
+
 def _extra_keys(err: ValidationError) -> list[str]:
-    allowed = set(err.schema.get("properties", {}))
+    allowed = _declared(err)
     instance = err.instance if isinstance(err.instance, dict) else {}
     return sorted(str(k) for k in instance if k not in allowed)
 

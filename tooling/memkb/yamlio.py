@@ -60,26 +60,55 @@ class Loaded:
 def load_bytes(raw: bytes, path: str) -> Loaded:
     """Decode and parse one knowledge file; every problem becomes a KB1xx finding."""
     if len(raw) > MAX_FILE_BYTES:
-        return Loaded(findings=[error(path, "KB105", f"file is {len(raw)} bytes; the limit is "
-                                      f"{MAX_FILE_BYTES}", hint="split the record or shorten it")])
+        return Loaded(
+            findings=[
+                error(
+                    path,
+                    "KB105",
+                    f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}",
+                    hint="split the record or shorten it",
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _line_col_of_offset(raw, exc.start)
-        return Loaded(findings=[error(path, "KB106", f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})",
-                                      line=line, col=col, hint="save the file as UTF-8")])
+        return Loaded(
+            findings=[
+                error(
+                    path,
+                    "KB106",
+                    f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                    line=line,
+                    col=col,
+                    hint="save the file as UTF-8",
+                )
+            ]
+        )
     text = text.removeprefix("\ufeff")
     if not text.strip() or all(_is_comment_or_blank(ln) for ln in text.splitlines()):
-        return Loaded(text=text, findings=[error(path, "KB108", "file is empty",
-                                                 hint="write a record or delete the file")])
+        return Loaded(
+            text=text,
+            findings=[
+                error(path, "KB108", "file is empty", hint="write a record or delete the file")
+            ],
+        )
     tabs = _tab_findings(text, path)
     loaded = _parse(text, path)
     tab_lines = {f.line for f in tabs}
-    loaded.findings = tabs + [f for f in loaded.findings
-                              if not (f.code == "KB101" and f.line in tab_lines)]
+    loaded.findings = tabs + [
+        f for f in loaded.findings if not (f.code == "KB101" and f.line in tab_lines)
+    ]
     if loaded.doc is not None and not isinstance(loaded.doc, dict):
-        loaded.findings.append(error(path, "KB109", "a record must be a mapping of fields",
-                                     hint="start the file with 'kind: ...' and one field a line"))
+        loaded.findings.append(
+            error(
+                path,
+                "KB109",
+                "a record must be a mapping of fields",
+                hint="start the file with 'kind: ...' and one field a line",
+            )
+        )
         loaded.doc = None
     return loaded
 
@@ -92,31 +121,64 @@ def _parse(text: str, path: str) -> Loaded:
         if node is not None and "*" in text:
             size = _expanded_size(node, MAX_EXPANDED_NODES)
             if size > MAX_EXPANDED_NODES:
-                return Loaded(text=text, findings=[error(
-                    path, "KB104", f"aliases expand to more than {MAX_EXPANDED_NODES} nodes",
-                    line=1, col=1, hint="write values out instead of using anchors and aliases")])
+                return Loaded(
+                    text=text,
+                    findings=[
+                        error(
+                            path,
+                            "KB104",
+                            f"aliases expand to more than {MAX_EXPANDED_NODES} nodes",
+                            line=1,
+                            col=1,
+                            hint="write values out instead of using anchors and aliases",
+                        )
+                    ],
+                )
         doc = loader.construct_document(node) if node is not None else None
     except yaml.constructor.ConstructorError as exc:
-        return Loaded(text=text, findings=[_marked(path, "KB103", _tag_message(exc),
-                                                   exc.problem_mark, "remove the tag: "
-                                                   "knowledge files hold plain data only")])
+        return Loaded(
+            text=text,
+            findings=[
+                _marked(
+                    path,
+                    "KB103",
+                    _tag_message(exc),
+                    exc.problem_mark,
+                    "remove the tag: knowledge files hold plain data only",
+                )
+            ],
+        )
     except yaml.MarkedYAMLError as exc:
         message = f"YAML syntax error: {exc.problem or exc.context}"
-        return Loaded(text=text, findings=[_marked(path, "KB101", message, exc.problem_mark,
-                                                   "fix the YAML syntax at this place")])
+        return Loaded(
+            text=text,
+            findings=[
+                _marked(
+                    path, "KB101", message, exc.problem_mark, "fix the YAML syntax at this place"
+                )
+            ],
+        )
     except yaml.YAMLError as exc:  # libyaml reports some errors without a mark
         return Loaded(text=text, findings=[error(path, "KB101", f"YAML error: {exc}")])
     finally:
         loader.dispose()
-    dups = [_marked(path, "KB102", f"duplicate key '{key}'", mark,
-                    "keep one entry: YAML would silently drop the first")
-            for key, mark in loader.duplicates]
+    dups = [
+        _marked(
+            path,
+            "KB102",
+            f"duplicate key '{key}'",
+            mark,
+            "keep one entry: YAML would silently drop the first",
+        )
+        for key, mark in loader.duplicates
+    ]
     return Loaded(doc=None if dups else doc, text=text, findings=dups)
 
 
 def _tag_message(exc: yaml.constructor.ConstructorError) -> str:
-    problem = (exc.problem or "").replace("could not determine a constructor for the tag",
-                                          "custom tag")
+    problem = (exc.problem or "").replace(
+        "could not determine a constructor for the tag", "custom tag"
+    )
     return f"{problem} is not allowed" if problem else "custom YAML tag is not allowed"
 
 
@@ -154,8 +216,16 @@ def _tab_findings(text: str, path: str) -> list[Finding]:
     for number, line in enumerate(text.splitlines(), start=1):
         col = line.find("\t")
         if col >= 0:
-            found.append(error(path, "KB107", "tab character", line=number, col=col + 1,
-                               hint="use spaces: YAML forbids tabs for indentation"))
+            found.append(
+                error(
+                    path,
+                    "KB107",
+                    "tab character",
+                    line=number,
+                    col=col + 1,
+                    hint="use spaces: YAML forbids tabs for indentation",
+                )
+            )
     return found
 
 
@@ -174,22 +244,33 @@ def locate(text: str, path: Sequence[str | int], *, key: bool = False) -> tuple[
     """Line and column (1-based) of the value at `path` in `text`, or of its key.
 
     Falls back to the deepest existing ancestor when the path does not exist
-    (a missing required field is reported at its parent).
-    """
-    try:
-        node: yaml.Node | None = yaml.compose(text, Loader=KbLoader)
-    except yaml.YAMLError:
-        return 1, 1
-    if node is None:
-        return 1, 1
-    mark = node.start_mark
-    for step in path:
-        child = _child(node, step)
-        if child is None:
-            break
-        key_node, node = child
-        mark = key_node.start_mark if (key and step == path[-1] and key_node) else node.start_mark
-    return mark.line + 1, mark.column + 1
+    (a missing required field is reported at its parent)."""
+    return Locator(text).find(path, key=key)
+
+
+class Locator:
+    """Locates document paths in one YAML text, composing the text once."""
+
+    def __init__(self, text: str) -> None:
+        try:
+            self.node: yaml.Node | None = yaml.compose(text, Loader=KbLoader)
+        except yaml.YAMLError:
+            self.node = None
+
+    def find(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Line and column of the value (or key) at `path`; see `locate`."""
+        node = self.node
+        if node is None:
+            return 1, 1
+        mark = node.start_mark
+        for step in path:
+            child = _child(node, step)
+            if child is None:
+                break
+            key_node, node = child
+            last = step == path[-1]
+            mark = key_node.start_mark if (key and last and key_node) else node.start_mark
+        return mark.line + 1, mark.column + 1
 
 
 def _child(node: yaml.Node, step: str | int) -> tuple[Any, yaml.Node] | None:

@@ -1,0 +1,74 @@
+"""A cache of per-file results keyed by Git blob id, stored under the repository's .git.
+
+The cache is an accelerator, never a source of truth: a missing, unreadable, corrupt
+or foreign cache is silently discarded and rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+MAGIC = b"memkb-cache-v1\n"
+
+
+def blob_id(raw: bytes) -> str:
+    """The Git blob id of `raw` (what `git hash-object` prints)."""
+    return hashlib.sha1(b"blob %d\0" % len(raw) + raw, usedforsecurity=False).hexdigest()
+
+
+def cache_dir(root: Path) -> Path:
+    """Where memkb keeps caches: .git/memkb/ in a Git work tree, else .memkb-cache/."""
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git / "memkb"
+    if dot_git.is_file():  # a linked worktree: ".git" holds "gitdir: <path>"
+        text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+        if text.startswith("gitdir:"):
+            return (root / text.removeprefix("gitdir:").strip()) / "memkb"
+    return root / ".memkb-cache"
+
+
+def load(path: Path, fingerprint: str) -> dict[str, Any]:
+    """The cached entries at `path` if they were written for `fingerprint`, else {}."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    if not data.startswith(MAGIC):
+        return {}
+    body = data[len(MAGIC) :]
+    digest, payload = body[:32], body[32:]
+    if hashlib.sha256(payload).digest() != digest:
+        return {}
+    try:
+        stored = pickle.loads(payload)
+    except Exception:  # any unpickling failure means "rebuild"
+        return {}
+    if not isinstance(stored, dict) or stored.get("fingerprint") != fingerprint:
+        return {}
+    entries = stored.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def save(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
+    """Write the cache atomically; a failure to write is ignored (the cache is optional)."""
+    payload = pickle.dumps(
+        {"fingerprint": fingerprint, "entries": entries}, protocol=pickle.HIGHEST_PROTOCOL
+    )
+    data = MAGIC + hashlib.sha256(payload).digest() + payload
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cache")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            Path(tmp).replace(path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()

@@ -1,0 +1,59 @@
+"""`memkb validate` and `memkb rules`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from memkb.cli.main import app, handles_errors, repo_root
+from memkb.codes import CODES
+from memkb.report import RENDERERS
+from memkb.validate import validate_repo
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+@handles_errors
+def validate(
+    paths: list[str] = typer.Argument(
+        None,
+        help="Files or folders to report on (default: the whole kb/). The whole KB is "
+        "still loaded, so cross-file rules (ids, references) stay correct.",
+    ),
+    repo: Path | None = typer.Option(
+        None,
+        "--repo",
+        help="Repository to validate (default: the one holding the current directory).",
+    ),
+    fmt: Format = typer.Option(
+        Format.text,
+        "--format",
+        help="Output format: text (one line per finding) or json (same fields).",
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Ignore and do not update the result cache under .git/memkb/."
+    ),
+) -> None:
+    """Check every knowledge file: YAML safety, schema, file names, ids and references.
+
+    Prints one line per finding, `path:line:col: severity CODE message`, then a summary.
+    Exit code 0 when there is no error (warnings allowed), 1 when there are errors,
+    2 for usage or environment problems. `memkb rules` lists every code.
+    """
+    root = repo_root(repo)
+    result = validate_repo(root, paths or None, use_cache=not no_cache, cwd=Path.cwd())
+    typer.echo(RENDERERS[fmt.value](result.findings, result.files), nl=False)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def rules() -> None:
+    """List every finding code memkb can report, with what it means."""
+    for code, description in CODES.items():
+        typer.echo(f"{code}  {description}")

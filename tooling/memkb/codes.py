@@ -1,0 +1,37 @@
+"""Every finding code memkb can emit, with a one-line description. Codes are stable:
+users grep for them, suppress them and search the docs by them."""
+
+from __future__ import annotations
+
+CODES: dict[str, str] = {
+    # KB1xx: reading the file
+    "KB101": "YAML syntax error",
+    "KB102": "duplicate key in a mapping",
+    "KB103": "custom YAML tag (e.g. !!python/object) is not allowed",
+    "KB104": 'anchors and aliases expand beyond the limit ("billion laughs")',
+    "KB105": "file larger than the size limit",
+    "KB106": "file is not valid UTF-8",
+    "KB107": "tab character in a knowledge file",
+    "KB108": "file is empty",
+    "KB109": "top level of the file is not a mapping",
+    "KB110": "file cannot be read",
+    # KB2xx: schema
+    "KB201": "value violates the kind's JSON Schema",
+    "KB202": "missing or unknown 'kind'",
+    "KB210": "a derived figure (computed from outcomes or Git) is typed by hand",
+    # KB3xx: repository rules
+    "KB301": "id does not equal the file name",
+    "KB302": "file is not in the folder of its kind",
+    "KB303": "two records of one kind share an id",
+    "KB304": "reference to a droid, domain, phase, pattern, failure or template that "
+    "does not exist",
+    "KB305": "reference uses an alias instead of the canonical name",
+    "KB306": "outcome date lies in the future",
+    "KB307": "symlink that leaves the repository",
+    "KB308": "outcome file is not under kb/outcomes/<year of its date>/ or its id does not "
+    "start with its date",
+    "KB309": "reference to a deprecated record",
+    "KB310": "superseded_by without status: deprecated, or pointing to itself",
+    "KB311": "knowledge file with a .yml suffix (use .yaml)",
+    "KB312": "kb/vocabulary.yaml is missing",
+}

@@ -1,0 +1,109 @@
+"""Finding knowledge files on disk (or in an overlay) and reading their bytes safely."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from memkb.errors import UsageError
+from memkb.findings import Finding, error
+from memkb.layout import KB_DIR
+
+SUFFIX = ".yaml"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One knowledge file: its path relative to the root, and its bytes (None if unreadable)."""
+
+    relpath: str
+    raw: bytes | None
+    problem: Finding | None = None
+
+
+def kb_files(root: Path) -> Iterator[str]:
+    """Relative POSIX paths of every *.yaml / *.yml file under kb/, sorted, not following
+    directory symlinks (a linked file is still listed: the symlink rule judges it)."""
+    base = root / KB_DIR
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        found.extend(
+            f"{rel_dir}/{name}"
+            for name in filenames
+            if name.endswith((SUFFIX, ".yml")) and not name.startswith(".")
+        )
+    return iter(sorted(found))
+
+
+def read_source(root: Path, relpath: str) -> Source:
+    """Read one file, refusing symlinks that leave the repository (KB307)."""
+    path = root / relpath
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root.resolve()):
+            return Source(
+                relpath,
+                None,
+                error(
+                    relpath,
+                    "KB307",
+                    f"symlink leaves the repository (points to {target})",
+                    hint="replace the link with the file itself",
+                ),
+            )
+    try:
+        return Source(relpath, path.read_bytes())
+    except OSError as exc:
+        return Source(
+            relpath,
+            None,
+            error(
+                relpath,
+                "KB110",
+                f"cannot read file: {exc.strerror}",
+                hint="check the file's permissions",
+            ),
+        )
+
+
+def gather(root: Path, overlay: Mapping[str, bytes | None] | None) -> list[Source]:
+    """Every knowledge file of the KB as it would be with `overlay` applied."""
+    overlay = overlay or {}
+    names = set(kb_files(root)) | {p for p, raw in overlay.items() if raw is not None}
+    sources = []
+    for relpath in sorted(names):
+        if relpath in overlay:
+            raw = overlay[relpath]
+            if raw is None:
+                continue
+            sources.append(Source(relpath, raw))
+        else:
+            sources.append(read_source(root, relpath))
+    return sources
+
+
+def normalize_paths(root: Path, paths: list[str], cwd: Path) -> set[str]:
+    """Turn user-given paths (files or folders, relative to `cwd`) into root-relative POSIX
+    paths of knowledge files; raise UsageError for a path that does not exist or lies
+    outside the repository."""
+    wanted: set[str] = set()
+    resolved_root = root.resolve()
+    for given in paths:
+        path = (cwd / given).absolute()
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"no such file or folder: {given}")
+        try:
+            rel = Path(os.path.normpath(path)).relative_to(resolved_root).as_posix()
+        except ValueError:
+            raise UsageError(f"{given} is outside the repository {root}") from None
+        if path.is_dir() and not path.is_symlink():
+            wanted.update(
+                p for p in kb_files(root) if p.startswith(rel.rstrip("/") + "/") or rel == "."
+            )
+        else:
+            wanted.add(rel)
+    return wanted

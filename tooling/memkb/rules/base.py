@@ -1,0 +1,41 @@
+"""What rules produce: issues located by document path, turned into findings later."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from memkb.findings import Severity
+from memkb.index import Index
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A finding before its line and column are known: the file and the path in its
+    document (empty = the whole file; `at_key` points at the key rather than the value)."""
+
+    relpath: str
+    path: tuple[str | int, ...]
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+    hint: str | None = None
+    at_key: bool = False
+
+
+@dataclass(frozen=True)
+class FileContext:
+    relpath: str
+    folder_kind: str | None
+    doc: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    today: date
+
+
+FileRule = Callable[[FileContext], Iterable[Issue]]
+CollectionRule = Callable[[Index, RunContext], Iterable[Issue]]

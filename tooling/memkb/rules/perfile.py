@@ -1,0 +1,80 @@
+"""Rules about one file's place: folder, file name, outcome year."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from memkb.layout import FOLDERS, KINDS, VOCABULARY_FILE, record_relpath
+from memkb.rules.base import FileContext, Issue
+
+
+def kind_matches_folder(ctx: FileContext) -> Iterator[Issue]:
+    """KB202/KB302: the record declares a known kind, and lives in that kind's folder."""
+    declared = ctx.doc.get("kind")
+    if declared not in KINDS:
+        yield Issue(
+            ctx.relpath,
+            ("kind",),
+            "KB202",
+            f"unknown kind {declared!r}" if "kind" in ctx.doc else "missing 'kind'",
+            hint=f"use one of: {', '.join(KINDS)}",
+        )
+        return
+    if ctx.relpath.endswith(".yml"):
+        yield Issue(
+            ctx.relpath,
+            (),
+            "KB311",
+            "knowledge files end in .yaml",
+            hint="rename the file to .yaml",
+        )
+    expected_place = VOCABULARY_FILE if declared == "vocabulary" else f"kb/{FOLDERS[declared]}/"
+    if ctx.folder_kind != declared:
+        yield Issue(
+            ctx.relpath,
+            ("kind",),
+            "KB302",
+            f"a record of kind '{declared}' must live in {expected_place}",
+            hint="move the file or fix its kind",
+        )
+
+
+def id_matches_file_name(ctx: FileContext) -> Iterator[Issue]:
+    """KB301: the id equals the file name without its suffix."""
+    if ctx.doc.get("kind") == "vocabulary" or "id" not in ctx.doc:
+        return
+    stem = ctx.relpath.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if str(ctx.doc["id"]) != stem:
+        yield Issue(
+            ctx.relpath,
+            ("id",),
+            "KB301",
+            f"id '{ctx.doc['id']}' does not match the file name '{stem}'",
+            hint="ids are permanent: rename the file to match, or fix a typo in the id",
+        )
+
+
+def outcome_placement(ctx: FileContext) -> Iterator[Issue]:
+    """KB308: an outcome lives under kb/outcomes/<year>/ and its id starts with its date."""
+    doc = ctx.doc
+    if doc.get("kind") != "outcome" or ctx.folder_kind != "outcome":
+        return
+    date, rid = doc.get("date"), doc.get("id")
+    if not isinstance(date, str) or not isinstance(rid, str):
+        return
+    if not rid.startswith(date + "-"):
+        yield Issue(
+            ctx.relpath,
+            ("id",),
+            "KB308",
+            f"outcome id '{rid}' does not start with its date {date}",
+            hint=f"name it {date}-<project-slug>",
+        )
+    elif ctx.relpath != record_relpath("outcome", rid):
+        yield Issue(
+            ctx.relpath,
+            ("date",),
+            "KB308",
+            f"outcome of {date} belongs in kb/outcomes/{date[:4]}/",
+            hint=f"move it to {record_relpath('outcome', rid)}",
+        )
