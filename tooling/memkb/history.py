@@ -1,0 +1,583 @@
+"""Git history in one pass: what memory knew at each commit, cached by commit id.
+
+One `git log --first-parent` process lists every commit of main that touched kb/,
+with the blob id of every changed file (`--raw`); blob contents are read through one
+`git cat-file --batch` process. Per-commit results and per-blob facts are cached
+under <git-common-dir>/memkb/, so a warm run only walks the commits it has not seen.
+A missing, truncated or corrupt cache is rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from memkb.errors import RepoError, UsageError
+from memkb.layout import KB_DIR, location_of
+from memkb.metrics import Evidence, FailureMet, Outcome, Record
+from memkb.yamlio import load_bytes
+
+CACHE_VERSION = 1
+CACHE_NAME = "history-v1.json"
+Progress = Callable[[int, int], None]  # (commits read, commits expected)
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_RAW_FORMAT = "--format=%x01%H%x00%ct"
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of main that touched kb/: its changes relative to its first parent."""
+
+    sha: str
+    prev: str | None  # previous kb-touching commit along the first-parent chain
+    time: int  # committer date, seconds since the epoch
+    changes: tuple[tuple[str, str | None], ...]  # (path, new blob id or None if deleted)
+
+
+def iso(ts: int) -> str:
+    """A commit time as an ISO 8601 UTC timestamp, e.g. 2025-01-20T12:30:00Z."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def git(root: Path, *args: str, check: bool = True) -> str:
+    """Run git in `root` and return stdout; raise RepoError with git's message on failure."""
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    except OSError as exc:
+        raise RepoError(f"cannot run git: {exc.strerror}", hint="install git") from exc
+    if check and done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RepoError(
+            f"git {args[0]} failed: {message[-1] if message else done.returncode}",
+            hint="run memkb inside a Git repository with at least one commit",
+        )
+    return done.stdout.decode("utf-8", "replace")
+
+
+# ------------------------------------------------------------------------ the cache
+
+
+@dataclass
+class Cache:
+    """Commits and blob facts already computed, keyed by object id (never goes stale)."""
+
+    path: Path | None
+    commits: dict[str, Commit] = field(default_factory=dict)
+    tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
+    blobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # "kind:blob" -> facts
+    dirty: bool = False
+
+    @classmethod
+    def load(cls, root: Path, *, enabled: bool = True) -> Cache:
+        """The cache of the repository at `root`; empty if missing, corrupt or disabled."""
+        common = git(root, "rev-parse", "--git-common-dir").strip()
+        path = (root / common / "memkb" / CACHE_NAME) if enabled else None
+        cache = cls(path)
+        if path is not None:
+            try:
+                cache._read(path.read_bytes())
+            except (OSError, ValueError, TypeError, KeyError, IndexError):
+                cache = cls(path, dirty=True)  # rebuilt from Git, then rewritten
+        return cache
+
+    def _read(self, raw: bytes) -> None:
+        header, _, body = raw.partition(b"\n")
+        if header != f"memkb-history {CACHE_VERSION} ".encode() + _digest(body).encode():
+            raise ValueError("cache header or checksum mismatch")
+        data = json.loads(body)
+        self.commits = {
+            sha: Commit(
+                sha, _opt_str(prev), int(ts), tuple((str(p), _opt_str(b)) for p, b in changes)
+            )
+            for sha, (prev, ts, changes) in data["commits"].items()
+        }
+        self.tips = {str(k): _opt_str(v) for k, v in data["tips"].items()}
+        self.blobs = {str(k): dict(v) for k, v in data["blobs"].items()}
+        if any(v is not None and v not in self.commits for v in self.tips.values()):
+            raise ValueError("cache tip points at an unknown commit")
+
+    def save(self) -> None:
+        """Write the cache atomically if it changed; a failed write only loses the cache."""
+        if self.path is None or not self.dirty:
+            return
+        body = json.dumps(
+            {
+                "commits": {
+                    c.sha: [c.prev, c.time, [list(ch) for ch in c.changes]]
+                    for c in self.commits.values()
+                },
+                "tips": self.tips,
+                "blobs": self.blobs,
+            },
+            separators=(",", ":"),
+        ).encode()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(f"memkb-history {CACHE_VERSION} {_digest(body)}\n".encode() + body)
+            tmp.replace(self.path)
+        except OSError:
+            return  # the cache is an optimisation; the figures are already computed
+        self.dirty = False
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("expected a string or null")
+    return value
+
+
+# ------------------------------------------------------------------------- the walk
+
+
+def resolve(root: Path, rev: str) -> str:
+    """Full commit id of `rev`; raise UsageError if it names no commit."""
+    out = git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).strip()
+    if not out:
+        raise UsageError(
+            f"'{rev}' is not a commit in this repository",
+            hint="pass a commit, branch or tag, or a date as YYYY-MM-DD",
+        )
+    return out
+
+
+def chain(root: Path, cache: Cache, tip: str, progress: Progress | None = None) -> list[Commit]:
+    """Commits of `tip`'s first-parent chain that touched kb/, oldest first.
+
+    Only commits after the newest already-cached tip on that chain are read from Git.
+    """
+    if tip not in cache.tips:
+        _walk_new(root, cache, tip, progress)
+    out: list[Commit] = []
+    sha = cache.tips[tip]
+    while sha is not None:
+        commit = cache.commits[sha]
+        out.append(commit)
+        sha = commit.prev
+    out.reverse()
+    return out
+
+
+def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> None:
+    line = git(root, "rev-list", "--first-parent", tip).split()
+    base = next((sha for sha in line if sha in cache.tips), None)
+    expected = line.index(base) if base else len(line)
+    args = [
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "-z",
+        _RAW_FORMAT,
+        tip,
+        *([f"^{base}"] if base else []),
+        "--",
+        KB_DIR,
+    ]
+    data = _stream(root, args, expected, progress)
+    new = _parse_raw(data)
+    prev = cache.tips[base] if base else None
+    for sha, ts, changes in reversed(new):
+        cache.commits[sha] = Commit(sha, prev, ts, changes)
+        prev = sha
+    cache.tips[tip] = prev
+    cache.dirty = True
+
+
+def _stream(root: Path, args: list[str], expected: int, progress: Progress | None) -> bytes:
+    """Run git, reporting commits read as they arrive; return all of stdout."""
+    proc = subprocess.Popen(
+        ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    chunks, seen = [], 0
+    while chunk := proc.stdout.read(1 << 16):
+        chunks.append(chunk)
+        if progress is not None:
+            seen += chunk.count(b"\x01")
+            progress(seen, expected)
+    err = proc.stderr.read()
+    if proc.wait() != 0:
+        raise RepoError(f"git log failed: {err.decode('utf-8', 'replace').strip()}")
+    return b"".join(chunks)
+
+
+def _parse_raw(data: bytes) -> list[tuple[str, int, tuple[tuple[str, str | None], ...]]]:
+    """Parse `git log --raw -z` output in the _RAW_FORMAT; newest commit first."""
+    out = []
+    for record in data.split(b"\x01")[1:]:
+        tokens = record.split(b"\0")
+        sha, ts = tokens[0].decode(), int(tokens[1])
+        changes = []
+        for meta, path in zip(tokens[2::2], tokens[3::2], strict=False):
+            fields = meta.strip().split()
+            if len(fields) < 5 or fields[1] == b"160000":
+                continue  # not a raw line, or a submodule
+            blob = None if fields[4].startswith(b"D") else fields[3].decode()
+            changes.append((path.decode("utf-8", "surrogateescape"), blob))
+        out.append((sha, ts, tuple(changes)))
+    return out
+
+
+# ----------------------------------------------------------------------- blob facts
+
+
+class BlobReader:
+    """Reads many blobs through one `git cat-file --batch` process."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, blobs: Iterable[str]) -> dict[str, bytes]:
+        """Contents of each blob id; missing objects are left out."""
+        wanted = list(dict.fromkeys(blobs))
+        if not wanted:
+            return {}
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.root,
+            check=False,
+            input="".join(f"{b}\n" for b in wanted).encode(),
+            capture_output=True,
+        )
+        out, pos, data = {}, 0, done.stdout
+        for blob in wanted:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            pos = end + 1
+            if len(header) < 3 or header[1] == b"missing":
+                continue
+            size = int(header[2])
+            out[blob] = data[pos : pos + size]
+            pos += size + 1
+        return out
+
+
+def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
+    """What the figures need from one record version; {"bad": reason} if unusable."""
+    doc = load_bytes(raw, path).doc
+    if not isinstance(doc, dict):
+        return {"bad": "not a readable YAML mapping (run `memkb validate`)"}
+    if kind == "outcome":
+        return _outcome_facts(doc)
+    prior = _mapping(doc.get("prior"))
+    rate = prior.get("success_probability" if kind == "template" else "success_rate")
+    weight = prior.get("weight")
+    return {
+        "status": str(doc.get("status", "active")),
+        "rate": rate if _is_num(rate) else None,
+        "weight": weight if _is_num(weight) else None,
+    }
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _outcome_facts(doc: dict[str, Any]) -> dict[str, Any]:
+    if doc.get("outcome") not in ("success", "partial", "failure") or not isinstance(
+        doc.get("date"), str
+    ):
+        return {"bad": "outcome or date missing or invalid (run `memkb validate`)"}
+    timeline = _mapping(doc.get("timeline"))
+    met = [
+        [m.get("failure"), m.get("recovered") is True, _strs(m.get("prevention_used"))]
+        for m in doc.get("failures_met") or []
+        if isinstance(m, dict)
+    ]
+    num = {
+        "planned_days": timeline.get("planned_days"),
+        "actual_days": timeline.get("actual_days"),
+        "quality": doc.get("quality_score"),
+        "errors": doc.get("error_count"),
+        "satisfaction": doc.get("user_satisfaction"),
+    }
+    return {
+        "outcome": doc["outcome"],
+        "date": doc["date"],
+        "template": doc["template"] if isinstance(doc.get("template"), str) else None,
+        "patterns": _strs(doc.get("patterns_applied")),
+        "droids": _strs(doc.get("droids_used")),
+        "failures_met": [m for m in met if isinstance(m[0], str)],
+        **{k: (v if _is_num(v) else None) for k, v in num.items()},
+    }
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _strs(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def ensure_facts(root: Path, cache: Cache, wanted: dict[str, tuple[str, str]]) -> None:
+    """Fill cache.blobs for every "kind:blob" key in `wanted` (key -> (kind, path))."""
+    missing = {k: v for k, v in wanted.items() if k not in cache.blobs}
+    if not missing:
+        return
+    contents = BlobReader(root).read(k.split(":", 1)[1] for k in missing)
+    for key, (kind, path) in missing.items():
+        raw = contents.get(key.split(":", 1)[1])
+        cache.blobs[key] = facts(kind, raw, path) if raw is not None else {"bad": "blob missing"}
+    cache.dirty = True
+
+
+# ------------------------------------------------------------------- replaying main
+
+
+class Replay:
+    """Applies a chain of commits in order, keeping what memory knew after each one."""
+
+    def __init__(self, commits: list[Commit]) -> None:
+        self.commits = commits
+        self.index = -1
+        self.state: dict[str, str] = {}  # path -> blob
+        self.first_seen: dict[tuple[str, str], int] = {}
+        self.last_changed: dict[tuple[str, str], int] = {}
+        self.recorded: dict[str, tuple[int, int]] = {}  # outcome id -> (index, patterns)
+        self.pattern_events: dict[str, list[tuple[int, str | None]]] = {}
+        self.pattern_paths = 0
+
+    def advance(self, upto: int) -> None:
+        """Apply commits up to and including index `upto` (never goes back)."""
+        while self.index < upto:
+            self.index += 1
+            commit = self.commits[self.index]
+            added: list[str] = []
+            for path, blob in commit.changes:
+                self._apply(path, blob, commit.time, added)
+            for oid in added:
+                self.recorded.setdefault(oid, (self.index, self.pattern_paths))
+
+    def _apply(self, path: str, blob: str | None, ts: int, added: list[str]) -> None:
+        loc = location_of(path)
+        if loc.kind is None or loc.kind == "vocabulary" or not path.endswith(".yaml"):
+            return
+        key = (loc.kind, loc.stem)
+        existed = path in self.state
+        if blob is None:
+            self.state.pop(path, None)
+        else:
+            self.state[path] = blob
+            self.first_seen.setdefault(key, ts)
+            self.last_changed[key] = ts
+        if loc.kind == "pattern":
+            self.pattern_paths += (blob is not None) - existed
+            self.pattern_events.setdefault(loc.stem, []).append((self.index, blob))
+        elif loc.kind == "outcome" and blob is not None:
+            added.append(loc.stem)
+
+    def pattern_blob_at(self, pid: str, index: int) -> str | None:
+        """Blob of pattern `pid` after commit `index`, None if it did not exist then."""
+        events = self.pattern_events.get(pid, [])
+        pos = bisect.bisect_right(events, index, key=lambda e: e[0])
+        return events[pos - 1][1] if pos else None
+
+
+def evidence(root: Path, cache: Cache, replay: Replay) -> Evidence:
+    """The Evidence of the replay's current state (facts read through the cache)."""
+    current = [(path, blob, location_of(path)) for path, blob in sorted(replay.state.items())]
+    ensure_facts(
+        root, cache, {f"{loc.kind}:{blob}": (str(loc.kind), path) for path, blob, loc in current}
+    )
+    ev = Evidence(last_update=iso(replay.commits[replay.index].time) if replay.index >= 0 else None)
+    raw_outcomes = []
+    for path, blob, loc in current:
+        got = cache.blobs[f"{loc.kind}:{blob}"]
+        if "bad" in got:
+            ev.skipped.append({"path": path, "reason": got["bad"]})
+        elif loc.kind == "outcome":
+            raw_outcomes.append((loc.stem, got))
+        else:
+            key = (str(loc.kind), loc.stem)
+            rec = Record(
+                loc.stem,
+                got["status"],
+                got["rate"],
+                got["weight"],
+                iso(replay.first_seen[key]),
+                iso(replay.last_changed[key]),
+            )
+            {"pattern": ev.patterns, "template": ev.templates, "failure": ev.failures}[
+                str(loc.kind)
+            ][loc.stem] = rec
+    ev.outcomes = _outcomes(root, cache, replay, raw_outcomes)
+    return ev
+
+
+def _outcomes(
+    root: Path, cache: Cache, replay: Replay, raw: list[tuple[str, dict[str, Any]]]
+) -> list[Outcome]:
+    """Outcome objects, with the patterns that were active when each was recorded."""
+    cited: dict[str, list[str | None]] = {}
+    for oid, got in raw:
+        index = replay.recorded[oid][0]
+        cited[oid] = [replay.pattern_blob_at(p, index) for p in got["patterns"]]
+    ensure_facts(
+        root,
+        cache,
+        {
+            f"pattern:{b}": ("pattern", f"kb/patterns/@{b}")
+            for blobs in cited.values()
+            for b in blobs
+            if b
+        },
+    )
+    out = []
+    for oid, got in raw:
+        active = sum(
+            1 for b in cited[oid] if b and cache.blobs[f"pattern:{b}"].get("status") == "active"
+        )
+        met = tuple(FailureMet(f, bool(r), tuple(p)) for f, r, p in got["failures_met"])
+        fields = {k: v for k, v in got.items() if k not in ("failures_met", "patterns", "droids")}
+        out.append(
+            Outcome(
+                id=oid,
+                **fields,
+                patterns=tuple(got["patterns"]),
+                droids=tuple(got["droids"]),
+                failures_met=met,
+                patterns_available=replay.recorded[oid][1],
+                known_applied=active,
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------ public entry points
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which state of memory to report: a chain of main and how far along it to go."""
+
+    commits: list[Commit]
+    upto: int  # index into commits; -1 = before any knowledge commit
+    label: str | None  # what the user asked for (rev or date), None for HEAD
+
+
+def end_of_day(day: str) -> int:
+    """Seconds since the epoch at 23:59:59 UTC of `day` (YYYY-MM-DD); UsageError if invalid."""
+    try:
+        parsed = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise UsageError(f"'{day}' is not a date", hint="write dates as YYYY-MM-DD") from exc
+    return int(parsed.timestamp()) + 86_399
+
+
+def target(root: Path, cache: Cache, as_of: str | None, progress: Progress | None = None) -> Target:
+    """Resolve --as-of (None = HEAD, YYYY-MM-DD = last commit of HEAD's main that day, or
+    a revision) into a Target; raise UsageError/RepoError for what names no state."""
+    if not git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip():
+        raise RepoError(
+            "the repository has no commits yet",
+            hint="commit the knowledge base first: memory is read from Git",
+        )
+    if as_of is not None and DATE_RE.match(as_of):
+        commits = chain(root, cache, resolve(root, "HEAD"), progress)
+        limit = end_of_day(as_of)
+        upto = max((i for i, c in enumerate(commits) if c.time <= limit), default=-1)
+        return Target(commits, upto, as_of)
+    commits = chain(root, cache, resolve(root, as_of or "HEAD"), progress)
+    return Target(commits, len(commits) - 1, as_of)
+
+
+def _as_of_info(tg: Target) -> dict[str, Any]:
+    last = tg.commits[tg.upto] if tg.upto >= 0 else None
+    return {
+        "requested": tg.label,
+        "commit": last.sha if last else None,
+        "date": iso(last.time) if last else None,
+    }
+
+
+def report(
+    root: Path,
+    *,
+    as_of: str | None = None,
+    since: str | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Every figure as memory knew it at `as_of`, from outcomes dated on/after `since`."""
+    from memkb.metrics import compute
+
+    if since is not None:
+        end_of_day(since)  # validates the date
+    cache = Cache.load(root, enabled=use_cache)
+    tg = target(root, cache, as_of, progress)
+    replay = Replay(tg.commits)
+    replay.advance(tg.upto)
+    ev = evidence(root, cache, replay)
+    cache.save()
+    return {
+        "as_of": _as_of_info(tg),
+        "since": since,
+        **compute(ev, since=since),
+        "skipped": ev.skipped,
+    }
+
+
+def months(first: int, last: int) -> Iterator[tuple[str, int]]:
+    """(YYYY-MM, end of that month in epoch seconds) from the month of `first` to `last`."""
+    start = datetime.fromtimestamp(first, UTC)
+    year, month = start.year, start.month
+    while True:
+        nxt = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        yield f"{year:04d}-{month:02d}", int(nxt.timestamp()) - 1
+        if int(nxt.timestamp()) > last:
+            return
+        year, month = nxt.year, nxt.month
+
+
+def series(
+    root: Path,
+    *,
+    as_of: str | None = None,
+    since: str | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The learning curve: learning and performance metrics as known at each month's end."""
+    from memkb.metrics import learning_metrics, performance_metrics, select
+
+    cache = Cache.load(root, enabled=use_cache)
+    tg = target(root, cache, as_of, progress)
+    points: list[dict[str, Any]] = []
+    if tg.upto >= 0:
+        replay = Replay(tg.commits)
+        last = end_of_day(as_of) if as_of and DATE_RE.match(as_of) else tg.commits[tg.upto].time
+        floor = end_of_day(since) - 86_399 if since else 0
+        for month, end in months(max(tg.commits[0].time, floor), last):
+            upto = max(
+                (i for i, c in enumerate(tg.commits[: tg.upto + 1]) if c.time <= end), default=-1
+            )
+            replay.advance(upto)
+            ev = evidence(root, cache, replay)
+            chosen = select(ev.outcomes, since)
+            points.append(
+                {
+                    "month": month,
+                    "commit": tg.commits[upto].sha if upto >= 0 else None,
+                    "learning_metrics": learning_metrics(ev, chosen),
+                    "performance_metrics": performance_metrics(chosen),
+                }
+            )
+    cache.save()
+    return {"as_of": _as_of_info(tg), "since": since, "series": points}

@@ -1,0 +1,385 @@
+"""Figures derived from evidence: outcome records plus facts taken from Git history.
+
+Pure functions: nothing here reads files or runs git. `memkb.history` gathers the
+facts, this module turns them into the report; every formula is in docs/metrics.md.
+A figure without data is None (rendered "unknown"), never 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# How each outcome counts towards a success rate: a partial outcome is half a success.
+SCORE: dict[str, float] = {"success": 1.0, "partial": 0.5, "failure": 0.0}
+INTERVAL = 0.90  # mass of the equal-tailed credible interval reported for each rate
+DIGITS = 6  # figures are rounded once, here, so every renderer shows the same number
+
+
+@dataclass(frozen=True)
+class FailureMet:
+    """One failure pattern met by one project."""
+
+    failure: str
+    recovered: bool
+    prevention_used: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The facts of one outcome record that the figures use."""
+
+    id: str
+    outcome: str
+    date: str
+    template: str | None = None
+    patterns: tuple[str, ...] = ()
+    droids: tuple[str, ...] = ()
+    failures_met: tuple[FailureMet, ...] = ()
+    planned_days: float | None = None
+    actual_days: float | None = None
+    quality: float | None = None
+    errors: int | None = None
+    satisfaction: float | None = None
+    # From history: active patterns in the KB when the outcome was recorded, and
+    # how many of the ones it applied were among them (None = not known).
+    patterns_available: int | None = None
+    known_applied: int | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """A pattern, template or failure record: status, declared prior and Git dates."""
+
+    id: str
+    status: str = "active"
+    prior_rate: float | None = None
+    prior_weight: float | None = None
+    first_seen: str | None = None
+    last_changed: str | None = None
+
+
+@dataclass
+class Evidence:
+    """Everything the figures are computed from, as memory knew it at one commit."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    patterns: dict[str, Record] = field(default_factory=dict)
+    templates: dict[str, Record] = field(default_factory=dict)
+    failures: dict[str, Record] = field(default_factory=dict)
+    last_update: str | None = None
+    skipped: list[dict[str, str]] = field(default_factory=list)  # unreadable records
+
+
+# ---------------------------------------------------------------- small statistics
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, DIGITS)
+
+
+def mean(values: Iterable[float]) -> float | None:
+    """Arithmetic mean, or None for no values."""
+    items = list(values)
+    return sum(items) / len(items) if items else None
+
+
+def success_score(outcomes: Sequence[Outcome]) -> float | None:
+    """Mean SCORE of `outcomes` (success 1, partial 0.5, failure 0); None if empty."""
+    return mean(SCORE[o.outcome] for o in outcomes)
+
+
+def halves(
+    outcomes: Sequence[Outcome], has: Callable[[Outcome], bool]
+) -> tuple[list[Outcome], list[Outcome]] | None:
+    """Earlier and later halves (by date, then id) of the outcomes for which `has` holds.
+
+    With an odd count the middle outcome belongs to neither half. None below 2 outcomes.
+    """
+    usable = sorted((o for o in outcomes if has(o)), key=lambda o: (o.date, o.id))
+    half = len(usable) // 2
+    if half == 0:
+        return None
+    return usable[:half], usable[-half:]
+
+
+def _trend(
+    outcomes: Sequence[Outcome],
+    has: Callable[[Outcome], bool],
+    value: Callable[[Outcome], float],
+    relative: bool,
+) -> float | None:
+    """Earlier-half mean minus later-half mean (relative to the earlier mean if asked)."""
+    split = halves(outcomes, has)
+    if split is None:
+        return None
+    early = mean(value(o) for o in split[0])
+    late = mean(value(o) for o in split[1])
+    assert early is not None and late is not None  # halves are never empty
+    if not relative:
+        return early - late
+    return None if early == 0 else (early - late) / early
+
+
+# ------------------------------------------------------------------ Beta posterior
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny, eps = 1e-300, 3e-16
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 10_000):
+        m2 = 2 * m
+        for num in (
+            m * (b - m) * x / ((qam + m2) * (a + m2)),
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+        ):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < eps:
+            break
+    return h
+
+
+def beta_cdf(x: float, a: float, b: float) -> float:
+    """Regularized incomplete beta I_x(a, b): P(X <= x) for X ~ Beta(a, b), a, b > 0."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
+
+
+def beta_quantile(p: float, a: float, b: float) -> float:
+    """The x with I_x(a, b) = p, by bisection (the CDF is monotone); a, b >= 0.
+
+    A zero parameter is a point mass: Beta(0, b) sits at 0 and Beta(a, 0) at 1.
+    """
+    if a <= 0.0 and b <= 0.0:
+        raise ValueError("Beta(0, 0) has no quantiles")
+    if a <= 0.0:
+        return 0.0
+    if b <= 0.0:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(100):
+        mid = (lo + hi) / 2.0
+        if beta_cdf(mid, a, b) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12:
+            break
+    return (lo + hi) / 2.0
+
+
+def posterior(
+    prior_rate: float | None, prior_weight: float | None, wins: float, losses: float
+) -> dict[str, Any]:
+    """Beta posterior of a success rate: the prior as pseudo-counts plus the evidence.
+
+    alpha = rate*weight + wins, beta = (1-rate)*weight + losses (a partial outcome adds
+    0.5 to each). Returns mean and 90% equal-tailed interval, None when there is neither
+    a prior with weight nor evidence.
+    """
+    weight = prior_weight or 0.0
+    rate = prior_rate if prior_rate is not None else 0.0
+    alpha, beta = rate * weight + wins, (1.0 - rate) * weight + losses
+    if alpha + beta <= 0.0:
+        return {"alpha": None, "beta": None, "mean": None, "interval_90": None}
+    tail = (1.0 - INTERVAL) / 2.0
+    interval = [
+        _round(beta_quantile(tail, alpha, beta)),
+        _round(beta_quantile(1.0 - tail, alpha, beta)),
+    ]
+    return {
+        "alpha": _round(alpha),
+        "beta": _round(beta),
+        "mean": _round(alpha / (alpha + beta)),
+        "interval_90": interval,
+    }
+
+
+# ------------------------------------------------------------------------- figures
+
+
+def learning_metrics(ev: Evidence, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The seed's `learning_metrics`, computed from `outcomes` (see docs/metrics.md)."""
+    met = [f for o in outcomes for f in o.failures_met]
+    eligible = [o for o in outcomes if o.patterns_available and o.known_applied is not None]
+    return {
+        "total_projects": len(outcomes),
+        "success_rate": _round(success_score(outcomes)),
+        "learning_effectiveness": _round(
+            _neg(_trend(outcomes, _always, lambda o: SCORE[o.outcome], False))
+        ),
+        "pattern_application_rate": _round(mean(1.0 if o.known_applied else 0.0 for o in eligible)),
+        "failure_recovery_rate": _round(mean(1.0 if f.recovered else 0.0 for f in met)),
+        "last_update": ev.last_update,
+    }
+
+
+def _always(_outcome: Outcome) -> bool:
+    return True
+
+
+def _neg(value: float | None) -> float | None:
+    return None if value is None else -value
+
+
+def _ratio(o: Outcome) -> float:
+    assert o.actual_days is not None and o.planned_days is not None
+    return o.actual_days / o.planned_days
+
+
+def performance_metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The seed's `performance_metrics`: trends between the earlier and later halves."""
+    return {
+        "execution_time_improvement": _round(
+            _trend(outcomes, lambda o: bool(o.planned_days and o.actual_days), _ratio, True)
+        ),
+        "quality_score_improvement": _round(
+            _neg(
+                _trend(outcomes, lambda o: o.quality is not None, lambda o: o.quality or 0.0, False)
+            )
+        ),
+        "error_rate_reduction": _round(
+            _trend(outcomes, lambda o: o.errors is not None, lambda o: float(o.errors or 0), True)
+        ),
+        "user_satisfaction": _round(
+            mean(o.satisfaction for o in outcomes if o.satisfaction is not None)
+        ),
+    }
+
+
+def _tally(outcomes: Sequence[Outcome], count_name: str) -> dict[str, Any]:
+    counts = {
+        k: sum(1 for o in outcomes if o.outcome == k) for k in ("success", "partial", "failure")
+    }
+    return {
+        count_name: len(outcomes),
+        "successes": counts["success"],
+        "partials": counts["partial"],
+        "failures": counts["failure"],
+        "observed_rate": _round(success_score(outcomes)),
+    }
+
+
+def _evidence_rate(rec: Record, cited: Sequence[Outcome], count_name: str) -> dict[str, Any]:
+    tally = _tally(cited, count_name)
+    half = tally["partials"] * 0.5
+    post = posterior(
+        rec.prior_rate, rec.prior_weight, tally["successes"] + half, tally["failures"] + half
+    )
+    prior = (
+        None
+        if rec.prior_rate is None
+        else {"rate": rec.prior_rate, "weight": rec.prior_weight or 0.0}
+    )
+    return {
+        "id": rec.id,
+        "status": rec.status,
+        **tally,
+        "prior": prior,
+        "posterior_mean": post["mean"],
+        "interval_90": post["interval_90"],
+        "first_seen": rec.first_seen,
+        "last_changed": rec.last_changed,
+    }
+
+
+def pattern_figures(ev: Evidence, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """Per success pattern: tally, prior, Beta posterior and its 90% interval, Git dates."""
+    rows = []
+    for pid in sorted(ev.patterns):
+        rows.append(
+            _evidence_rate(
+                ev.patterns[pid], [o for o in outcomes if pid in o.patterns], "applications"
+            )
+        )
+    return rows
+
+
+def template_figures(ev: Evidence, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """Per template: uses, realised success vs its declared success_probability."""
+    rows = []
+    for tid in sorted(ev.templates):
+        row = _evidence_rate(ev.templates[tid], [o for o in outcomes if o.template == tid], "uses")
+        declared = ev.templates[tid].prior_rate
+        realised = row["observed_rate"]
+        row["declared"] = declared
+        row["realised_minus_declared"] = (
+            None if realised is None or declared is None else _round(realised - declared)
+        )
+        rows.append(row)
+    return rows
+
+
+def failure_figures(ev: Evidence, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """Per failure pattern: occurrences, recoveries, recovery rate, preventions used."""
+    rows = []
+    for fid in sorted(ev.failures):
+        met = [f for o in outcomes for f in o.failures_met if f.failure == fid]
+        prevention: dict[str, int] = {}
+        for f in met:
+            for strategy in f.prevention_used:
+                prevention[strategy] = prevention.get(strategy, 0) + 1
+        rec = ev.failures[fid]
+        rows.append(
+            {
+                "id": fid,
+                "status": rec.status,
+                "occurrences": len(met),
+                "recoveries": sum(1 for f in met if f.recovered),
+                "recovery_rate": _round(mean(1.0 if f.recovered else 0.0 for f in met)),
+                "prevention_used": dict(sorted(prevention.items())),
+                "first_seen": rec.first_seen,
+                "last_changed": rec.last_changed,
+            }
+        )
+    return rows
+
+
+def droid_figures(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """Per droid named in any outcome: projects and success rate."""
+    droids = sorted({d for o in outcomes for d in o.droids})
+    rows = []
+    for droid in droids:
+        used = [o for o in outcomes if droid in o.droids]
+        rows.append(
+            {"id": droid, "projects": len(used), "success_rate": _round(success_score(used))}
+        )
+    return rows
+
+
+def select(outcomes: Iterable[Outcome], since: str | None) -> list[Outcome]:
+    """Outcomes whose project date is on or after `since` (all when None), by date then id."""
+    return sorted(
+        (o for o in outcomes if since is None or o.date >= since), key=lambda o: (o.date, o.id)
+    )
+
+
+def compute(ev: Evidence, *, since: str | None = None) -> dict[str, Any]:
+    """Every figure of the report from `ev`; outcomes dated before `since` are left out."""
+    outcomes = select(ev.outcomes, since)
+    return {
+        "learning_metrics": learning_metrics(ev, outcomes),
+        "performance_metrics": performance_metrics(outcomes),
+        "patterns": pattern_figures(ev, outcomes),
+        "templates": template_figures(ev, outcomes),
+        "failures": failure_figures(ev, outcomes),
+        "droids": droid_figures(outcomes),
+    }
