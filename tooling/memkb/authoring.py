@@ -1,0 +1,441 @@
+"""Authoring memory as library calls: create, record, edit, deprecate, delete, read.
+
+Every write goes through `memkb.writer.write` (lock, validation, atomic file,
+one commit with trailers). Edits are round-trip: the file is re-emitted by
+ruamel.yaml and spliced so that every line outside the edited ones keeps its
+bytes (comments, key order, quoting, flow lists).
+
+    from memkb.authoring import record_outcome
+    result = record_outcome(root, {"project": "Shop", "outcome": "success", ...})
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from memkb.errors import RecordError, UsageError
+from memkb.index import Record
+from memkb.layout import FOLDERS, record_relpath
+from memkb.refs import refs_of
+from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
+from memkb.yamlio import KbLoader
+
+EDITABLE_KINDS = ("pattern", "failure", "template", "vocabulary")
+PERMANENT_FIELDS = ("kind", "schema_version", "id")
+APPEND_ONLY_HINT = (
+    "outcomes are evidence and append-only: record a new outcome "
+    "(`memkb record`) and say in its notes what it corrects"
+)
+
+
+# -- values ----------------------------------------------------------------------------
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value read as YAML (`12` is a number, `[a, b]` a list, dates stay
+    strings); text that is not valid YAML is kept as a string."""
+    try:
+        value = yaml.load(text, Loader=KbLoader)  # KbLoader is a safe loader
+    except yaml.YAMLError:
+        return text
+    return text if value is None and text.strip() not in ("null", "~") else value
+
+
+def slugify(text: str) -> str:
+    """kebab-case ascii slug of a project name (at most 80 characters), "project" if empty."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].strip("-")
+    return slug or "project"
+
+
+def required_fields(root: Path, kind: str) -> list[str]:
+    """Fields the schema of `kind` requires, beyond kind, schema_version and id."""
+    from memkb.schema import Schemas
+
+    required = Schemas(root).document(kind).get("required", [])
+    return [f for f in required if f not in PERMANENT_FIELDS]
+
+
+# -- create ----------------------------------------------------------------------------
+
+
+def new_record(
+    root: Path, kind: str, doc: Mapping[str, Any], options: WriteOptions = WriteOptions()
+) -> WriteResult:
+    """Create the record `doc` (must carry its `id`) of `kind` as a new file.
+
+    Raises UsageError for a kind that cannot be created, RecordError if the
+    record exists already or does not validate.
+    """
+    if kind not in ("pattern", "failure", "template"):
+        raise UsageError(
+            f"cannot create a record of kind '{kind}' with `new`",
+            hint="use `memkb record` for an outcome; new: pattern, failure, template",
+        )
+    full = {"kind": kind, "schema_version": 1, **doc}
+    rid = str(full.get("id", ""))
+    if not rid:
+        raise UsageError("the new record has no id", hint="give it as `memkb new KIND ID`")
+    relpath = record_relpath(kind, rid)
+
+    def plan(target: Target) -> Edit:
+        if target.exists(relpath):
+            raise RecordError(
+                f"{relpath} exists already; ids are never reused",
+                hint=f"edit it with `memkb set {kind} {rid} FIELD VALUE`",
+            )
+        return Edit(kind, rid, "add", {relpath: _render(kind, full, relpath)})
+
+    return write(root, plan, options)
+
+
+def record_outcome(
+    root: Path,
+    fields: Mapping[str, Any],
+    options: WriteOptions = WriteOptions(),
+    *,
+    today: date | None = None,
+) -> WriteResult:
+    """Record one project outcome as kb/outcomes/<yyyy>/<date>-<slug>[-N].yaml.
+
+    `date` defaults to today; a file name already taken gets the next free
+    suffix (-2, -3, ...), never an overwrite. Raises RecordError if the outcome
+    does not validate (nothing is written then).
+    """
+    doc: dict[str, Any] = {"kind": "outcome", "schema_version": 1, "id": ""}
+    doc.update({k: v for k, v in fields.items() if v is not None and k not in ("kind", "id")})
+    doc["schema_version"] = fields.get("schema_version", 1)
+    doc.setdefault("date", (today or date.today()).isoformat())
+    stem = f"{doc['date']}-{slugify(str(doc.get('project', '')))}"
+
+    def plan(target: Target) -> Edit:
+        rid, number = stem, 1
+        while target.exists(record_relpath("outcome", rid)):
+            number += 1
+            rid = f"{stem}-{number}"
+        doc["id"] = rid
+        relpath = record_relpath("outcome", rid)
+        return Edit("outcome", rid, "record", {relpath: _render("outcome", doc, relpath)})
+
+    return write(root, plan, options)
+
+
+def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
+    from memkb.render import render_record
+
+    try:
+        return render_record(kind, doc, relpath).encode()
+    except TypeError as exc:
+        raise RecordError(
+            f"cannot write this {kind}: {exc}",
+            hint="values must be text, numbers, booleans, lists or mappings",
+        ) from exc
+
+
+# -- edit ------------------------------------------------------------------------------
+
+
+def set_field(
+    root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
+) -> WriteResult:
+    """Set `field` (dotted for nested: `prior.weight`, `phases.0.name`) to `value`."""
+    return _edit(
+        root,
+        kind,
+        rid,
+        field,
+        options,
+        f"set {field}",
+        lambda parent, key: _assign(parent, key, value),
+    )
+
+
+def add_item(
+    root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
+) -> WriteResult:
+    """Append `value` to the list `field` (created if absent); RecordError if already there."""
+
+    def change(parent: Any, key: str | int) -> None:
+        items = _list_at(parent, key, create=True)
+        if value in items:
+            raise RecordError(f"{field} already holds {value!r}", hint="nothing to add")
+        items.append(value)
+
+    return _edit(root, kind, rid, field, options, f"add to {field}", change)
+
+
+def remove_item(
+    root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
+) -> WriteResult:
+    """Remove `value` from the list `field`; RecordError if it is not there."""
+
+    def change(parent: Any, key: str | int) -> None:
+        items = _list_at(parent, key, create=False)
+        if value not in items:
+            shown = ", ".join(repr(i) for i in items) or "nothing"
+            raise RecordError(f"{field} does not hold {value!r}", hint=f"it holds: {shown}")
+        items.remove(value)
+
+    return _edit(root, kind, rid, field, options, f"remove from {field}", change)
+
+
+def deprecate(
+    root: Path,
+    kind: str,
+    rid: str,
+    superseded_by: str | None = None,
+    options: WriteOptions = WriteOptions(),
+) -> WriteResult:
+    """Mark a record `status: deprecated` (and `superseded_by`); it stays for history."""
+
+    def change(doc: Any, _key: str | int) -> None:
+        if doc.get("status") == "deprecated" and doc.get("superseded_by") == superseded_by:
+            raise RecordError(f"{kind} '{rid}' is deprecated already", hint="nothing to do")
+        _assign(doc, "status", "deprecated")
+        if superseded_by:
+            _assign(doc, "superseded_by", superseded_by)
+
+    detail = f"superseded by {superseded_by}" if superseded_by else ""
+    return _edit(root, kind, rid, "", options, detail, change, action="deprecate")
+
+
+def rename(kind: str, rid: str) -> None:
+    """Always raises UsageError: ids are permanent (history and outcomes cite them)."""
+    raise UsageError(
+        f"{kind} ids are permanent: '{rid}' cannot be renamed",
+        hint=f"create the record under its new id with `memkb new {kind} NEW_ID`, "
+        f"then `memkb deprecate {kind} {rid} --superseded-by NEW_ID`",
+    )
+
+
+def delete(root: Path, kind: str, rid: str, options: WriteOptions = WriteOptions()) -> WriteResult:
+    """Delete a record; RecordError listing the records that still refer to it."""
+    _check_editable(kind, rid)
+    relpath = record_relpath(kind, rid)
+
+    def plan(target: Target) -> Edit:
+        if target.read(relpath) is None:
+            raise _missing(kind, rid)
+        citing = referrers(root, kind, rid)
+        if citing:
+            raise RecordError(
+                f"{kind} '{rid}' is referred to by {len(citing)} record(s); not deleted",
+                findings=list[object](citing),
+                hint=f"deprecate it instead: `memkb deprecate {kind} {rid}`",
+            )
+        return Edit(kind, rid, "delete", {relpath: None})
+
+    return write(root, plan, options)
+
+
+def referrers(root: Path, kind: str, rid: str) -> list[str]:
+    """`path: field` of every reference to record `kind`/`rid` in the KB."""
+    from memkb.validate import load_index
+
+    found = []
+    for (_, other), record in sorted(load_index(root).records.items()):
+        for ref in refs_of(record.kind, record.doc):
+            if ref.target == kind and ref.value == rid and other != rid:
+                found.append(f"{record.relpath}: {'.'.join(map(str, ref.path))}")
+    return found
+
+
+def _edit(
+    root: Path,
+    kind: str,
+    rid: str,
+    field: str,
+    options: WriteOptions,
+    detail: str,
+    change: Any,
+    *,
+    action: str = "update",
+) -> WriteResult:
+    _check_editable(kind, rid)
+    steps = _steps(field)
+    if steps and steps[0] in PERMANENT_FIELDS:
+        if steps[0] == "id":
+            rename(kind, rid)
+        raise UsageError(f"'{steps[0]}' is fixed for every record", hint="edit another field")
+    relpath = record_relpath(kind, rid)
+
+    def plan(target: Target) -> Edit:
+        raw = target.read(relpath)
+        if raw is None:
+            raise _missing(kind, rid)
+        return Edit(kind, rid, action, {relpath: edit_text(raw, relpath, steps, change)}, detail)
+
+    return write(root, plan, options)
+
+
+def _check_editable(kind: str, rid: str) -> None:
+    if kind == "outcome":
+        raise UsageError(f"outcome '{rid}' cannot be changed", hint=APPEND_ONLY_HINT)
+    if kind not in EDITABLE_KINDS:
+        raise UsageError(f"unknown kind '{kind}'", hint=f"use one of: {', '.join(FOLDERS)}")
+
+
+def _missing(kind: str, rid: str) -> RecordError:
+    return RecordError(
+        f"no {kind} '{rid}' ({record_relpath(kind, rid)} does not exist)",
+        hint=f"list them with `memkb list --kind {kind}`",
+    )
+
+
+# -- round-trip ------------------------------------------------------------------------
+
+
+def _yaml() -> YAML:
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # never re-wrap a long line we did not edit
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
+
+
+def edit_text(raw: bytes, relpath: str, steps: Sequence[str | int], change: Any) -> bytes:
+    """`raw` with `change(parent, last_step)` applied at `steps`, every other line unchanged.
+
+    Raises RecordError if the file cannot be parsed or the path does not lead
+    to a mapping or list.
+    """
+    text = raw.decode("utf-8")
+    rt = _yaml()
+    try:
+        doc = rt.load(text)
+    except YAMLError as exc:
+        raise RecordError(
+            f"{relpath} is not valid YAML; fix it before editing", hint=str(exc).splitlines()[0]
+        ) from exc
+    parent: Any = doc
+    for step in steps[:-1]:
+        parent = _descend(parent, step, relpath)
+    change(parent, steps[-1] if steps else "")
+    return _splice(text, _dump(rt, rt.load(text)), _dump(rt, doc)).encode("utf-8")
+
+
+def _dump(rt: YAML, doc: Any) -> str:
+    out = io.StringIO()
+    rt.dump(doc, out)
+    return out.getvalue()
+
+
+def _splice(original: str, before: str, after: str) -> str:
+    """Apply the line diff `before` -> `after` to `original`.
+
+    `before` is ruamel's re-emission of `original`; where the two agree (always,
+    for files in the house style) the edit's hunks land on the original lines, so
+    formatting ruamel would normalise elsewhere in the file is kept as it was.
+    """
+    if before == original:
+        return after
+    orig, old, new = (s.splitlines(keepends=True) for s in (original, before, after))
+    to_orig = {}
+    for block in difflib.SequenceMatcher(None, old, orig, autojunk=False).get_matching_blocks():
+        for offset in range(block.size):
+            to_orig[block.a + offset] = block.b + offset
+    out, cursor = [], 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, old, new, autojunk=False
+    ).get_opcodes():
+        if tag == "equal":
+            continue
+        start = to_orig.get(i1, to_orig.get(i1 - 1, cursor - 1) + 1)
+        end = to_orig[i2 - 1] + 1 if i2 > i1 and (i2 - 1) in to_orig else start
+        if start < cursor:
+            return after  # the edit overlaps lines ruamel rewrote: take its text whole
+        out += orig[cursor:start] + new[j1:j2]
+        cursor = end
+    return "".join(out + orig[cursor:])
+
+
+def _steps(field: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in field.split(".")] if field else []
+
+
+def _descend(node: Any, step: str | int, relpath: str) -> Any:
+    if isinstance(node, dict):
+        return node.setdefault(step, {}) if isinstance(step, str) else _bad_step(step, relpath)
+    if isinstance(node, list) and isinstance(step, int) and step < len(node):
+        return node[step]
+    return _bad_step(step, relpath)
+
+
+def _bad_step(step: str | int, relpath: str) -> Any:
+    raise RecordError(
+        f"{relpath} has no field '{step}' to edit inside",
+        hint="use a dotted path to a mapping or list, e.g. prior.weight",
+    )
+
+
+def _assign(parent: Any, key: str | int, value: Any) -> None:
+    if isinstance(parent, list) and isinstance(key, int):
+        if key >= len(parent):
+            raise RecordError(f"list index {key} is out of range ({len(parent)} items)")
+        parent[key] = value
+    elif isinstance(parent, dict):
+        parent[key] = value
+    else:
+        raise RecordError(f"cannot set '{key}' inside a {type(parent).__name__}")
+
+
+def _list_at(parent: Any, key: str | int, *, create: bool) -> list[Any]:
+    if isinstance(parent, dict) and key not in parent and create:
+        parent[key] = []
+    items = parent.get(key) if isinstance(parent, dict) else None
+    if not isinstance(items, list):
+        raise RecordError(f"'{key}' is not a list field", hint="use `memkb set` for it")
+    return items
+
+
+# -- read ------------------------------------------------------------------------------
+
+
+def show(root: Path, kind: str, rid: str) -> Record:
+    """The record `kind`/`rid`; RecordError if there is none."""
+    from memkb.validate import load_index
+
+    record = load_index(root).records.get((kind, rid))
+    if record is None:
+        raise _missing(kind, rid)
+    return record
+
+
+def list_records(
+    root: Path,
+    *,
+    kind: str | None = None,
+    domain: str | None = None,
+    phase: str | None = None,
+    droid: str | None = None,
+) -> list[Record]:
+    """Records filtered by kind, domain, phase and droid (each optional), by kind then id."""
+    from memkb.validate import load_index
+
+    records = [r for r in load_index(root).records.values() if r.kind != "vocabulary"]
+    return sorted(
+        (
+            r
+            for r in records
+            if (kind is None or r.kind == kind)
+            and _has(r, "domain", domain)
+            and _has(r, "phase", phase)
+            and _has(r, "droid", droid)
+        ),
+        key=lambda r: (r.kind, r.id),
+    )
+
+
+def _has(record: Record, target: str, name: str | None) -> bool:
+    return name is None or any(
+        ref.target == target and ref.value == name for ref in refs_of(record.kind, record.doc)
+    )

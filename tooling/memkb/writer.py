@@ -1,0 +1,444 @@
+"""The write transaction: lock, check Git's state, validate, write atomically, commit, push.
+
+    result = write(root, plan, WriteOptions(agent="orchestrator"))
+
+`plan` receives a `Target` (the state being edited: the work tree, or a proposal
+branch's tree) and returns an `Edit` (the bytes of every file to write, None to
+delete). Nothing touches disk before the edit validates. A write on the
+checked-out branch is journaled in `.git/memkb/journal.json` before any file
+changes, so a process killed at any point is completed or rolled back by the
+next write (see `recover`).
+
+Test hook: MEMKB_FAULT=<point> makes the process SIGKILL itself at that point
+(see FAULT_POINTS); the fault-injection tests use it to prove nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memkb.cache import blob_id
+from memkb.errors import RecordError, RepoError
+from memkb.findings import Finding, Severity
+from memkb.gitio import Change, GitRepo, Identity, PushRejected
+from memkb.lock import write_lock
+
+FAULT_POINTS = (
+    "after-lock",
+    "after-journal",
+    "after-temp-write",
+    "after-replace",
+    "after-commit-object",
+    "after-ref-update",
+    "after-index-sync",
+    "before-push",
+)
+PUSH_ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How to write: commit or not, on which branch, push where, as which agent."""
+
+    commit: bool = True
+    branch: str | None = None
+    push: str | None = None
+    agent: str | None = None
+    lock_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What one authoring step writes: the files, and what the commit says about them."""
+
+    kind: str
+    id: str
+    action: str
+    files: Mapping[str, bytes | None]
+    detail: str = ""
+
+
+@dataclass
+class WriteResult:
+    """What a write did: the paths, and the commit/branch/push if any."""
+
+    edit: Edit
+    commit: str | None = None
+    branch: str | None = None
+    pushed_to: str | None = None
+    push_attempts: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted(self.edit.files)
+
+
+class Target:
+    """The state an edit starts from: the work tree, or the tip of a branch not checked out."""
+
+    def __init__(self, root: Path, repo: GitRepo | None, rev: str | None, in_worktree: bool):
+        self.root, self.repo, self.rev, self.in_worktree = root, repo, rev, in_worktree
+
+    def read(self, relpath: str) -> bytes | None:
+        """Current bytes of `relpath`, or None if it does not exist."""
+        if self.in_worktree:
+            try:
+                return (self.root / relpath).read_bytes()
+            except FileNotFoundError:
+                return None
+        assert self.repo is not None
+        return self.repo.read_blob(self.rev, relpath)
+
+    def exists(self, relpath: str) -> bool:
+        """True if `relpath` exists in the target (or, in a work tree, on disk)."""
+        if self.in_worktree:
+            return (self.root / relpath).exists()
+        assert self.repo is not None
+        return self.repo.blob_id(self.rev, relpath) is not None
+
+
+def agent_name(explicit: str | None) -> str:
+    """The Memory-Agent trailer: --agent, else MEMKB_AGENT, else "human:<login name>"."""
+    if explicit:
+        return explicit
+    if os.environ.get("MEMKB_AGENT"):
+        return os.environ["MEMKB_AGENT"]
+    try:
+        import getpass
+
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    return f"human:{login}"
+
+
+def commit_message(edit: Edit, agent: str) -> str:
+    """`memory(<kind>): <action> <id>`, an optional body, and the Memory-* trailers."""
+    lines = [f"memory({edit.kind}): {edit.action} {edit.id}", ""]
+    if edit.detail:
+        lines += [edit.detail, ""]
+    lines += [
+        f"Memory-Kind: {edit.kind}",
+        f"Memory-Id: {edit.id}",
+        f"Memory-Action: {edit.action}",
+        f"Memory-Agent: {agent}",
+    ]
+    return "\n".join(lines)
+
+
+def fault(point: str) -> None:
+    """Test hook: die by SIGKILL here if MEMKB_FAULT names this point."""
+    if os.environ.get("MEMKB_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> WriteResult:
+    """Run one write transaction; return what it did.
+
+    Raises RecordError (with findings) if the edit does not validate, RepoError if
+    Git's state forbids the write (detached HEAD, rebase in progress, the record
+    has uncommitted changes, lock timeout, push refused for good).
+    """
+    repo = _open_repo(root, options)
+    lock_path = repo.memkb_dir / "write.lock" if repo else _scratch_lock(root)
+    with write_lock(lock_path, options.lock_timeout):
+        fault("after-lock")
+        if repo is not None:
+            recover(repo)
+        target, branch = _target(root, repo, options)
+        edit = plan(target)
+        findings = check_edit(root, edit)
+        if not options.commit:
+            # --no-commit edits the work tree as it is, the user's own changes included.
+            write_files(root, edit.files)
+            return WriteResult(edit, findings=findings)
+        assert repo is not None and branch is not None
+        result = _commit(repo, target, branch, edit, options)
+        result.findings = findings
+        if options.push:
+            fault("before-push")
+            result.push_attempts = push_with_retry(repo, options.push, branch, target.in_worktree)
+            result.pushed_to = options.push
+        return result
+
+
+def _open_repo(root: Path, options: WriteOptions) -> GitRepo | None:
+    if options.commit or options.branch or options.push:
+        if not options.commit and (options.branch or options.push):
+            raise RepoError(
+                "--no-commit cannot be combined with --branch or --push",
+                hint="drop --no-commit, or commit yourself afterwards",
+            )
+        return GitRepo(root)
+    try:
+        return GitRepo(root)
+    except RepoError:
+        return None  # --no-commit works in a plain folder too
+
+
+def _scratch_lock(root: Path) -> Path:
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha1(str(root.resolve()).encode(), usedforsecurity=False).hexdigest()
+    return Path(tempfile.gettempdir()) / f"memkb-{digest[:16]}.lock"
+
+
+def _target(root: Path, repo: GitRepo | None, options: WriteOptions) -> tuple[Target, str | None]:
+    """Where the edit applies, after checking that Git's state allows it."""
+    if repo is None or not options.commit:
+        return Target(root, repo, None, True), None
+    current = repo.current_branch()
+    branch = options.branch or current
+    if branch is None:
+        raise RepoError(
+            "HEAD is detached: memkb commits memory on a branch",
+            hint="`git switch main` first, pass --branch NAME to commit on a "
+            "proposal branch, or --no-commit to only write the file",
+        )
+    if branch == current:
+        busy = repo.operation_in_progress()
+        if busy:
+            raise RepoError(
+                f"{busy} in this checkout; memkb will not commit in the middle of it",
+                hint="finish it (or abort it) first, or pass "
+                "--branch NAME to commit on a proposal branch",
+            )
+        return Target(root, repo, repo.rev(f"refs/heads/{branch}"), True), branch
+    tip = repo.rev(f"refs/heads/{branch}")
+    if tip is None:
+        tip = repo.rev("refs/heads/main") or repo.rev("HEAD")
+        if tip is None:
+            raise RepoError(
+                f"cannot create branch '{branch}': the repository has no commit yet",
+                hint="commit the knowledge base once first",
+            )
+    return Target(root, repo, tip, False), branch
+
+
+def check_edit(root: Path, edit: Edit) -> list[Finding]:
+    """Warnings of the edit; raise RecordError if it brings any error into the KB.
+
+    Errors in the written files block the write; errors elsewhere block it only if
+    the edit introduces them (a KB that is already broken elsewhere stays writable).
+    """
+    from memkb.validate import validate_repo
+
+    # No `paths=`: the engine resolves paths on disk, and ours do not exist yet. The
+    # whole KB is loaded either way (cross-file rules need it); we filter below.
+    result = validate_repo(root, overlay=dict(edit.files))
+    written = set(edit.files)
+    errors = [f for f in result.findings if f.severity is Severity.ERROR]
+    mine = [f for f in errors if f.path in written]
+    others = [f for f in errors if f.path not in written]
+    if others:
+        before = set(validate_repo(root).findings)
+        mine += [f for f in others if f not in before]
+    if mine:
+        raise RecordError(
+            f"{edit.kind} '{edit.id}' is not valid; nothing was written",
+            findings=list[object](sorted(mine)),
+            hint="fix the values and run again",
+        )
+    return [f for f in result.findings if f.severity is not Severity.ERROR and f.path in written]
+
+
+def _commit(
+    repo: GitRepo, target: Target, branch: str, edit: Edit, options: WriteOptions
+) -> WriteResult:
+    message = commit_message(edit, agent_name(options.agent))
+    who = repo.identity()
+    if not target.in_worktree:
+        changes = [
+            Change(p, None if raw is None else repo.store_blob(raw))
+            for p, raw in edit.files.items()
+        ]
+        new = repo.build_commit(target.rev, changes, message, who)
+        fault("after-commit-object")
+        repo.publish(branch, new, target.rev, f"memkb: {edit.action} {edit.id}")
+        return WriteResult(edit, new, branch)
+    dirty = repo.dirty(sorted(edit.files))
+    if dirty:
+        raise RepoError(
+            f"{', '.join(dirty)} has uncommitted changes; memkb will not commit over them",
+            hint="commit or discard your edit of that file first, "
+            "or pass --no-commit to edit the work tree only",
+        )
+    new = commit_in_worktree(repo, branch, target.rev, edit.files, message, who)
+    return WriteResult(edit, new, branch)
+
+
+def push_with_retry(repo: GitRepo, remote: str, branch: str, checked_out: bool) -> int:
+    """Push `branch` to `remote`, replaying our commits onto the remote tip when rejected.
+
+    Returns the number of attempts it took; raises RepoError after PUSH_ATTEMPTS
+    rejections (the commits stay safe on the local branch).
+    """
+    for attempt in range(1, PUSH_ATTEMPTS + 1):
+        local = repo.rev(f"refs/heads/{branch}")
+        assert local is not None
+        try:
+            repo.push(remote, local, branch)
+            return attempt
+        except PushRejected:
+            remote_tip = repo.fetch(remote, branch)
+            if remote_tip is not None:
+                repo.replay_onto(branch, local, remote_tip, checked_out)
+        # Jittered backoff so racing clones stop colliding on the same instant.
+        time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 5)))
+    raise RepoError(
+        f"push to {remote} still rejected after {PUSH_ATTEMPTS} attempts",
+        hint=f"your commits are safe on the local branch '{branch}'; run "
+        f"`git pull --rebase {remote} {branch} && git push` later",
+    )
+
+
+# -- files and the journal ------------------------------------------------------
+
+JOURNAL = "journal.json"
+
+
+def write_files(root: Path, files: Mapping[str, bytes | None]) -> None:
+    """Write (or delete) each file atomically: a synced temp file renamed over the old one."""
+    for relpath, raw in files.items():
+        _write_one(root / relpath, raw)
+    fault("after-replace")
+
+
+def _write_one(path: Path, raw: bytes | None) -> None:
+    if raw is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    with tmp.open("wb") as out:
+        out.write(raw)
+        out.flush()
+        os.fsync(out.fileno())
+    if path.exists():
+        tmp.chmod(path.stat().st_mode & 0o7777)
+    fault("after-temp-write")
+    tmp.replace(path)
+
+
+def _tmp_path(path: Path) -> Path:
+    # A dot-name without .yaml: never mistaken for a record by validate or git add.
+    return path.with_name(f".{path.name}.memkb-tmp")
+
+
+def commit_in_worktree(
+    repo: GitRepo,
+    branch: str,
+    old: str | None,
+    files: Mapping[str, bytes | None],
+    message: str,
+    who: Identity,
+) -> str:
+    """Write `files` into the checkout and commit exactly them on `branch`; the new commit id.
+
+    Journaled: the old and new blobs are recorded before the first byte changes, so
+    a failure rolls the files back here and a crash is settled by `recover`.
+    """
+    entries = {
+        p: {
+            "old": _stored(repo, _read(repo.root / p)),
+            "new": None if raw is None else repo.store_blob(raw),
+        }
+        for p, raw in files.items()
+    }
+    _save_journal(repo, {"branch": branch, "old": old, "files": entries})
+    fault("after-journal")
+    try:
+        write_files(repo.root, files)
+        changes = [Change(p, e["new"]) for p, e in entries.items()]
+        new = repo.build_commit(old, changes, message, who)
+        fault("after-commit-object")
+        repo.publish(branch, new, old, message.splitlines()[0])
+    except BaseException:
+        _roll_back(repo, entries)
+        _drop_journal(repo)
+        raise
+    fault("after-ref-update")
+    repo.sync_index(sorted(files))
+    fault("after-index-sync")
+    _drop_journal(repo)
+    return new
+
+
+def recover(repo: GitRepo) -> str | None:
+    """Settle a write that a killed process left half done; say what was done, or None.
+
+    If its commit reached the branch, the files and the index are brought in line
+    with it; if not, the files are rolled back. A file the user changed since is
+    left alone.
+    """
+    path = repo.memkb_dir / JOURNAL
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        path.unlink()  # torn while being written: no file had been touched yet
+        return "discarded an unfinished journal"
+    entries: dict[str, dict[str, str | None]] = data["files"]
+    for relpath in entries:
+        _tmp_path(repo.root / relpath).unlink(missing_ok=True)
+    tip = repo.rev(f"refs/heads/{data['branch']}")
+    landed = (
+        tip is not None
+        and tip != data["old"]
+        and all(repo.blob_id(tip, p) == e["new"] for p, e in entries.items())
+    )
+    if landed:
+        for relpath, entry in entries.items():
+            _put(repo, relpath, entry["new"])
+        repo.sync_index(sorted(entries))
+    else:
+        _roll_back(repo, entries)
+    _drop_journal(repo)
+    return "completed an interrupted write" if landed else "rolled back an interrupted write"
+
+
+def _roll_back(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]]) -> None:
+    for relpath, entry in entries.items():
+        _tmp_path(repo.root / relpath).unlink(missing_ok=True)
+        current = _read(repo.root / relpath)
+        if (None if current is None else blob_id(current)) == entry["new"]:
+            _put(repo, relpath, entry["old"])
+
+
+def _put(repo: GitRepo, relpath: str, blob: str | None) -> None:
+    _write_one(repo.root / relpath, None if blob is None else repo.read_object(blob))
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _stored(repo: GitRepo, raw: bytes | None) -> str | None:
+    return None if raw is None else repo.store_blob(raw)
+
+
+def _save_journal(repo: GitRepo, data: object) -> None:
+    path = repo.memkb_dir / JOURNAL
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as out:
+        json.dump(data, out)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)
+
+
+def _drop_journal(repo: GitRepo) -> None:
+    (repo.memkb_dir / JOURNAL).unlink(missing_ok=True)
