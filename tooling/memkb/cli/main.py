@@ -67,6 +67,7 @@ def _register_commands() -> None:
     # The commands, listed explicitly rather than discovered: importing a module
     # registers its commands on `app`.
     import memkb.cli.metrics_cmd  # noqa: F401
+    from memkb.cli import author_cmd  # noqa: F401
     from memkb.cli import validate_cmd  # noqa: F401
 
 
