@@ -84,8 +84,19 @@ class WriteResult:
 class Target:
     """The state an edit starts from: the work tree, or the tip of a branch not checked out."""
 
-    def __init__(self, root: Path, repo: GitRepo | None, rev: str | None, in_worktree: bool):
+    def __init__(
+        self,
+        root: Path,
+        repo: GitRepo | None,
+        rev: str | None,
+        in_worktree: bool,
+        *,
+        new_branch: bool = False,
+    ) -> None:
         self.root, self.repo, self.rev, self.in_worktree = root, repo, rev, in_worktree
+        # A branch that does not exist yet starts at `rev` but must still be absent
+        # when the commit is published (compare-and-swap against "no such ref").
+        self.branch_tip = None if new_branch else rev
 
     def read(self, relpath: str) -> bytes | None:
         """Current bytes of `relpath`, or None if it does not exist."""
@@ -198,6 +209,13 @@ def _target(root: Path, repo: GitRepo | None, options: WriteOptions) -> tuple[Ta
         return Target(root, repo, None, True), None
     current = repo.current_branch()
     branch = options.branch or current
+    busy = repo.operation_in_progress()
+    if busy and branch in (None, current):
+        raise RepoError(
+            f"{busy} in this checkout; memkb will not commit in the middle of it",
+            hint="finish it (or abort it) first, or pass "
+            "--branch NAME to commit on a proposal branch",
+        )
     if branch is None:
         raise RepoError(
             "HEAD is detached: memkb commits memory on a branch",
@@ -205,23 +223,17 @@ def _target(root: Path, repo: GitRepo | None, options: WriteOptions) -> tuple[Ta
             "proposal branch, or --no-commit to only write the file",
         )
     if branch == current:
-        busy = repo.operation_in_progress()
-        if busy:
-            raise RepoError(
-                f"{busy} in this checkout; memkb will not commit in the middle of it",
-                hint="finish it (or abort it) first, or pass "
-                "--branch NAME to commit on a proposal branch",
-            )
         return Target(root, repo, repo.rev(f"refs/heads/{branch}"), True), branch
     tip = repo.rev(f"refs/heads/{branch}")
-    if tip is None:
-        tip = repo.rev("refs/heads/main") or repo.rev("HEAD")
-        if tip is None:
-            raise RepoError(
-                f"cannot create branch '{branch}': the repository has no commit yet",
-                hint="commit the knowledge base once first",
-            )
-    return Target(root, repo, tip, False), branch
+    if tip is not None:
+        return Target(root, repo, tip, False), branch
+    base = repo.rev("refs/heads/main") or repo.rev("HEAD")
+    if base is None:
+        raise RepoError(
+            f"cannot create branch '{branch}': the repository has no commit yet",
+            hint="commit the knowledge base once first",
+        )
+    return Target(root, repo, base, False, new_branch=True), branch
 
 
 def check_edit(root: Path, edit: Edit) -> list[Finding]:
@@ -263,7 +275,7 @@ def _commit(
         ]
         new = repo.build_commit(target.rev, changes, message, who)
         fault("after-commit-object")
-        repo.publish(branch, new, target.rev, f"memkb: {edit.action} {edit.id}")
+        repo.publish(branch, new, target.branch_tip, f"memkb: {edit.action} {edit.id}")
         return WriteResult(edit, new, branch)
     dirty = repo.dirty(sorted(edit.files))
     if dirty:
