@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git, make_kb_repo
 
+from conftest import git, make_kb_repo
 from memkb.authoring import record_outcome, set_field
 from memkb.errors import RecordError, RepoError
 from memkb.gitio import DEFAULT_IDENTITY
