@@ -1,0 +1,393 @@
+"""`import_legacy`: turn the orchestrator's legacy JSON memory into records in kb/.
+
+Mapping (see docs/import-legacy.md): success_patterns -> pattern, failure_patterns ->
+failure, project_templates -> template, each pattern's project_examples -> outcome;
+declared figures become weighted priors; learning_metrics / performance_metrics are
+derived and not imported. Every defect is a finding at the legacy file's line and
+column. Records with errors are still written (so `memkb validate` shows them where a
+person fixes them) unless `strict`; existing records are never overwritten unless
+`force`; a failed write removes what this run wrote.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from memkb.errors import RepoError
+from memkb.findings import Finding, Severity, has_errors
+from memkb.index import Vocabulary
+from memkb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
+from memkb.legacy_convert import DATE_KEYS, Draft, convert_block, valid_date
+from memkb.legacy_source import LegacyPath, LegacySource, read_legacy
+from memkb.refs import VOCABULARY_TARGETS, refs_of
+from memkb.render import render_record
+from memkb.schema import Schemas
+from memkb.yamlio import load_bytes
+
+__all__ = ["LEGACY_CODES", "ImportResult", "import_legacy"]
+
+LEGACY_CODES: dict[str, str] = {
+    "KB601": "legacy memory cannot be read, is not UTF-8 or holds no JSON (nothing imported)",
+    "KB602": "JSON syntax error in the legacy memory (that block is not imported)",
+    "KB603": "an entry's key and its declared id disagree (the key becomes the id)",
+    "KB604": "reference to an unknown droid, domain, phase, pattern, failure or template",
+    "KB605": "converted record violates its schema (missing field, bad value, wrong shape)",
+    "KB606": "a different record with this id already exists (skipped; --force replaces it)",
+    "KB607": "derived figure not imported: memkb computes it from outcomes and Git history",
+    "KB608": "leading '@' stripped from a droid name",
+    "KB609": "reference uses an alias instead of the canonical vocabulary name",
+    "KB610": "duplicate id or duplicate JSON key (the later entry is not imported)",
+    "KB611": "unknown section ignored",
+}
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,119}")
+
+
+@dataclass
+class ImportResult:
+    """What an import did: records written (or, on a dry run, to be written), records
+    skipped, records already present unchanged, and every finding."""
+
+    written: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    contents: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.findings)
+
+
+class Importer:
+    """One run: the legacy source, the repository's vocabulary and ids, the findings."""
+
+    def __init__(self, root: Path, source: LegacySource, today: date) -> None:
+        self.root, self.source, self.today = root, source, today
+        self.findings: list[Finding] = list(source.findings)
+        self.vocabulary = _vocabulary(root)
+        self.memory_date = _memory_date(source) or today.isoformat()
+
+    def report(
+        self,
+        code: str,
+        message: str,
+        where: LegacyPath,
+        *,
+        key: bool = False,
+        severity: Severity = Severity.ERROR,
+        hint: str | None = None,
+    ) -> None:
+        """Add a finding at the legacy place `where` (its key with `key`)."""
+        line, col = self.source.position(where, key=key)
+        self.findings.append(Finding(self.source.path, line, col, severity, code, message, hint))
+
+    def record_date(self, entry: dict[str, Any]) -> str:
+        """The date of a legacy entry: its own last_updated, else the memory's, else today."""
+        for name in DATE_KEYS:
+            value = entry.get(name)
+            if isinstance(value, str) and valid_date(value[:10]):
+                return value[:10]
+        return self.memory_date
+
+    def drafts(self) -> list[Draft]:
+        """Every record the legacy memory converts to, defects reported on the way."""
+        out: list[Draft] = []
+        for block in self.source.blocks:
+            if block.has_duplicate_keys:
+                for path, offset in block.duplicates():
+                    line, col = self.source.line_col(block.offset + offset)
+                    self.findings.append(
+                        Finding(
+                            self.source.path,
+                            line,
+                            col,
+                            Severity.ERROR,
+                            "KB610",
+                            f"duplicate key '{path[-1]}': JSON keeps only this later entry",
+                            "keep one entry under each key",
+                        )
+                    )
+            if block.data is not None:
+                out.extend(convert_block(self, block.index, block.data))
+        return out
+
+
+def import_legacy(
+    root: Path,
+    source: Path,
+    *,
+    force: bool = False,
+    strict: bool = False,
+    dry_run: bool = False,
+    today: date | None = None,
+    display: str | None = None,
+) -> ImportResult:
+    """Import the legacy memory `source` into the KB at `root`; returns what was done.
+
+    Raises UnreadableLegacy (exit 2) if `source` cannot be read or holds no JSON,
+    RepoError if `root` has no kb/ or schemas/, or if a write fails (after removing
+    every file this run wrote). Nothing is committed: the person reviews and commits.
+    """
+    if not (root / KB_DIR).is_dir():
+        raise RepoError(f"{root} has no {KB_DIR}/ folder", hint="pass the repository root")
+    legacy = read_legacy(source, display or str(source))
+    run = Importer(root, legacy, today or date.today())
+    drafts = _unique(run, run.drafts())
+    schemas = Schemas(root)
+    known = _known_ids(root, drafts)
+    for draft in drafts:
+        _strip_at(run, draft)
+        _check_refs(run, draft, known)
+        _check_schema(run, draft, schemas)
+    result = _plan(run, drafts, force)
+    result.dry_run = dry_run
+    if dry_run or (strict and has_errors(run.findings)):
+        if not dry_run:
+            result.skipped, result.written = sorted(result.skipped + result.written), []
+    else:
+        _write_all(root, {p: result.contents[p] for p in result.written})
+    result.findings = sorted(set(run.findings), key=lambda f: (f.line, f.col, f.code, f.message))
+    return result
+
+
+def _vocabulary(root: Path) -> Vocabulary | None:
+    path = root / VOCABULARY_FILE
+    if not path.exists():
+        return None
+    loaded = load_bytes(path.read_bytes(), VOCABULARY_FILE)
+    if loaded.doc is None:
+        raise RepoError(
+            f"{VOCABULARY_FILE} cannot be loaded, so names cannot be checked",
+            hint="run `memkb validate` and fix the vocabulary first",
+        )
+    return Vocabulary.from_doc(loaded.doc)
+
+
+def _memory_date(source: LegacySource) -> str | None:
+    """The latest last_updated / last_update anywhere in the memory (its own date)."""
+    found: list[str] = []
+    stack = [b.data for b in source.blocks if b.data is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name in DATE_KEYS and isinstance(value, str) and valid_date(value[:10]):
+                    found.append(value[:10])
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    return max(found) if found else None
+
+
+def _unique(run: Importer, drafts: list[Draft]) -> list[Draft]:
+    """First record of each (kind, id); outcomes of one project cited by several patterns
+    are merged; any other repeat is KB610 and not imported."""
+    kept: dict[tuple[str, str], Draft] = {}
+    for draft in drafts:
+        first = kept.get((draft.kind, draft.id))
+        if first is None:
+            kept[(draft.kind, draft.id)] = draft
+        elif not (draft.kind == "outcome" and _merge_outcome(first, draft)):
+            run.report(
+                "KB610",
+                f"{draft.kind} id '{draft.id}' is already used by an earlier "
+                "entry; this one is not imported",
+                draft.fields.get(("id",), (draft.origin, True))[0],
+                key=True,
+                hint="give the entry its own id, or remove the repeat",
+            )
+    return list(kept.values())
+
+
+def _merge_outcome(first: Draft, other: Draft) -> bool:
+    """Fold `other` into `first` if both describe the same finished project."""
+    same = ("project", "date", "outcome")
+    if any(first.doc.get(k) != other.doc.get(k) for k in same):
+        return False
+    for name in ("patterns_applied", "droids_used", "domains"):
+        merged = list(first.doc.get(name) or [])
+        merged += [v for v in other.doc.get(name) or [] if v not in merged]
+        if merged:
+            first.doc[name] = merged
+    return True
+
+
+def _known_ids(root: Path, drafts: list[Draft]) -> dict[str, set[str]]:
+    """Ids of records per kind: those already in kb/ and those being imported."""
+    known: dict[str, set[str]] = {}
+    for kind in ("pattern", "failure", "template"):
+        folder = root / KB_DIR / FOLDERS[kind]
+        names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+        known[kind] = {n.removesuffix(".yaml") for n in names if n.endswith(".yaml")}
+    for draft in drafts:
+        known.setdefault(draft.kind, set()).add(draft.id)
+    return known
+
+
+def _strip_at(run: Importer, draft: Draft) -> None:
+    """KB608: legacy memory wrote droids as '@name'; the vocabulary names them 'name'."""
+    for ref in refs_of(draft.kind, draft.doc):
+        if ref.target == "droid" and ref.value.startswith("@"):
+            _set(draft.doc, ref.path, ref.value[1:])
+            where, _ = draft.legacy(ref.path)
+            run.report(
+                "KB608",
+                f"droid '{ref.value}' imported as '{ref.value[1:]}'",
+                where,
+                severity=Severity.WARNING,
+            )
+
+
+def _set(doc: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for step in path[:-1]:
+        doc = doc[step]
+    doc[path[-1]] = value
+
+
+def _check_refs(run: Importer, draft: Draft, known: dict[str, set[str]]) -> None:
+    """KB604/KB609: every droid, domain, phase and record named exists."""
+    vocab = run.vocabulary
+    for ref in refs_of(draft.kind, draft.doc):
+        if ref.target in VOCABULARY_TARGETS:
+            if vocab is None or ref.value in vocab.names[ref.target]:
+                continue
+            names, alias = vocab.names[ref.target], vocab.aliases[ref.target].get(ref.value)
+        else:
+            names, alias = known.get(ref.target, set()), None
+            if ref.value in names:
+                continue
+        where, _ = draft.legacy(ref.path)
+        if alias is not None:
+            run.report(
+                "KB609",
+                f"'{ref.value}' is an alias of {ref.target} '{alias}'",
+                where,
+                severity=Severity.WARNING,
+                hint=f"write '{alias}'",
+            )
+            continue
+        close = difflib.get_close_matches(ref.value, sorted(names), n=1, cutoff=0.75)
+        guess = f" (did you mean '{close[0]}'?)" if close else ""
+        home = VOCABULARY_FILE if ref.target in VOCABULARY_TARGETS else f"kb/{ref.target}s/"
+        run.report(
+            "KB604",
+            f"unknown {ref.target} '{ref.value}'{guess}",
+            where,
+            hint=f"fix the name, or declare it in {home}",
+        )
+
+
+def _check_schema(run: Importer, draft: Draft, schemas: Schemas) -> None:
+    """KB605: the converted record against its kind's schema, mapped back to the legacy."""
+    for issue in schemas.issues(draft.kind, draft.doc):
+        where, at_key = draft.legacy(issue.path)
+        run.report(
+            "KB605",
+            f"{draft.kind} '{draft.id}': {issue.message}",
+            where,
+            key=at_key or issue.at_key,
+            hint=issue.hint,
+        )
+
+
+def _plan(run: Importer, drafts: list[Draft], force: bool) -> ImportResult:
+    """Render every record and decide, per file, whether to write, skip or leave it."""
+    result = ImportResult()
+    for draft in sorted(drafts, key=lambda d: (d.kind, d.id)):
+        if not _SAFE_ID.fullmatch(draft.id) or ".." in draft.id:
+            run.report(
+                "KB605",
+                f"{draft.kind} id '{draft.id}' cannot be a file name; not imported",
+                draft.fields.get(("id",), (draft.origin, True))[0],
+                key=True,
+                hint="use a snake_case id",
+            )
+            continue
+        relpath = record_relpath(draft.kind, draft.id)
+        text = render_record(draft.kind, draft.doc, relpath)
+        result.contents[relpath] = text
+        existing = _read(run.root / relpath)
+        if existing == text.encode("utf-8"):
+            result.unchanged.append(relpath)
+        elif existing is not None and not force:
+            result.skipped.append(relpath)
+            run.report(
+                "KB606",
+                f"{relpath} already exists and differs; not overwritten",
+                draft.origin,
+                key=True,
+                hint="pass --force to replace it, or edit it",
+            )
+        else:
+            result.written.append(relpath)
+    return result
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+
+
+def _write_all(root: Path, files: dict[str, str]) -> None:
+    """Write every file atomically; if one fails, undo every write of this run and raise
+    RepoError (so a failed import leaves kb/ exactly as it was)."""
+    done: list[tuple[Path, bytes | None]] = []
+    made: list[Path] = []
+    relpath = ""
+    try:
+        for relpath, text in files.items():
+            path = root / relpath
+            made.extend(_make_dirs(root, path.parent))
+            previous = _read(path)
+            _atomic_write(path, text.encode("utf-8"))
+            done.append((path, previous))
+    except OSError as exc:
+        _undo(done, made)
+        raise RepoError(
+            f"cannot write {relpath}: {exc.strerror or exc}; the import was rolled "
+            "back and nothing was changed",
+            hint="check that kb/ and its folders are writable directories",
+        ) from exc
+
+
+def _make_dirs(root: Path, folder: Path) -> list[Path]:
+    """Create `folder` and missing parents; return the ones created, outermost first."""
+    missing = []
+    while not folder.exists() and folder != root:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir()
+    return list(reversed(missing))
+
+
+def _atomic_write(path: Path, raw: bytes) -> None:
+    # A dot-name without .yaml: never taken for a record by validate or `git add kb/`.
+    tmp = path.with_name(f".{path.name}.memkb-tmp")
+    try:
+        tmp.write_bytes(raw)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _undo(done: list[tuple[Path, bytes | None]], made: list[Path]) -> None:
+    for path, previous in reversed(done):
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            _atomic_write(path, previous)
+    for folder in reversed(made):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()

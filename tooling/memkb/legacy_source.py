@@ -1,0 +1,263 @@
+"""Reading a legacy memory file: the JSON documents it holds, and where each value stands.
+
+A legacy memory is either a plain JSON file or a markdown-ish text with fenced
+```json blocks (the seed's shape). `read_legacy` returns every block parsed by the
+standard json module; `LegacySource.position` gives the line and column of any key
+or value in the original text, so every finding points at the line a person must fix.
+Positions come from a light tokenizer that runs only on blocks that have findings:
+the bulk parse stays in json's C scanner.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memkb.errors import UsageError
+from memkb.findings import Finding, error
+
+# (block index, key or list index, ...): a value's place in the legacy file.
+LegacyPath = tuple[int | str, ...]
+
+_FENCE_OPEN = re.compile(r"^[ \t]*(```|~~~)[ \t]*(json)?[ \t]*$", re.IGNORECASE)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
+
+
+class UnreadableLegacy(UsageError):
+    """The legacy file cannot be read or holds no JSON: nothing is imported (exit 2)."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(
+            f"{finding.path}:{finding.line}:{finding.col}: {finding.code} {finding.message}",
+            hint=finding.hint,
+        )
+        self.finding = finding
+
+
+@dataclass
+class Block:
+    """One JSON document of the legacy file. `data` is None when it does not parse."""
+
+    index: int
+    offset: int
+    text: str
+    data: Any = None
+    has_duplicate_keys: bool = False
+    _positions: dict[tuple[int | str, ...], tuple[int | None, int]] | None = None
+    _duplicates: list[tuple[tuple[int | str, ...], int]] = field(default_factory=list)
+
+    def positions(self) -> dict[tuple[int | str, ...], tuple[int | None, int]]:
+        """JSON path -> (offset of its key or None, offset of its value), built on first use."""
+        if self._positions is None:
+            self._positions, self._duplicates = _locate_all(self.text)
+        return self._positions
+
+    def duplicates(self) -> list[tuple[tuple[int | str, ...], int]]:
+        """(JSON path, offset of the later key) of every key repeated in one object."""
+        self.positions()
+        return self._duplicates
+
+
+@dataclass
+class LegacySource:
+    """A legacy file: its text (for positions), its JSON blocks and its syntax findings."""
+
+    path: str
+    text: str
+    blocks: list[Block]
+    findings: list[Finding]
+    _line_starts: list[int] = field(default_factory=list)
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset in the file."""
+        if not self._line_starts:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+    def position(self, where: LegacyPath, *, key: bool = False) -> tuple[int, int]:
+        """Line and column of the value at `where` (or of its key); the deepest existing
+        ancestor when the path does not exist (e.g. a missing field: its object)."""
+        block = self.blocks[int(where[0])]
+        positions = block.positions()
+        path = tuple(where[1:])
+        while path and path not in positions:
+            path, key = path[:-1], False
+        key_offset, value_offset = positions.get(path, (None, 0))
+        offset = key_offset if key and key_offset is not None else value_offset
+        return self.line_col(block.offset + offset)
+
+
+def read_legacy(source: Path, display: str) -> LegacySource:
+    """Read and parse `source`; findings name it as `display`.
+
+    Raises UnreadableLegacy (KB601) if the file cannot be read, is not UTF-8 or
+    holds no JSON at all. JSON syntax errors are KB602 findings, not exceptions."""
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise UnreadableLegacy(
+            error(
+                display,
+                "KB601",
+                f"cannot read legacy memory: {exc.strerror or exc}",
+                hint="check the file name and its permissions",
+            )
+        ) from exc
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UnreadableLegacy(
+            error(
+                display,
+                "KB601",
+                f"legacy memory is not UTF-8 (byte 0x{raw[exc.start]:02x})",
+                line=line,
+                hint="convert the file to UTF-8 (e.g. with iconv)",
+            )
+        ) from exc
+    spans, findings = _json_spans(text, display)
+    if not spans and not findings:
+        raise UnreadableLegacy(
+            error(
+                display,
+                "KB601",
+                "no JSON found in the legacy memory",
+                hint="pass a JSON file, or a text with ```json fenced blocks",
+            )
+        )
+    source_obj = LegacySource(display, text, [], findings)
+    for index, (offset, body) in enumerate(spans):
+        source_obj.blocks.append(_parse_block(source_obj, index, offset, body))
+    return source_obj
+
+
+def _json_spans(text: str, display: str) -> tuple[list[tuple[int, str]], list[Finding]]:
+    """(offset, text) of every JSON document: the whole file, or each fenced block."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        return [(0, text)], []
+    spans: list[tuple[int, str]] = []
+    findings: list[Finding] = []
+    lines = text.splitlines(keepends=True)
+    offset, i = 0, 0
+    while i < len(lines):
+        opened = _FENCE_OPEN.match(lines[i].rstrip("\r\n"))
+        start_line, start_offset = i, offset
+        offset += len(lines[i])
+        i += 1
+        if not opened:
+            continue
+        body_offset, body = offset, []
+        while i < len(lines) and lines[i].strip() != opened.group(1):
+            body.append(lines[i])
+            offset += len(lines[i])
+            i += 1
+        if i == len(lines):
+            findings.append(
+                error(
+                    display,
+                    "KB602",
+                    f"{opened.group(1)} block is never closed",
+                    line=start_line + 1,
+                    col=1,
+                    hint="close the fenced block",
+                )
+            )
+            break
+        offset += len(lines[i])
+        i += 1
+        content = "".join(body)
+        if opened.group(2) or content.lstrip().startswith("{"):
+            spans.append((body_offset, content))
+        del start_offset
+    return spans, findings
+
+
+def _parse_block(source: LegacySource, index: int, offset: int, body: str) -> Block:
+    block = Block(index, offset, body)
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        made = dict(items)
+        if len(made) != len(items):
+            block.has_duplicate_keys = True
+        return made
+
+    try:
+        # NaN/Infinity stay strings, so the schema rejects them as non-numbers
+        # (as floats they would slip through every range check).
+        block.data = json.loads(body, object_pairs_hook=pairs, parse_constant=str)
+    except json.JSONDecodeError as exc:
+        line, col = source.line_col(offset + exc.pos)
+        source.findings.append(
+            error(
+                source.path,
+                "KB602",
+                f"JSON syntax error: {exc.msg}",
+                line=line,
+                col=col,
+                hint="fix the JSON here; this block was not imported",
+            )
+        )
+    return block
+
+
+def _locate_all(
+    text: str,
+) -> tuple[
+    dict[tuple[int | str, ...], tuple[int | None, int]], list[tuple[tuple[int | str, ...], int]]
+]:
+    """Walk the tokens of valid JSON, recording where every key and value starts."""
+    positions: dict[tuple[int | str, ...], tuple[int | None, int]] = {}
+    duplicates: list[tuple[tuple[int | str, ...], int]] = []
+    # Each frame: [path, is_object, next list index, pending key, pending key offset].
+    stack: list[list[Any]] = []
+    expect_key = False
+    for match in _TOKEN.finditer(text):
+        tok, off = match.group(), match.start()
+        if tok in ",:":
+            expect_key = tok == "," and bool(stack) and stack[-1][1]
+            continue
+        if tok in "}]":
+            stack.pop()
+            expect_key = False
+            continue
+        if expect_key:
+            frame = stack[-1]
+            frame[3], frame[4] = json.loads(tok), off
+            expect_key = False
+            continue
+        path = _value_path(stack, positions, duplicates, off)
+        if tok in "{[":
+            stack.append([path, tok == "{", 0, None, None])
+            expect_key = tok == "{"
+    return positions, duplicates
+
+
+def _value_path(
+    stack: list[list[Any]],
+    positions: dict[tuple[int | str, ...], tuple[int | None, int]],
+    duplicates: list[tuple[tuple[int | str, ...], int]],
+    off: int,
+) -> tuple[int | str, ...]:
+    """Record the value starting at `off` under its path; return that path."""
+    if not stack:
+        path: tuple[int | str, ...] = ()
+        positions[path] = (None, off)
+        return path
+    frame = stack[-1]
+    if frame[1]:
+        path = (*frame[0], frame[3])
+        if path in positions:
+            duplicates.append((path, frame[4]))
+        positions[path] = (frame[4], off)  # json keeps the last of repeated keys
+    else:
+        path = (*frame[0], frame[2])
+        frame[2] += 1
+        positions[path] = (None, off)
+    return path
