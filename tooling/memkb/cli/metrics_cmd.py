@@ -51,11 +51,15 @@ def _fmt(value: Any) -> str:
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool) -> str:
     """A text table with aligned columns, or a GitHub markdown table."""
     cells = [[_fmt(c) for c in row] for row in rows]
+    if markdown and not cells:
+        return "_none_\n"
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
         return "\n".join(lines) + "\n"
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    if not cells:
+        return "(none)\n"
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
     out = [headers, *cells]
     return "".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
@@ -84,7 +88,11 @@ def _prior(row: dict[str, Any]) -> str:
 def render_report(rep: dict[str, Any], markdown: bool) -> str:
     """The full metrics report as text tables or markdown."""
     asof = rep["as_of"]
-    where = f"{asof['commit'][:10]} ({asof['date']})" if asof["commit"] else "before any commit"
+    where = (
+        f"{asof['commit'][:10]} ({asof['date']})"
+        if asof["commit"]
+        else "no commit touching kb/ yet"
+    )
     head = f"memkb metrics as of {where}" + (
         f", outcomes since {rep['since']}" if rep["since"] else ""
     )
