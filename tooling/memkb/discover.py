@@ -41,9 +41,9 @@ def kb_files(root: Path) -> Iterator[str]:
 
 def read_source(root: Path, relpath: str) -> Source:
     """Read one file, refusing symlinks that leave the repository (KB307)."""
-    path = root / relpath
-    if path.is_symlink():
-        target = path.resolve()
+    path = f"{root}/{relpath}"  # plain strings: pathlib costs a third of a warm run here
+    if os.path.islink(path):  # noqa: PTH114
+        target = Path(path).resolve()
         if not target.is_relative_to(root.resolve()):
             return Source(
                 relpath,
@@ -56,7 +56,8 @@ def read_source(root: Path, relpath: str) -> Source:
                 ),
             )
     try:
-        return Source(relpath, path.read_bytes())
+        with open(path, "rb") as handle:  # noqa: PTH123 - see above
+            return Source(relpath, handle.read())
     except OSError as exc:
         return Source(
             relpath,

@@ -24,6 +24,23 @@ class Finding:
     message: str
     hint: str | None = None
 
+    def as_tuple(self) -> tuple[str, int, int, str, str, str, str | None]:
+        """Plain-data form, for caches."""
+        return (
+            self.path,
+            self.line,
+            self.col,
+            self.severity.value,
+            self.code,
+            self.message,
+            self.hint,
+        )
+
+    @classmethod
+    def from_tuple(cls, data: tuple[Any, ...]) -> Finding:
+        path, line, col, severity, code, message, hint = data
+        return cls(path, line, col, Severity(severity), code, message, hint)
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value

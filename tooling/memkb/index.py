@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from memkb.refs import VOCABULARY_TARGETS
+from memkb.refs import VOCABULARY_TARGETS, RefTuple
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Record:
     id: str
     relpath: str
     doc: dict[str, Any]
+    refs: tuple[RefTuple, ...] = ()
 
 
 @dataclass

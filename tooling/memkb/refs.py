@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # '*' matches every item of a list. Targets 'droid', 'domain' and 'phase' are
 # vocabulary entries; the others are record kinds.
@@ -37,8 +36,11 @@ REFERENCES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
 VOCABULARY_TARGETS = ("droid", "domain", "phase")
 
 
-@dataclass(frozen=True)
-class Ref:
+# A reference as plain data (target, value, path): what caches store and rules read.
+RefTuple = tuple[str, str, tuple[str | int, ...]]
+
+
+class Ref(NamedTuple):
     """One reference found in a record: the target kind, the name used, and where."""
 
     target: str

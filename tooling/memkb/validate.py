@@ -20,6 +20,7 @@ from memkb.discover import Source, gather, normalize_paths
 from memkb.findings import Finding, Severity, has_errors
 from memkb.index import Index, Record
 from memkb.layout import KINDS, location_of
+from memkb.refs import RefTuple, refs_of
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
 from memkb.schema import Schemas
@@ -28,14 +29,56 @@ from memkb.yamlio import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load_bytes
 CACHE_FILE = "validate.cache"
 
 
+# The fields collection rules read. Only these are cached, so a warm run loads a
+# small summary per file instead of every document.
+SUMMARY_KEYS = ("kind", "id", "status", "superseded_by", "date")
+
+
 @dataclass
 class FileResult:
-    """What one file yields, independent of every other file (so it can be cached)."""
+    """What one file yields, independent of every other file (so it can be cached).
+    `doc` is the whole document, or only its SUMMARY_KEYS when it came from the cache."""
 
     relpath: str
     blob: str
     doc: dict[str, Any] | None
     findings: list[Finding]
+    refs: tuple[RefTuple, ...] = ()
+
+    def to_cache(self) -> tuple[Any, ...]:
+        summary = summarize(self.doc) if self.doc is not None else None
+        return (
+            self.blob,
+            summary,
+            self.refs,
+            tuple(f.as_tuple() for f in self.findings),
+        )
+
+    @classmethod
+    def from_cache(cls, relpath: str, entry: tuple[Any, ...]) -> FileResult:
+        blob, summary, refs, findings = entry
+        return cls(
+            relpath,
+            blob,
+            summary,
+            [Finding.from_tuple(f) for f in findings],
+            refs,
+        )
+
+
+def refs_in(doc: dict[str, Any] | None) -> tuple[RefTuple, ...]:
+    """The references of a document of a known kind, as plain tuples."""
+    kind = doc.get("kind") if doc is not None else None
+    if doc is None or not isinstance(kind, str):
+        return ()
+    return tuple(tuple(ref) for ref in refs_of(kind, doc))  # type: ignore[misc]
+
+
+def summarize(doc: dict[str, Any]) -> dict[str, Any]:
+    """The part of a document the collection rules need (all of the vocabulary)."""
+    if doc.get("kind") == "vocabulary":
+        return doc
+    return {key: doc[key] for key in SUMMARY_KEYS if key in doc}
 
 
 @dataclass
@@ -91,11 +134,13 @@ def validate_repo(
     )
 
 
-def load_index(
-    root: Path, overlay: Mapping[str, bytes | None] | None = None, *, use_cache: bool = True
-) -> Index:
-    """Every loadable record of the KB (files that fail to parse are left out)."""
-    results, _ = _load_all(root, overlay, use_cache)
+def load_index(root: Path, overlay: Mapping[str, bytes | None] | None = None) -> Index:
+    """Every loadable record of the KB with its whole document (files that fail to parse
+    are left out). Parses without schema checks; use validate_repo to judge the KB."""
+    results = []
+    for source in gather(root, overlay):
+        doc = load_bytes(source.raw, source.relpath).doc if source.raw is not None else None
+        results.append(FileResult(source.relpath, "", doc, [], refs_in(doc)))
     return build_index(results)
 
 
@@ -108,7 +153,7 @@ def build_index(results: Iterable[FileResult]) -> Index:
             continue
         rid = "vocabulary" if doc["kind"] == "vocabulary" else doc.get("id")
         if isinstance(rid, str):
-            index.add(Record(doc["kind"], rid, result.relpath, doc))
+            index.add(Record(doc["kind"], rid, result.relpath, doc, result.refs))
     return index
 
 
@@ -122,24 +167,36 @@ def _load_all(
     sources = gather(root, overlay)
     results, fresh = [], {}
     for source in sources:
-        result = _check_source(source, schemas, cached)
+        result, entry = _check_source(source, schemas, cached)
         results.append(result)
-        fresh[source.relpath] = (result.blob, result.doc, result.findings)
-    if use_cache and not overlay and fresh != cached:
+        fresh[source.relpath] = entry
+    # Entries are keyed by path and checked by blob id, so content from an overlay is as
+    # cacheable as content on disk.
+    if use_cache and _changed(cached, fresh):
         cache.save(cache_path, fingerprint, fresh)
     return results, sources
 
 
-def _check_source(source: Source, schemas: Schemas, cached: dict[str, Any]) -> FileResult:
+def _changed(cached: dict[str, Any], fresh: dict[str, tuple[Any, ...]]) -> bool:
+    return cached.keys() != fresh.keys() or any(
+        cached[path][0] != entry[0] for path, entry in fresh.items()
+    )
+
+
+def _check_source(
+    source: Source, schemas: Schemas, cached: dict[str, Any]
+) -> tuple[FileResult, tuple[Any, ...]]:
+    """The file's result and its cache entry: from the cache when the blob id matches."""
     if source.raw is None:
-        findings = [source.problem] if source.problem else []
-        return FileResult(source.relpath, "", None, findings)
+        result = FileResult(source.relpath, "", None, [source.problem] if source.problem else [])
+        return result, result.to_cache()
     blob = cache.blob_id(source.raw)
     hit = cached.get(source.relpath)
     if hit is not None and hit[0] == blob:
-        return FileResult(source.relpath, blob, hit[1], hit[2])
+        return FileResult.from_cache(source.relpath, hit), hit
     doc, findings = check_file(source.relpath, source.raw, schemas)
-    return FileResult(source.relpath, blob, doc, findings)
+    result = FileResult(source.relpath, blob, doc, findings, refs_in(doc))
+    return result, result.to_cache()
 
 
 def check_file(
@@ -154,10 +211,12 @@ def check_file(
     ctx = FileContext(relpath, location_of(relpath).kind, doc)
     issues = [issue for rule in FILE_RULES for issue in rule(ctx)]
     kind = doc.get("kind") if doc.get("kind") in KINDS else ctx.folder_kind
+    kind_flagged = any(i.path == ("kind",) for i in issues)
     if kind is not None:
         issues += [
             Issue(relpath, i.path, i.code, i.message, hint=i.hint, at_key=i.at_key)
             for i in schemas.issues(kind, doc)
+            if not (kind_flagged and i.path == ("kind",))
         ]
     return doc, loaded.findings + _resolve(issues, {relpath: raw})
 

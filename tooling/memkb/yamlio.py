@@ -170,7 +170,7 @@ def _parse(text: str, path: str) -> Loaded:
             mark,
             "keep one entry: YAML would silently drop the first",
         )
-        for key, mark in loader.duplicates
+        for key, mark in sorted(loader.duplicates, key=lambda d: (d[1].line, d[1].column))
     ]
     return Loaded(doc=None if dups else doc, text=text, findings=dups)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import typer
 
-from memkb.errors import MemkbError, RecordError
-from memkb.layout import find_root
+from memkb.errors import MemkbError, RecordError, RepoError
+from memkb.layout import KB_DIR, find_root
 
 app = typer.Typer(
     name="memkb",
@@ -23,8 +23,13 @@ app = typer.Typer(
 
 
 def repo_root(repo: Path | None) -> Path:
-    """The repository to work on: --repo if given, else the one holding the current directory."""
-    return find_root(repo if repo is not None else Path.cwd())
+    """The repository to work on: --repo if given (it must hold kb/), else the nearest
+    directory at or above the current one that holds kb/."""
+    if repo is None:
+        return find_root(Path.cwd())
+    if not (repo / KB_DIR).is_dir():
+        raise RepoError(f"{repo} has no kb/ folder", hint="pass the root of a memkb repository")
+    return repo.resolve()
 
 
 def fail(exc: MemkbError) -> None:
@@ -67,8 +72,11 @@ def _register_commands() -> None:
     # The commands, listed explicitly rather than discovered: importing a module
     # registers its commands on `app`.
     import memkb.cli.metrics_cmd  # noqa: F401
-    from memkb.cli import author_cmd  # noqa: F401
-    from memkb.cli import validate_cmd  # noqa: F401
+    from memkb.cli import (
+        author_cmd,  # noqa: F401
+        legacy_cmd,  # noqa: F401
+        validate_cmd,  # noqa: F401
+    )
 
 
 _register_commands()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from memkb.rules.base import CollectionRule, FileRule, Issue
 from memkb.rules.collection import (
+    deprecated_references,
     duplicate_ids,
     future_outcomes,
     missing_vocabulary,
@@ -18,6 +19,7 @@ from memkb.rules.perfile import id_matches_file_name, kind_matches_folder, outco
 FILE_RULES: tuple[FileRule, ...] = (kind_matches_folder, id_matches_file_name, outcome_placement)
 COLLECTION_RULES: tuple[CollectionRule, ...] = (
     missing_vocabulary,
+    deprecated_references,
     duplicate_ids,
     references,
     supersession,

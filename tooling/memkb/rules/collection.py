@@ -9,7 +9,7 @@ from datetime import date
 from memkb.findings import Severity
 from memkb.index import Index
 from memkb.layout import VOCABULARY_FILE
-from memkb.refs import VOCABULARY_TARGETS, Ref, refs_of
+from memkb.refs import VOCABULARY_TARGETS, Ref
 from memkb.rules.base import Issue, RunContext
 
 WHERE_DEFINED = {
@@ -60,12 +60,12 @@ def references(index: Index, ctx: RunContext) -> Iterator[Issue]:  # noqa: ARG00
     if not index.has_vocabulary:
         known.update({t: set() for t in VOCABULARY_TARGETS})
     for record in index.records.values():
-        for ref in refs_of(record.kind, record.doc):
-            if ref.value in known[ref.target]:
+        for target, value, path in record.refs:
+            if value in known[target]:
                 continue
-            if ref.target in VOCABULARY_TARGETS and not index.has_vocabulary:
+            if target in VOCABULARY_TARGETS and not index.has_vocabulary:
                 continue  # KB312 already explains why nothing resolves
-            yield _unresolved(index, record.relpath, ref, known[ref.target])
+            yield _unresolved(index, record.relpath, Ref(target, value, path), known[target])
 
 
 def _unresolved(index: Index, relpath: str, ref: Ref, known: set[str]) -> Issue:
@@ -91,12 +91,10 @@ def _unresolved(index: Index, relpath: str, ref: Ref, known: set[str]) -> Issue:
 
 
 def supersession(index: Index, ctx: RunContext) -> Iterator[Issue]:  # noqa: ARG001
-    """KB309/KB310: deprecation is consistent and references to deprecated records are seen."""
-    deprecated = {key for key, r in index.records.items() if r.doc.get("status") == "deprecated"}
+    """KB310: superseded_by only on a deprecated record, and never pointing at itself."""
     for record in index.records.values():
-        doc = record.doc
-        successor = doc.get("superseded_by")
-        if successor is not None and (doc.get("status") != "deprecated" or successor == record.id):
+        status, successor = record.doc.get("status"), record.doc.get("superseded_by")
+        if successor is not None and (status != "deprecated" or successor == record.id):
             yield Issue(
                 record.relpath,
                 ("superseded_by",),
@@ -104,11 +102,20 @@ def supersession(index: Index, ctx: RunContext) -> Iterator[Issue]:  # noqa: ARG
                 "superseded_by needs status: deprecated and another record's id",
                 hint="set status: deprecated, or remove superseded_by",
             )
-        for ref in refs_of(record.kind, doc):
+
+
+def deprecated_references(index: Index, ctx: RunContext) -> Iterator[Issue]:  # noqa: ARG001
+    """KB309: knowledge that refers to a deprecated record is flagged with its successor.
+    Outcomes are exempt: they record what was applied at the time, which stays true."""
+    deprecated = {key for key, r in index.records.items() if r.doc.get("status") == "deprecated"}
+    if not deprecated:
+        return
+    for record in index.records.values():
+        if record.kind == "outcome":
+            continue
+        for ref in map(Ref._make, record.refs):
             if ref.path == ("superseded_by",) or (ref.target, ref.value) not in deprecated:
                 continue
-            if record.kind == "outcome":
-                continue  # evidence records what was applied at the time; that stays true
             target = index.records[(ref.target, ref.value)].doc.get("superseded_by")
             yield Issue(
                 record.relpath,
