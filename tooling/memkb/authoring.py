@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -294,12 +295,39 @@ def _missing(kind: str, rid: str) -> RecordError:
 # -- round-trip ------------------------------------------------------------------------
 
 
-def _yaml() -> YAML:
+def _yaml(text: str) -> YAML:
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
     rt.width = 4096  # never re-wrap a long line we did not edit
-    rt.indent(mapping=2, sequence=4, offset=2)
+    rt.indent(**_indentation(text))
     return rt
+
+
+def _indentation(text: str) -> dict[str, int]:
+    """The file's own indentation, so lines we add look like their neighbours."""
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    try:
+        _, sequence, offset = load_yaml_guess_indent(text)
+    except YAMLError:
+        sequence, offset = 4, 2
+    if offset is None:
+        sequence, offset = 4, 2  # house style: "  - item" under its key
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    mapping = 2
+    for line, following in itertools.pairwise(lines):
+        if re.match(r"^\s*[^\s#-][^:]*:\s*(#.*)?$", line) and not following.lstrip().startswith(
+            "-"
+        ):
+            step = _spaces(following) - _spaces(line)
+            if step > 0:
+                mapping = step
+                break
+    return {"mapping": mapping, "sequence": sequence, "offset": offset}
+
+
+def _spaces(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
 
 
 def edit_text(raw: bytes, relpath: str, steps: Sequence[str | int], change: Any) -> bytes:
@@ -309,7 +337,7 @@ def edit_text(raw: bytes, relpath: str, steps: Sequence[str | int], change: Any)
     to a mapping or list.
     """
     text = raw.decode("utf-8")
-    rt = _yaml()
+    rt = _yaml(text)
     try:
         doc = rt.load(text)
     except YAMLError as exc:

@@ -31,13 +31,12 @@ BRANCH = typer.Option(
     "main if needed) without switching the checkout.",
 )
 PUSH = typer.Option(
-    None,
+    False,
     "--push",
-    is_flag=False,
-    flag_value="origin",
-    metavar="[REMOTE]",
-    help="Push the commit to REMOTE (default origin); a rejected push is rebased and retried.",
+    help="Push the commit to --remote; a rejected push "
+    "is replayed onto the remote's tip and retried.",
 )
+REMOTE = typer.Option("origin", "--remote", help="Remote for --push.")
 AGENT = typer.Option(
     None,
     "--agent",
@@ -161,7 +160,8 @@ def new(
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
     branch: str | None = BRANCH,
-    push: str | None = PUSH,
+    push: bool = PUSH,
+    remote: str = REMOTE,
     agent: str | None = AGENT,
     as_json: bool = JSON,
 ) -> None:
@@ -186,7 +186,12 @@ def new(
     doc.update({k: v for k, v in extra.items() if v is not None})
     doc.update(_fields(field))
     _complete(root, kind, doc, interactive=from_file != "-" and sys.stdin.isatty())
-    _done(authoring.new_record(root, kind, doc, _options(no_commit, branch, push, agent)), as_json)
+    _done(
+        authoring.new_record(
+            root, kind, doc, _options(no_commit, branch, remote if push else None, agent)
+        ),
+        as_json,
+    )
 
 
 def _complete(root: Path, kind: str, doc: dict[str, Any], *, interactive: bool) -> None:
@@ -247,7 +252,8 @@ def record(
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
     branch: str | None = BRANCH,
-    push: str | None = PUSH,
+    push: bool = PUSH,
+    remote: str = REMOTE,
     agent: str | None = AGENT,
     as_json: bool = JSON,
 ) -> None:
@@ -283,7 +289,12 @@ def record(
             f"missing: {', '.join(missing)}",
             hint="give --project, --outcome, --domain and --droid (or the fields in --from)",
         )
-    _done(authoring.record_outcome(root, fields, _options(no_commit, branch, push, agent)), as_json)
+    _done(
+        authoring.record_outcome(
+            root, fields, _options(no_commit, branch, remote if push else None, agent)
+        ),
+        as_json,
+    )
 
 
 def _number(value: Any) -> Any:
@@ -307,7 +318,8 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         repo: Path | None = REPO,
         no_commit: bool = NO_COMMIT,
         branch: str | None = BRANCH,
-        push: str | None = PUSH,
+        push: bool = PUSH,
+        remote: str = REMOTE,
         agent: str | None = AGENT,
         as_json: bool = JSON,
     ) -> None:
@@ -318,7 +330,7 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
             record_id,
             field,
             authoring.parse_value(value),
-            _options(no_commit, branch, push, agent),
+            _options(no_commit, branch, remote if push else None, agent),
         )
         _done(result, as_json)
 
@@ -349,13 +361,18 @@ def deprecate(
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
     branch: str | None = BRANCH,
-    push: str | None = PUSH,
+    push: bool = PUSH,
+    remote: str = REMOTE,
     agent: str | None = AGENT,
     as_json: bool = JSON,
 ) -> None:
     """Mark a record deprecated (kept for history, no longer applied)."""
     result = authoring.deprecate(
-        repo_root(repo), kind, record_id, superseded_by, _options(no_commit, branch, push, agent)
+        repo_root(repo),
+        kind,
+        record_id,
+        superseded_by,
+        _options(no_commit, branch, remote if push else None, agent),
     )
     _done(result, as_json)
 
@@ -369,13 +386,17 @@ def remove_record(
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
     branch: str | None = BRANCH,
-    push: str | None = PUSH,
+    push: bool = PUSH,
+    remote: str = REMOTE,
     agent: str | None = AGENT,
     as_json: bool = JSON,
 ) -> None:
     """Delete a record no other record refers to (otherwise: deprecate it)."""
     result = authoring.delete(
-        repo_root(repo), kind, record_id, _options(no_commit, branch, push, agent)
+        repo_root(repo),
+        kind,
+        record_id,
+        _options(no_commit, branch, remote if push else None, agent),
     )
     _done(result, as_json)
 
@@ -386,9 +407,10 @@ def rename(
     kind: str = typer.Argument(...),
     record_id: str = typer.Argument(..., metavar="ID"),
     new_id: str = typer.Argument(..., metavar="NEW_ID"),
+    repo: Path | None = REPO,
 ) -> None:
     """Refused: ids are permanent. Says how to replace a record instead."""
-    del new_id
+    del new_id, repo
     authoring.rename(kind, record_id)
 
 

@@ -1,0 +1,301 @@
+"""Authoring commands end to end: real repos, the real CLI, byte-for-byte round-trip edits."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import git
+from memkb.authoring import edit_text, set_field
+from memkb.cli.main import app
+from memkb.validate import validate_repo
+
+PATTERN = "kb/patterns/ecommerce_security_first.yaml"
+FAILURE = "kb/failures/payment_webhook_timeout.yaml"
+
+# Comments, odd quoting, 4-space indentation, flow lists, a folded string and a
+# blank line: everything ruamel might be tempted to normalise.
+HAND_WRITTEN = """\
+# yaml-language-server: $schema=../../schemas/pattern.schema.json
+# Written by hand; keep this header.
+kind: pattern
+schema_version: 1
+id: hand_written   # permanent
+title: 'Single quoted'
+description: >
+    Folded text that
+    spans lines.
+
+domains: [e-commerce,   finance]   # odd spacing kept
+phases:
+    - security_first
+key_droids:
+    - "security-auditor"    # quoted on purpose
+    - backend-architect
+best_practices:
+    - Audit first
+prior: {success_rate: 0.5, weight: 3}
+"""
+
+
+def run(repo: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [*args, "--repo", str(repo)], input=stdin)
+    return result.exit_code, result.output
+
+
+def diff_lines(before: str, after: str) -> list[str]:
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+@pytest.fixture
+def hand_repo(kb_repo: Path) -> Path:
+    (kb_repo / "kb/patterns/hand_written.yaml").write_text(HAND_WRITTEN)
+    git(kb_repo, "add", ".")
+    git(kb_repo, "commit", "-qm", "hand-written pattern")
+    return kb_repo
+
+
+def test_set_changes_only_the_edited_line(hand_repo: Path) -> None:
+    code, out = run(hand_repo, "set", "pattern", "hand_written", "title", "New title")
+    assert code == 0, out
+    after = (hand_repo / "kb/patterns/hand_written.yaml").read_text()
+    # ruamel keeps the value's quoting style: only the one line changes.
+    assert diff_lines(HAND_WRITTEN, after) == ["-title: 'Single quoted'", "+title: 'New title'"]
+
+
+def test_add_and_remove_touch_only_the_list_item(hand_repo: Path) -> None:
+    assert run(hand_repo, "add", "pattern", "hand_written", "key_droids", "code-reviewer")[0] == 0
+    path = hand_repo / "kb/patterns/hand_written.yaml"
+    assert diff_lines(HAND_WRITTEN, path.read_text()) == ["+    - code-reviewer"]
+    assert (
+        run(hand_repo, "remove", "pattern", "hand_written", "key_droids", "code-reviewer")[0] == 0
+    )
+    assert path.read_text() == HAND_WRITTEN
+    assert git(hand_repo, "log", "-2", "--format=%s").splitlines() == [
+        "memory(pattern): update hand_written",
+        "memory(pattern): update hand_written",
+    ]
+
+
+def test_nested_set_and_deprecate_keep_the_rest(hand_repo: Path) -> None:
+    assert run(hand_repo, "set", "pattern", "hand_written", "prior.weight", "5")[0] == 0
+    code, out = run(
+        hand_repo,
+        "deprecate",
+        "pattern",
+        "hand_written",
+        "--superseded-by",
+        "ecommerce_security_first",
+    )
+    assert code == 0, out
+    after = (hand_repo / "kb/patterns/hand_written.yaml").read_text()
+    assert diff_lines(HAND_WRITTEN, after) == [
+        "-prior: {success_rate: 0.5, weight: 3}",
+        "+prior: {success_rate: 0.5, weight: 5}",
+        "+status: deprecated",
+        "+superseded_by: ecommerce_security_first",
+    ]
+    assert "Memory-Action: deprecate" in git(hand_repo, "show", "-s", "--format=%B")
+
+
+@pytest.mark.parametrize(
+    "relpath", [PATTERN, FAILURE, "kb/templates/ecommerce_standard.yaml", "kb/vocabulary.yaml"]
+)
+def test_an_edit_of_any_bundled_record_adds_exactly_one_line(kb_repo: Path, relpath: str) -> None:
+    before = (kb_repo / relpath).read_text()
+    after = edit_text(
+        before.encode(),
+        relpath,
+        ["description"],
+        lambda parent, key: parent.__setitem__(key, "Round trip"),
+    ).decode()
+    assert diff_lines(before, after) == ["+description: Round trip"]
+
+
+def test_invalid_edit_writes_nothing_and_names_the_place(kb_repo: Path) -> None:
+    before = (kb_repo / PATTERN).read_bytes()
+    code, out = run(
+        kb_repo, "add", "pattern", "ecommerce_security_first", "key_droids", "security-airditor"
+    )
+    assert code == 1
+    assert f"{PATTERN}:" in out and "security-airditor" in out
+    assert (kb_repo / PATTERN).read_bytes() == before
+    assert git(kb_repo, "status", "--porcelain") == ""
+
+
+def test_new_from_stdin_json_matches_house_style(kb_repo: Path) -> None:
+    record = {
+        "id": "agent_made",
+        "domains": ["e-commerce"],
+        "phases": ["security_first"],
+        "key_droids": ["security-auditor"],
+        "best_practices": ["Audit first"],
+    }
+    code, out = run(
+        kb_repo,
+        "new",
+        "pattern",
+        "--from",
+        "-",
+        "--json",
+        "--agent",
+        "orchestrator",
+        stdin=json.dumps(record),
+    )
+    assert code == 0, out
+    assert json.loads(out)["paths"] == ["kb/patterns/agent_made.yaml"]
+    text = (kb_repo / "kb/patterns/agent_made.yaml").read_text()
+    assert text.startswith(
+        "# yaml-language-server: $schema=../../schemas/pattern.schema.json\n"
+        "kind: pattern\nschema_version: 1\nid: agent_made\n"
+    )
+    assert git(kb_repo, "show", "-s", "--format=%s").strip() == "memory(pattern): add agent_made"
+    assert validate_repo(kb_repo).ok
+
+
+def test_new_with_options_and_existing_id_refused(kb_repo: Path) -> None:
+    code, out = run(
+        kb_repo,
+        "new",
+        "failure",
+        "cache_stampede",
+        "--cause",
+        "Cold cache",
+        "--prevention",
+        "Warm the cache",
+        "--domain",
+        "performance",
+    )
+    assert code == 0, out
+    code, out = run(
+        kb_repo, "new", "failure", "cache_stampede", "--cause", "x", "--prevention", "y"
+    )
+    assert code == 1 and "exists already" in out
+
+
+def test_new_without_terminal_lists_missing_fields(kb_repo: Path) -> None:
+    code, out = run(kb_repo, "new", "pattern", "half_done", "--domain", "e-commerce")
+    assert code == 2
+    assert "missing required field(s) for a new pattern: phases, key_droids" in out
+    assert not (kb_repo / "kb/patterns/half_done.yaml").exists()
+
+
+def test_record_cli_with_failures_and_timeline(kb_repo: Path) -> None:
+    code, out = run(
+        kb_repo,
+        "record",
+        "--project",
+        "Shop Two",
+        "--date",
+        "2025-02-03",
+        "--outcome",
+        "partial",
+        "--domain",
+        "e-commerce",
+        "--droid",
+        "security-auditor",
+        "--template",
+        "ecommerce_standard",
+        "--pattern",
+        "ecommerce_security_first",
+        "--recovered",
+        "payment_webhook_timeout:retried with backoff",
+        "--failure",
+        "database_migration_failures",
+        "--planned-days",
+        "10",
+        "--actual-days",
+        "12.5",
+        "--quality",
+        "0.8",
+        "--errors",
+        "2",
+        "--satisfaction",
+        "0.9",
+        "--json",
+    )
+    assert code == 0, out
+    relpath = json.loads(out)["paths"][0]
+    assert relpath == "kb/outcomes/2025/2025-02-03-shop-two.yaml"
+    shown = json.loads(run(kb_repo, "show", "outcome", "2025-02-03-shop-two", "--json")[1])
+    assert shown["failures_met"] == [
+        {"failure": "database_migration_failures", "recovered": False},
+        {"failure": "payment_webhook_timeout", "recovered": True, "how": "retried with backoff"},
+    ]
+    assert shown["timeline"] == {"planned_days": 10, "actual_days": 12.5}
+
+
+def test_rm_refuses_a_referenced_record_and_deletes_a_free_one(kb_repo: Path) -> None:
+    code, out = run(kb_repo, "rm", "pattern", "ecommerce_security_first")
+    assert code == 1
+    assert "kb/outcomes/2025/2025-01-20-shumica-marketplace.yaml: patterns_applied.0" in out
+    assert (kb_repo / PATTERN).exists()
+    assert (
+        run(kb_repo, "new", "failure", "short_lived", "--cause", "a", "--prevention", "b")[0] == 0
+    )
+    code, out = run(kb_repo, "rm", "failure", "short_lived")
+    assert code == 0, out
+    assert not (kb_repo / "kb/failures/short_lived.yaml").exists()
+    assert git(kb_repo, "show", "--name-status", "--format=%s").split() == [
+        "memory(failure):",
+        "delete",
+        "short_lived",
+        "D",
+        "kb/failures/short_lived.yaml",
+    ]
+
+
+def test_rename_is_refused_with_the_way_out(kb_repo: Path) -> None:
+    code, out = run(kb_repo, "rename", "pattern", "ecommerce_security_first", "shop_first")
+    assert code == 2
+    assert "permanent" in out and "deprecate pattern ecommerce_security_first" in out
+
+
+def test_outcomes_are_append_only(kb_repo: Path) -> None:
+    code, out = run(
+        kb_repo, "set", "outcome", "2025-01-20-shumica-marketplace", "outcome", "failure"
+    )
+    assert code == 2 and "append-only" in out
+
+
+def test_set_refuses_permanent_fields(kb_repo: Path) -> None:
+    with pytest.raises(Exception, match="permanent"):
+        set_field(kb_repo, "pattern", "ecommerce_security_first", "id", "other")
+
+
+def test_list_filters_and_json(kb_repo: Path) -> None:
+    code, out = run(kb_repo, "list", "--kind", "pattern", "--droid", "security-auditor", "--json")
+    assert code == 0
+    ids = [row["id"] for row in json.loads(out)]
+    assert ids == ["authentication_jwt_security_first", "ecommerce_security_first"]
+    code, out = run(kb_repo, "list", "--domain", "e-commerce")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["KIND", "ID", "STATUS", "DOMAINS", "TITLE"]
+    assert "template  ecommerce_standard" in out
+
+
+def test_show_prints_the_file(kb_repo: Path) -> None:
+    code, out = run(kb_repo, "show", "pattern", "ecommerce_security_first")
+    assert code == 0
+    assert out == f"# {PATTERN}\n" + (kb_repo / PATTERN).read_text()
+    code, out = run(kb_repo, "show", "pattern", "no_such")
+    assert code == 1 and "no pattern 'no_such'" in out
+
+
+def test_no_commit_edits_chain_in_the_work_tree(kb_repo: Path) -> None:
+    for field, value in (("title", "One"), ("description", "Two")):
+        code, out = run(
+            kb_repo, "set", "pattern", "ecommerce_security_first", field, value, "--no-commit"
+        )
+        assert code == 0, out
+    assert len(git(kb_repo, "log", "--format=%H").split()) == 1
+    text = (kb_repo / PATTERN).read_text()
+    assert "title: One" in text and "description: Two" in text
