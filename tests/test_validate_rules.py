@@ -207,3 +207,19 @@ def test_every_code_is_documented() -> None:
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_codes_are_stable_and_well_formed(code: str) -> None:
     assert code.startswith("KB") and len(code) == 5 and CODES[code]
+
+
+def test_missing_or_wrong_modeline_is_a_warning(kb_repo: Path) -> None:
+    text = PATTERN.format(id="p1", droid="security-auditor")
+    write(kb_repo, "kb/patterns/p1.yaml", text.split("\n", 1)[1])
+    write(
+        kb_repo,
+        "kb/patterns/p2.yaml",
+        text.replace("id: p1", "id: p2").replace("pattern.schema", "failure.schema"),
+    )
+    result = validate_repo(kb_repo)
+    assert [(f.path, f.code, f.severity) for f in result.findings] == [
+        ("kb/patterns/p1.yaml", "KB313", "warning"),
+        ("kb/patterns/p2.yaml", "KB313", "warning"),
+    ]
+    assert result.ok

@@ -34,4 +34,5 @@ CODES: dict[str, str] = {
     "KB310": "superseded_by without status: deprecated, or pointing to itself",
     "KB311": "knowledge file with a .yml suffix (use .yaml)",
     "KB312": "kb/vocabulary.yaml is missing",
+    "KB313": "missing or wrong `# yaml-language-server: $schema=...` modeline (warning)",
 }

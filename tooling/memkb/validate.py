@@ -208,7 +208,7 @@ def check_file(
     if loaded.doc is None:
         return None, loaded.findings
     doc: dict[str, Any] = loaded.doc
-    ctx = FileContext(relpath, location_of(relpath).kind, doc)
+    ctx = FileContext(relpath, location_of(relpath).kind, doc, loaded.text)
     issues = [issue for rule in FILE_RULES for issue in rule(ctx)]
     kind = doc.get("kind") if doc.get("kind") in KINDS else ctx.folder_kind
     kind_flagged = any(i.path == ("kind",) for i in issues)

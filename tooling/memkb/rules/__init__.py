@@ -14,9 +14,19 @@ from memkb.rules.collection import (
     references,
     supersession,
 )
-from memkb.rules.perfile import id_matches_file_name, kind_matches_folder, outcome_placement
+from memkb.rules.perfile import (
+    id_matches_file_name,
+    kind_matches_folder,
+    outcome_placement,
+    schema_modeline,
+)
 
-FILE_RULES: tuple[FileRule, ...] = (kind_matches_folder, id_matches_file_name, outcome_placement)
+FILE_RULES: tuple[FileRule, ...] = (
+    kind_matches_folder,
+    id_matches_file_name,
+    outcome_placement,
+    schema_modeline,
+)
 COLLECTION_RULES: tuple[CollectionRule, ...] = (
     missing_vocabulary,
     deprecated_references,

@@ -30,6 +30,7 @@ class FileContext:
     relpath: str
     folder_kind: str | None
     doc: dict[str, Any]
+    text: str = ""
 
 
 @dataclass(frozen=True)

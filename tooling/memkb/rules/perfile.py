@@ -1,10 +1,11 @@
-"""Rules about one file's place: folder, file name, outcome year."""
+"""Rules about one file's place: folder, file name, outcome year, schema modeline."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from memkb.layout import FOLDERS, KINDS, VOCABULARY_FILE, record_relpath
+from memkb.findings import Severity
+from memkb.layout import FOLDERS, KINDS, VOCABULARY_FILE, modeline, record_relpath
 from memkb.rules.base import FileContext, Issue
 
 
@@ -77,4 +78,21 @@ def outcome_placement(ctx: FileContext) -> Iterator[Issue]:
             "KB308",
             f"outcome of {date} belongs in kb/outcomes/{date[:4]}/",
             hint=f"move it to {record_relpath('outcome', rid)}",
+        )
+
+
+def schema_modeline(ctx: FileContext) -> Iterator[Issue]:
+    """KB313: the file starts with the modeline that lets an editor validate it as you type."""
+    kind = ctx.doc.get("kind")
+    if kind not in KINDS or ctx.folder_kind != kind:
+        return
+    expected = modeline(kind, ctx.relpath)
+    if expected not in ctx.text.splitlines()[:3]:
+        yield Issue(
+            ctx.relpath,
+            (),
+            "KB313",
+            "missing or wrong schema modeline",
+            severity=Severity.WARNING,
+            hint=f"make the first line: {expected}",
         )
