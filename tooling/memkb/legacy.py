@@ -145,13 +145,12 @@ def import_legacy(
         _strip_at(run, draft)
         _check_refs(run, draft, known)
         _check_schema(run, draft, schemas)
-    result = _plan(run, drafts, force)
+    result, previous = _plan(run, drafts, force)
     result.dry_run = dry_run
-    if dry_run or (strict and has_errors(run.findings)):
-        if not dry_run:
-            result.skipped, result.written = sorted(result.skipped + result.written), []
-    else:
-        _write_all(root, {p: result.contents[p] for p in result.written})
+    if strict and not dry_run and has_errors(run.findings):
+        result.skipped, result.written = sorted(result.skipped + result.written), []
+    elif not dry_run:
+        _write_all(root, {p: result.contents[p] for p in result.written}, previous)
     result.findings = sorted(set(run.findings), key=lambda f: (f.line, f.col, f.code, f.message))
     return result
 
@@ -297,9 +296,13 @@ def _check_schema(run: Importer, draft: Draft, schemas: Schemas) -> None:
         )
 
 
-def _plan(run: Importer, drafts: list[Draft], force: bool) -> ImportResult:
-    """Render every record and decide, per file, whether to write, skip or leave it."""
+def _plan(
+    run: Importer, drafts: list[Draft], force: bool
+) -> tuple[ImportResult, dict[str, bytes | None]]:
+    """Render every record and decide, per file, whether to write, skip or leave it.
+    Also returns the current bytes of every file to write (None: new), for rollback."""
     result = ImportResult()
+    previous: dict[str, bytes | None] = {}
     for draft in sorted(drafts, key=lambda d: (d.kind, d.id)):
         if not _SAFE_ID.fullmatch(draft.id) or ".." in draft.id:
             run.report(
@@ -327,7 +330,8 @@ def _plan(run: Importer, drafts: list[Draft], force: bool) -> ImportResult:
             )
         else:
             result.written.append(relpath)
-    return result
+            previous[relpath] = existing
+    return result, previous
 
 
 def _read(path: Path) -> bytes | None:
@@ -339,19 +343,22 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _write_all(root: Path, files: dict[str, str]) -> None:
+def _write_all(root: Path, files: dict[str, str], previous: dict[str, bytes | None]) -> None:
     """Write every file atomically; if one fails, undo every write of this run and raise
-    RepoError (so a failed import leaves kb/ exactly as it was)."""
+    RepoError (so a failed import leaves kb/ exactly as it was). `previous` holds each
+    file's bytes before the run (None: the file is new)."""
     done: list[tuple[Path, bytes | None]] = []
     made: list[Path] = []
+    seen_dirs: set[Path] = set()
     relpath = ""
     try:
         for relpath, text in files.items():
             path = root / relpath
-            made.extend(_make_dirs(root, path.parent))
-            previous = _read(path)
+            if path.parent not in seen_dirs:  # one stat per folder, not per file
+                made.extend(_make_dirs(root, path.parent))
+                seen_dirs.add(path.parent)
             _atomic_write(path, text.encode("utf-8"))
-            done.append((path, previous))
+            done.append((path, previous.get(relpath)))
     except OSError as exc:
         _undo(done, made)
         raise RepoError(
@@ -378,8 +385,9 @@ def _atomic_write(path: Path, raw: bytes) -> None:
     try:
         tmp.write_bytes(raw)
         tmp.replace(path)
-    finally:
+    except OSError:
         tmp.unlink(missing_ok=True)
+        raise
 
 
 def _undo(done: list[tuple[Path, bytes | None]], made: list[Path]) -> None:

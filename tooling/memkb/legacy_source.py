@@ -215,7 +215,7 @@ def _locate_all(
     """Walk the tokens of valid JSON, recording where every key and value starts."""
     positions: dict[tuple[int | str, ...], tuple[int | None, int]] = {}
     duplicates: list[tuple[tuple[int | str, ...], int]] = []
-    # Each frame: [path, is_object, next list index, pending key, pending key offset].
+    # Each frame: [path, is_object, next list index, pending key, its offset, keys seen].
     stack: list[list[Any]] = []
     expect_key = False
     for match in _TOKEN.finditer(text):
@@ -234,7 +234,7 @@ def _locate_all(
             continue
         path = _value_path(stack, positions, duplicates, off)
         if tok in "{[":
-            stack.append([path, tok == "{", 0, None, None])
+            stack.append([path, tok == "{", 0, None, None, set()])
             expect_key = tok == "{"
     return positions, duplicates
 
@@ -253,8 +253,9 @@ def _value_path(
     frame = stack[-1]
     if frame[1]:
         path = (*frame[0], frame[3])
-        if path in positions:
+        if frame[3] in frame[5]:
             duplicates.append((path, frame[4]))
+        frame[5].add(frame[3])
         positions[path] = (frame[4], off)  # json keeps the last of repeated keys
     else:
         path = (*frame[0], frame[2])

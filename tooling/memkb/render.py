@@ -255,7 +255,7 @@ def _node(value: Any) -> str:
     if isinstance(value, str):
         return value if _plain(value, flow=False) else _quoted(value)
     if value is None or isinstance(value, bool | int | float):
-        return _dumped(value)
+        return _number(type(value).__name__, value)
     raise TypeError(f"cannot render a value of type {type(value).__name__} as YAML")
 
 
@@ -278,6 +278,13 @@ def _quoted(text: str) -> str:
     if any(brk in out for brk in _LINE_BREAKS):
         out = _dumped(text, style='"')
     return out
+
+
+@lru_cache(maxsize=4096)
+def _number(kind: str, value: Any) -> str:
+    """A number, bool or null as PyYAML writes it (`kind` keeps 1, 1.0 and True apart)."""
+    del kind
+    return _dumped(value)
 
 
 def _dumped(value: Any, style: str | None = None) -> str:
