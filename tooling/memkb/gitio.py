@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -59,6 +59,10 @@ class Change:
 
     path: str
     blob: str | None
+
+
+# (repo, base commit, conflicting change, commit message) -> (changes, message) or None
+Resolver = Callable[["GitRepo", str, Change, str], "tuple[list[Change], str] | None"]
 
 
 class GitRepo:
@@ -270,13 +274,16 @@ class GitRepo:
         status, _, _ = self.try_run("merge-base", "--is-ancestor", ancestor, descendant)
         return status == 0
 
-    def replay_onto(self, branch: str, local: str, base: str, checked_out: bool) -> str:
+    def replay_onto(
+        self, branch: str, local: str, base: str, checked_out: bool, resolve: Resolver | None = None
+    ) -> str:
         """Rebase `branch` (at `local`) onto `base` without touching the user's work; the new tip.
 
         The local commits missing from `base` are rebuilt off a private index, one
         by one; then the checkout (if `branch` is checked out) is fast-forwarded
-        with `read-tree -m -u`, which keeps unrelated local changes. Raises
-        RepoError if the remote changed a file that a local commit changes too.
+        with `read-tree -m -u`, which keeps unrelated local changes. A path the
+        remote changed too is handed to `resolve` (which may, e.g., move a new
+        outcome to a free name); unresolved, it raises RepoError.
         """
         if self.run("rev-list", "--merges", "-n1", f"{base}..{local}"):
             raise RepoError(
@@ -285,17 +292,7 @@ class GitRepo:
             )
         new = base
         for commit in self.commits_between(base, local):
-            parent = self.parent_of(commit)
-            changes = self.changes_between(parent, commit)
-            for change in changes:
-                upstream = self.blob_id(new, change.path)
-                if upstream not in (change.blob, self.blob_id(parent, change.path)):
-                    raise RepoError(
-                        f"{change.path} was changed on the remote too; cannot "
-                        "replay memkb's commit over it",
-                        hint=f"merge by hand: `git pull --rebase` on branch '{branch}', then push",
-                    )
-            new = self.build_commit(new, changes, self.message_of(commit), self.identity())
+            new = self._replay(commit, new, branch, resolve)
         if checked_out:
             self.update_worktree(local, new)
         try:
@@ -305,6 +302,31 @@ class GitRepo:
                 self.update_worktree(new, local)
             raise
         return new
+
+    def _replay(self, commit: str, onto: str, branch: str, resolve: Resolver | None) -> str:
+        parent = self.parent_of(commit)
+        message = self.message_of(commit)
+        changes: list[Change] = []
+        for change in self.changes_between(parent, commit):
+            upstream = self.blob_id(onto, change.path)
+            before = self.blob_id(parent, change.path)
+            # A file both sides created is two records even if the bytes agree.
+            added_twice = before is None and upstream is not None
+            if upstream == before or (upstream == change.blob and not added_twice):
+                changes.append(change)
+                continue
+            resolved = resolve(self, onto, change, message) if resolve else None
+            if resolved is None and upstream == change.blob:
+                continue  # nobody can tell them apart: keep the remote's copy
+            if resolved is None:
+                raise RepoError(
+                    f"{change.path} was changed on the remote too; cannot replay memkb's "
+                    "commit over it",
+                    hint=f"merge by hand: `git pull --rebase` on branch '{branch}', then push",
+                )
+            more, message = resolved
+            changes += more
+        return self.build_commit(onto, changes, message, self.identity())
 
     # -- remotes ------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import time
 from collections.abc import Callable, Mapping
@@ -40,7 +41,8 @@ FAULT_POINTS = (
     "after-index-sync",
     "before-push",
 )
-PUSH_ATTEMPTS = 12
+PUSH_ATTEMPTS = 100
+PUSH_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -292,8 +294,9 @@ def push_with_retry(repo: GitRepo, remote: str, branch: str, checked_out: bool) 
     """Push `branch` to `remote`, replaying our commits onto the remote tip when rejected.
 
     Returns the number of attempts it took; raises RepoError after PUSH_ATTEMPTS
-    rejections (the commits stay safe on the local branch).
+    rejections or PUSH_SECONDS of trying (the commits stay safe on the local branch).
     """
+    deadline = time.monotonic() + PUSH_SECONDS
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         local = repo.rev(f"refs/heads/{branch}")
         assert local is not None
@@ -301,16 +304,49 @@ def push_with_retry(repo: GitRepo, remote: str, branch: str, checked_out: bool) 
             repo.push(remote, local, branch)
             return attempt
         except PushRejected:
+            if time.monotonic() > deadline:
+                break
+            if attempt > 1:
+                # A short jitter, not a growing backoff: a growing one would make the
+                # writer that lost most often wait longest, i.e. starve it.
+                time.sleep(random.uniform(0, 0.03))
             remote_tip = repo.fetch(remote, branch)
             if remote_tip is not None:
-                repo.replay_onto(branch, local, remote_tip, checked_out)
-        # Jittered backoff so racing clones stop colliding on the same instant.
-        time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 5)))
+                repo.replay_onto(branch, local, remote_tip, checked_out, renumber_outcome)
     raise RepoError(
-        f"push to {remote} still rejected after {PUSH_ATTEMPTS} attempts",
+        f"push to {remote} still rejected after {attempt} attempts",
         hint=f"your commits are safe on the local branch '{branch}'; run "
         f"`git pull --rebase {remote} {branch} && git push` later",
     )
+
+
+def renumber_outcome(
+    repo: GitRepo, base: str, change: Change, message: str
+) -> tuple[list[Change], str] | None:
+    """Resolve a replay conflict on a new outcome by moving ours to the next free name.
+
+    Two clones recording the same project on the same day both create
+    <date>-<slug>.yaml; the one that pushes second becomes <date>-<slug>-N.yaml
+    (file name, `id:` line and commit message alike). Anything else: None.
+    """
+    match = re.fullmatch(r"kb/outcomes/(\d{4})/(.+?)(?:-(\d+))?\.yaml", change.path)
+    if match is None or change.blob is None:
+        return None
+    year, stem = match.group(1), match.group(2)
+    old_id = change.path.rsplit("/", 1)[1].removesuffix(".yaml")
+    number = int(match.group(3) or 1)
+    while True:
+        number += 1
+        new_id = f"{stem}-{number}"
+        path = f"kb/outcomes/{year}/{new_id}.yaml"
+        if repo.blob_id(base, path) is None:
+            break
+    text = repo.read_object(change.blob).decode("utf-8")
+    text, count = re.subn(rf"(?m)^id: {re.escape(old_id)}[ \t]*$", f"id: {new_id}", text)
+    if count != 1:
+        return None
+    renamed = re.sub(rf"(?<![\w-]){re.escape(old_id)}(?![\w-])", new_id, message)
+    return [Change(path, repo.store_blob(text.encode("utf-8")))], renamed
 
 
 # -- files and the journal ------------------------------------------------------

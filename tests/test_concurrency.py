@@ -1,0 +1,105 @@
+"""Many writers at once, as real processes: on one clone, and on clones sharing a bare remote."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import git, make_kb_repo
+from memkb.validate import validate_repo
+
+# One writer process: N outcomes, one per project name, plus one "Shared Shop"
+# that every writer records on the same day (so names clash on purpose).
+WRITER = """
+import sys
+from pathlib import Path
+from memkb.authoring import record_outcome
+from memkb.writer import WriteOptions
+
+root, name, count, remote = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+options = WriteOptions(agent=name, push=remote or None, lock_timeout=120)
+for number in ["shared", *range(count)]:
+    project = "Shared Shop" if number == "shared" else f"{name} project {number}"
+    result = record_outcome(root, {"project": project, "outcome": "success",
+                                   "date": "2025-04-01", "domains": ["e-commerce"],
+                                   "droids_used": ["security-auditor"]}, options)
+    print(result.push_attempts, flush=True)
+"""
+
+
+def start_writer(root: Path, name: str, count: int, remote: str = "") -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(root), name, str(count), remote],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+
+
+def wait_all(writers: list[subprocess.Popen[str]]) -> list[int]:
+    """Wait for every writer; the push attempts each write took."""
+    attempts = []
+    for writer in writers:
+        out, err = writer.communicate(timeout=240)
+        assert writer.returncode == 0, err
+        attempts += [int(n) for n in out.split()]
+    return attempts
+
+
+def outcome_projects(repo: Path, rev: str) -> list[str]:
+    paths = git(repo, "ls-tree", "-r", "--name-only", rev, "kb/outcomes/2025").split()
+    return [
+        line.split(": ", 1)[1]
+        for path in paths
+        for line in git(repo, "show", f"{rev}:{path}").splitlines()
+        if line.startswith("project: ")
+    ]
+
+
+def test_eight_writers_on_one_clone_lose_nothing(kb_repo: Path) -> None:
+    writers = [start_writer(kb_repo, f"writer{i}", 10) for i in range(8)]
+    wait_all(writers)
+
+    projects = outcome_projects(kb_repo, "HEAD")
+    expected = {f"writer{i} project {n}" for i in range(8) for n in range(10)}
+    assert expected <= set(projects)
+    assert projects.count("Shared Shop") == 8  # eight files, suffixes -2..-8, none overwritten
+    assert git(kb_repo, "rev-list", "--count", "HEAD").strip() == str(1 + 8 * 11)
+    assert git(kb_repo, "rev-list", "--merges", "--count", "HEAD").strip() == "0"
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+    assert validate_repo(kb_repo, use_cache=False).ok
+    agents = git(kb_repo, "log", "--format=%(trailers:key=Memory-Agent,valueonly)").split()
+    assert sorted(set(agents)) == [f"writer{i}" for i in range(8)]
+
+
+def test_four_clones_pushing_to_one_remote_all_land(tmp_path: Path) -> None:
+    seed = make_kb_repo(tmp_path / "seed")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(remote))
+    clones = [tmp_path / f"clone{i}" for i in range(4)]
+    for clone in clones:
+        git(tmp_path, "clone", "-q", str(remote), str(clone))
+
+    writers = [start_writer(clone, f"clone{i}", 10, "origin") for i, clone in enumerate(clones)]
+    attempts = wait_all(writers)
+    print(f"push attempts per write: max {max(attempts)}, total {sum(attempts)}")
+    assert len(attempts) == 44 and min(attempts) >= 1
+
+    projects = outcome_projects(remote, "main")
+    expected = {f"clone{i} project {n}" for i in range(4) for n in range(10)}
+    assert expected <= set(projects)
+    assert projects.count("Shared Shop") == 4
+    assert git(remote, "rev-list", "--count", "main").strip() == str(1 + 4 * 11)
+    assert git(remote, "rev-list", "--merges", "--count", "main").strip() == "0"  # linear
+    checkout = tmp_path / "check"
+    git(tmp_path, "clone", "-q", str(remote), str(checkout))
+    assert validate_repo(checkout, use_cache=False).ok
+    for clone in clones:  # every clone ends clean, its checkout on a commit of the remote
+        assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
+        assert (
+            git(remote, "cat-file", "-t", git(clone, "rev-parse", "HEAD").strip()).strip()
+            == "commit"
+        )
