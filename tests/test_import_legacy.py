@@ -528,3 +528,118 @@ def test_console_script_in_a_subprocess(repo: Path) -> None:
     assert "error KB603 key 'performance_database_optimization'" in done.stdout
     assert done.stdout.rstrip().endswith("review with git diff and commit")
     assert sorted(kb_files(repo)) == sorted([*SEED_FILES, "kb/vocabulary.yaml"])
+
+
+# --- scale ---------------------------------------------------------------------------------
+
+VOCAB_DROIDS = [
+    "security-auditor",
+    "backend-architect",
+    "frontend-developer",
+    "database-admin",
+    "performance-engineer",
+    "test-automator",
+    "code-reviewer",
+]
+VOCAB_DOMAINS = ["e-commerce", "finance", "backend", "frontend", "database", "performance"]
+VOCAB_PHASES = [
+    "security_first",
+    "database_api",
+    "frontend_integration",
+    "testing_qa",
+    "optimization",
+]
+
+
+def _big_memory() -> dict[str, Any]:
+    patterns = {}
+    for i in range(3000):
+        entry: dict[str, Any] = {
+            "pattern_id": f"pattern_{i:04d}",
+            "domain": [VOCAB_DOMAINS[i % 6]],
+            "success_rate": round((i % 100) / 100, 2),
+            "applicable_phases": [VOCAB_PHASES[i % 5]],
+            "key_droids": [VOCAB_DROIDS[i % 7], VOCAB_DROIDS[(i + 1) % 7]],
+            "best_practices": [f"Practice number {i}, written out"],
+        }
+        if i % 100 == 0:
+            entry["project_examples"] = [
+                {
+                    "project": f"Project {i}",
+                    "date": "2025-02-03",
+                    "outcome": "success",
+                    "droids_used": ["@code-reviewer"],
+                }
+            ]
+        patterns[f"pattern_{i:04d}"] = entry
+    failures = {
+        f"failure_{i:03d}": {
+            "common_causes": [f"Cause {i}"],
+            "prevention_strategies": ["Prevent it"],
+        }
+        for i in range(500)
+    }
+    templates = {
+        domain: {
+            "template_id": f"{domain.replace('-', '')}_plan",
+            "risk_level": "low",
+            "estimated_timeline": "1-3 weeks",
+            "success_probability": 0.6,
+            "phases": [{"phase_name": "Testing & QA", "droids": ["test-automator"]}],
+        }
+        for domain in VOCAB_DOMAINS
+    }
+    return {
+        "success_patterns": patterns,
+        "failure_patterns": failures,
+        "project_templates": templates,
+    }
+
+
+def _line_in_entry(lines: list[str], key: str, field: str) -> int:
+    start = next(i for i, text in enumerate(lines) if text.strip().startswith(f'"{key}": '))
+    return next(i for i in range(start, len(lines)) if f'"{field}"' in lines[i]) + 1
+
+
+def test_thousands_of_patterns_every_defect_reported_every_record_written(
+    repo: Path, tmp_path: Path
+) -> None:
+    memory = _big_memory()
+    pats, fails, tpls = (
+        memory[k] for k in ("success_patterns", "failure_patterns", "project_templates")
+    )
+    pats["pattern_0017"]["key_droids"][0] = "backend-architekt"
+    pats["pattern_2999"]["applicable_phases"] = ["optimisation"]
+    pats["pattern_1234"]["pattern_id"] = "pattern_1243"
+    pats["pattern_2000"]["success_rate"] = 1.7
+    del pats["pattern_0500"]["key_droids"]
+    fails["failure_042"]["domain"] = ["finanse"]
+    tpls["finance"]["risk_level"] = "extreme"
+    source = write_json(tmp_path, memory, "big.json")
+    lines = source.read_text().splitlines()
+    expected = {
+        ("KB604", _line_in_entry(lines, "pattern_0017", "key_droids") + 1),
+        ("KB604", _line_in_entry(lines, "pattern_2999", "applicable_phases") + 1),
+        ("KB603", _line_in_entry(lines, "pattern_1234", "pattern_id")),
+        ("KB605", _line_in_entry(lines, "pattern_2000", "success_rate")),
+        ("KB605", _line_in_entry(lines, "pattern_0500", "pattern_id") - 1),  # the entry's key
+        ("KB604", _line_in_entry(lines, "failure_042", "domain") + 1),
+        ("KB605", _line_in_entry(lines, "finance", "risk_level")),
+    }
+
+    result = import_legacy(repo, source)
+
+    assert {(f.code, f.line) for f in result.findings if f.severity is Severity.ERROR} == expected
+    assert [f.code for f in result.findings if f.severity is Severity.WARNING] == ["KB608"] * 30
+    assert len(result.written) == 3000 + 500 + 6 + 30
+    defective = {
+        "kb/patterns/pattern_0017.yaml",
+        "kb/patterns/pattern_2999.yaml",
+        "kb/patterns/pattern_2000.yaml",
+        "kb/patterns/pattern_0500.yaml",
+        "kb/failures/failure_042.yaml",
+        "kb/templates/finance_plan.yaml",
+    }
+    checked = validate_repo(repo, use_cache=False)
+    assert checked.files == len(result.written) + 1
+    assert {f.path for f in checked.findings} == defective
