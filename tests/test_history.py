@@ -291,12 +291,16 @@ def test_cache_is_written_and_a_corrupt_one_is_rebuilt(
     assert report(repo) == fresh
     cache_file = repo / ".git" / "memkb" / CACHE_NAME
     raw = cache_file.read_bytes()
-    assert raw.startswith(b"memkb-history 1 ")
+    assert raw.startswith(b"memkb-history 2 ")
+    first = Cache.load(repo)
+    assert len(first.commits) == 7 and len(first.reports) == 1  # main: c4 is on a branch
     tampered = raw.replace(b"kb/patterns/p_a", b"kb/patterns/p_x")
     for damaged in (b"garbage", raw[: len(raw) // 2], tampered, raw.split(b"\n", 1)[0] + b"\n{}"):
         cache_file.write_bytes(damaged)
         assert report(repo) == fresh
-        assert cache_file.read_bytes() == raw  # rebuilt and rewritten
+        rebuilt = cache_file.read_bytes()
+        assert rebuilt != damaged and rebuilt.startswith(b"memkb-history 2 ")
+        assert Cache.load(repo).commits == first.commits
     cache_file.unlink()
     assert report(repo) == fresh
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import marshal
 import os
 import re
 import subprocess
@@ -19,22 +20,22 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from memkb.errors import RepoError, UsageError
 from memkb.layout import KB_DIR, location_of
 from memkb.metrics import Evidence, FailureMet, Outcome, Record
 from memkb.yamlio import load_bytes
 
-CACHE_VERSION = 1
-CACHE_NAME = "history-v1.json"
+CACHE_VERSION = 2
+CACHE_NAME = "history-v2.cache"
+MAX_REPORTS = 16
 Progress = Callable[[int, int], None]  # (commits read, commits expected)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RAW_FORMAT = "--format=%x01%H%x00%ct"
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     """One commit of main that touched kb/: its changes relative to its first parent."""
 
     sha: str
@@ -68,12 +69,18 @@ def git(root: Path, *args: str, check: bool = True) -> str:
 
 @dataclass
 class Cache:
-    """Commits and blob facts already computed, keyed by object id (never goes stale)."""
+    """Commits, blob facts and finished reports, keyed by object ids (never goes stale).
+
+    Stored with marshal (plain data only, read back several times faster than JSON or
+    pickle) behind a SHA-256 of the payload: a damaged file is detected and rebuilt.
+    """
 
     path: Path | None
     commits: dict[str, Commit] = field(default_factory=dict)
     tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
     blobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # "kind:blob" -> facts
+    intervals: dict[str, list[float | None]] = field(default_factory=dict)  # Beta memo
+    reports: dict[str, Any] = field(default_factory=dict)  # request key -> finished report
     dirty: bool = False
 
     @classmethod
@@ -85,7 +92,7 @@ class Cache:
         if path is not None:
             try:
                 cache._read(path.read_bytes())
-            except (OSError, ValueError, TypeError, KeyError, IndexError):
+            except (OSError, ValueError, TypeError, KeyError, IndexError, EOFError):
                 cache = cls(path, dirty=True)  # rebuilt from Git, then rewritten
         return cache
 
@@ -93,33 +100,37 @@ class Cache:
         header, _, body = raw.partition(b"\n")
         if header != f"memkb-history {CACHE_VERSION} ".encode() + _digest(body).encode():
             raise ValueError("cache header or checksum mismatch")
-        data = json.loads(body)
+        data = marshal.loads(body)
         self.commits = {
-            sha: Commit(
-                sha, _opt_str(prev), int(ts), tuple((str(p), _opt_str(b)) for p, b in changes)
-            )
+            sha: Commit(sha, prev, ts, changes)
             for sha, (prev, ts, changes) in data["commits"].items()
         }
-        self.tips = {str(k): _opt_str(v) for k, v in data["tips"].items()}
-        self.blobs = {str(k): dict(v) for k, v in data["blobs"].items()}
+        self.tips, self.blobs = dict(data["tips"]), dict(data["blobs"])
+        self.intervals, self.reports = dict(data["intervals"]), dict(data["reports"])
         if any(v is not None and v not in self.commits for v in self.tips.values()):
             raise ValueError("cache tip points at an unknown commit")
+
+    def remember(self, key: str, result: dict[str, Any]) -> None:
+        """Keep a finished report for `key`; only the most recent few are kept."""
+        self.reports.pop(key, None)
+        self.reports[key] = result
+        for old in list(self.reports)[:-MAX_REPORTS]:
+            del self.reports[old]
+        self.dirty = True
 
     def save(self) -> None:
         """Write the cache atomically if it changed; a failed write only loses the cache."""
         if self.path is None or not self.dirty:
             return
-        body = json.dumps(
+        body = marshal.dumps(
             {
-                "commits": {
-                    c.sha: [c.prev, c.time, [list(ch) for ch in c.changes]]
-                    for c in self.commits.values()
-                },
+                "commits": {c.sha: (c.prev, c.time, c.changes) for c in self.commits.values()},
                 "tips": self.tips,
                 "blobs": self.blobs,
-            },
-            separators=(",", ":"),
-        ).encode()
+                "intervals": self.intervals,
+                "reports": self.reports,
+            }
+        )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
@@ -132,12 +143,6 @@ class Cache:
 
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
-
-
-def _opt_str(value: Any) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise TypeError("expected a string or null")
-    return value
 
 
 # ------------------------------------------------------------------------- the walk
@@ -353,6 +358,8 @@ class Replay:
         self.recorded: dict[str, tuple[int, int]] = {}  # outcome id -> (index, patterns)
         self.pattern_events: dict[str, list[tuple[int, str | None]]] = {}
         self.pattern_paths = 0
+        self.where: dict[str, tuple[str, str]] = {}  # path -> (kind, id) of record paths
+        self.built: dict[tuple[str, str], Outcome] = {}  # (id, blob) -> Outcome, see evidence
 
     def advance(self, upto: int) -> None:
         """Apply commits up to and including index `upto` (never goes back)."""
@@ -367,10 +374,12 @@ class Replay:
                 self.recorded.setdefault(oid, (self.index, self.pattern_paths))
 
     def _apply(self, path: str, blob: str | None, ts: int, added: list[str]) -> None:
-        loc = location_of(path)
-        if loc.kind is None or loc.kind == "vocabulary" or not path.endswith(".yaml"):
-            return
-        key = (loc.kind, loc.stem)
+        key = self.where.get(path)
+        if key is None:
+            loc = location_of(path)
+            if loc.kind is None or loc.kind == "vocabulary" or not path.endswith(".yaml"):
+                return
+            key = self.where[path] = (loc.kind, loc.stem)
         existed = path in self.state
         if blob is None:
             self.state.pop(path, None)
@@ -378,11 +387,11 @@ class Replay:
             self.state[path] = blob
             self.first_seen.setdefault(key, ts)
             self.last_changed[key] = ts
-        if loc.kind == "pattern":
+        if key[0] == "pattern":
             self.pattern_paths += (blob is not None) - existed
-            self.pattern_events.setdefault(loc.stem, []).append((self.index, blob))
-        elif loc.kind == "outcome" and blob is not None:
-            added.append(loc.stem)
+            self.pattern_events.setdefault(key[1], []).append((self.index, blob))
+        elif key[0] == "outcome" and blob is not None:
+            added.append(key[1])
 
     def pattern_blob_at(self, pid: str, index: int) -> str | None:
         """Blob of pattern `pid` after commit `index`, None if it did not exist then."""
@@ -393,72 +402,68 @@ class Replay:
 
 def evidence(root: Path, cache: Cache, replay: Replay) -> Evidence:
     """The Evidence of the replay's current state (facts read through the cache)."""
-    current = [(path, blob, location_of(path)) for path, blob in sorted(replay.state.items())]
-    ensure_facts(
-        root, cache, {f"{loc.kind}:{blob}": (str(loc.kind), path) for path, blob, loc in current}
-    )
+    where = replay.where
+    current = sorted(replay.state.items())
+    ensure_facts(root, cache, {f"{where[p][0]}:{b}": (where[p][0], p) for p, b in current})
     ev = Evidence(last_update=iso(replay.commits[replay.index].time) if replay.index >= 0 else None)
+    tables = {"pattern": ev.patterns, "template": ev.templates, "failure": ev.failures}
     raw_outcomes = []
-    for path, blob, loc in current:
-        got = cache.blobs[f"{loc.kind}:{blob}"]
+    for path, blob in current:
+        kind, stem = where[path]
+        got = cache.blobs[f"{kind}:{blob}"]
         if "bad" in got:
             ev.skipped.append({"path": path, "reason": got["bad"]})
-        elif loc.kind == "outcome":
-            raw_outcomes.append((loc.stem, got))
+        elif kind == "outcome":
+            raw_outcomes.append((stem, blob, got))
         else:
-            key = (str(loc.kind), loc.stem)
-            rec = Record(
-                loc.stem,
+            key = (kind, stem)
+            tables[kind][stem] = Record(
+                stem,
                 got["status"],
                 got["rate"],
                 got["weight"],
                 iso(replay.first_seen[key]),
                 iso(replay.last_changed[key]),
             )
-            {"pattern": ev.patterns, "template": ev.templates, "failure": ev.failures}[
-                str(loc.kind)
-            ][loc.stem] = rec
     ev.outcomes = _outcomes(root, cache, replay, raw_outcomes)
     return ev
 
 
 def _outcomes(
-    root: Path, cache: Cache, replay: Replay, raw: list[tuple[str, dict[str, Any]]]
+    root: Path, cache: Cache, replay: Replay, raw: list[tuple[str, str, dict[str, Any]]]
 ) -> list[Outcome]:
-    """Outcome objects, with the patterns that were active when each was recorded."""
+    """Outcome objects, with the patterns that were active when each was recorded.
+
+    Built once per (id, blob) and replay: what an outcome was recorded against never
+    changes afterwards, so a monthly series reuses them."""
+    todo = [(oid, blob, got) for oid, blob, got in raw if (oid, blob) not in replay.built]
     cited: dict[str, list[str | None]] = {}
-    for oid, got in raw:
+    for oid, _, got in todo:
         index = replay.recorded[oid][0]
         cited[oid] = [replay.pattern_blob_at(p, index) for p in got["patterns"]]
-    ensure_facts(
-        root,
-        cache,
-        {
-            f"pattern:{b}": ("pattern", f"kb/patterns/@{b}")
-            for blobs in cited.values()
-            for b in blobs
-            if b
-        },
-    )
-    out = []
-    for oid, got in raw:
+    wanted = {b for blobs in cited.values() for b in blobs if b}
+    ensure_facts(root, cache, {f"pattern:{b}": ("pattern", f"kb/patterns/@{b}") for b in wanted})
+    for oid, blob, got in todo:
         active = sum(
             1 for b in cited[oid] if b and cache.blobs[f"pattern:{b}"].get("status") == "active"
         )
-        met = tuple(FailureMet(f, bool(r), tuple(p)) for f, r, p in got["failures_met"])
-        fields = {k: v for k, v in got.items() if k not in ("failures_met", "patterns", "droids")}
-        out.append(
-            Outcome(
-                id=oid,
-                **fields,
-                patterns=tuple(got["patterns"]),
-                droids=tuple(got["droids"]),
-                failures_met=met,
-                patterns_available=replay.recorded[oid][1],
-                known_applied=active,
-            )
+        replay.built[(oid, blob)] = Outcome(
+            oid,
+            got["outcome"],
+            got["date"],
+            got["template"],
+            tuple(got["patterns"]),
+            tuple(got["droids"]),
+            tuple(FailureMet(f, bool(r), tuple(p)) for f, r, p in got["failures_met"]),
+            got["planned_days"],
+            got["actual_days"],
+            got["quality"],
+            got["errors"],
+            got["satisfaction"],
+            replay.recorded[oid][1],
+            active,
         )
-    return out
+    return [replay.built[(oid, blob)] for oid, blob, _ in raw]
 
 
 # ------------------------------------------------------------------ public entry points
@@ -482,21 +487,58 @@ def end_of_day(day: str) -> int:
     return int(parsed.timestamp()) + 86_399
 
 
-def target(root: Path, cache: Cache, as_of: str | None, progress: Progress | None = None) -> Target:
-    """Resolve --as-of (None = HEAD, YYYY-MM-DD = last commit of HEAD's main that day, or
-    a revision) into a Target; raise UsageError/RepoError for what names no state."""
+def tip_of(root: Path, as_of: str | None) -> str:
+    """The commit whose main is read: HEAD, or the revision given as --as-of.
+
+    Raise RepoError when the repository has no commit, UsageError for a bad revision.
+    """
     if not git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip():
         raise RepoError(
             "the repository has no commits yet",
             hint="commit the knowledge base first: memory is read from Git",
         )
+    if as_of is None or DATE_RE.match(as_of):
+        return resolve(root, "HEAD")
+    return resolve(root, as_of)
+
+
+def target(
+    root: Path, cache: Cache, tip: str, as_of: str | None, progress: Progress | None = None
+) -> Target:
+    """The state to report: all of `tip`'s main, or (for a YYYY-MM-DD --as-of) up to the
+    last commit dated on or before the end of that day (UTC)."""
+    commits = chain(root, cache, tip, progress)
     if as_of is not None and DATE_RE.match(as_of):
-        commits = chain(root, cache, resolve(root, "HEAD"), progress)
         limit = end_of_day(as_of)
         upto = max((i for i, c in enumerate(commits) if c.time <= limit), default=-1)
         return Target(commits, upto, as_of)
-    commits = chain(root, cache, resolve(root, as_of or "HEAD"), progress)
     return Target(commits, len(commits) - 1, as_of)
+
+
+def _request(
+    root: Path, mode: str, as_of: str | None, since: str | None, use_cache: bool
+) -> tuple[Cache, str, str]:
+    """Validate the request; return the cache, the tip commit and the report's cache key.
+
+    The key names everything a report depends on: the tip commit (content-addressed),
+    the options, and the code that computes it."""
+    if since is not None:
+        end_of_day(since)  # validates the date
+    if as_of is not None and DATE_RE.match(as_of):
+        end_of_day(as_of)
+    cache = Cache.load(root, enabled=use_cache)
+    tip = tip_of(root, as_of)
+    return cache, tip, "\0".join((mode, as_of or "", since or "", tip, code_fingerprint()))
+
+
+def code_fingerprint() -> str:
+    """Hash of the modules whose code shapes a report: a changed formula is a new report."""
+    from memkb import metrics
+
+    digest = hashlib.sha256()
+    for module_file in (__file__, metrics.__file__):
+        digest.update(Path(module_file).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _as_of_info(tg: Target) -> dict[str, Any]:
@@ -516,23 +558,26 @@ def report(
     use_cache: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Every figure as memory knew it at `as_of`, from outcomes dated on/after `since`."""
+    """Every figure as memory knew it at `as_of`, from outcomes dated on/after `since`.
+
+    Raise UsageError for a bad date or revision, RepoError outside a usable repository.
+    """
     from memkb.metrics import compute
 
-    if since is not None:
-        end_of_day(since)  # validates the date
-    cache = Cache.load(root, enabled=use_cache)
-    tg = target(root, cache, as_of, progress)
+    cache, tip, key = _request(root, "report", as_of, since, use_cache)
+    if key in cache.reports:
+        return dict(cache.reports[key])
+    tg = target(root, cache, tip, as_of, progress)
     replay = Replay(tg.commits)
     replay.advance(tg.upto)
     ev = evidence(root, cache, replay)
+    ev.intervals = cache.intervals
+    figures = compute(ev, since=since)
+    result = {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
+    if use_cache:
+        cache.remember(key, result)
     cache.save()
-    return {
-        "as_of": _as_of_info(tg),
-        "since": since,
-        **compute(ev, since=since),
-        "skipped": ev.skipped,
-    }
+    return result
 
 
 def months(first: int, last: int) -> Iterator[tuple[str, int]]:
@@ -555,11 +600,16 @@ def series(
     use_cache: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """The learning curve: learning and performance metrics as known at each month's end."""
+    """The learning curve: learning and performance metrics as known at each month's end.
+
+    Raise UsageError for a bad date or revision, RepoError outside a usable repository.
+    """
     from memkb.metrics import learning_metrics, performance_metrics, select
 
-    cache = Cache.load(root, enabled=use_cache)
-    tg = target(root, cache, as_of, progress)
+    cache, tip, key = _request(root, "series", as_of, since, use_cache)
+    if key in cache.reports:
+        return dict(cache.reports[key])
+    tg = target(root, cache, tip, as_of, progress)
     points: list[dict[str, Any]] = []
     if tg.upto >= 0:
         replay = Replay(tg.commits)
@@ -580,8 +630,11 @@ def series(
                     "performance_metrics": performance_metrics(chosen),
                 }
             )
+    result = {"as_of": _as_of_info(tg), "since": since, "series": points}
+    if use_cache:
+        cache.remember(key, result)
     cache.save()
-    return {"as_of": _as_of_info(tg), "since": since, "series": points}
+    return result
 
 
 # ------------------------------------------------------------- one record's history

@@ -12,7 +12,6 @@ from typing import Any
 
 import typer
 
-from memkb import history
 from memkb.cli.main import app, handles_errors, repo_root
 from memkb.errors import UsageError
 
@@ -289,6 +288,8 @@ def metrics(
     Learning and performance metrics with the seed's names, then per pattern, template,
     failure pattern and droid. A figure without data is 'unknown' (null in JSON).
     """
+    from memkb import history  # imported here: other commands need not pay for it
+
     root = repo_root(repo)
     if series not in (None, "month"):
         raise UsageError(f"unknown series '{series}'", hint="use --series month")
@@ -341,5 +342,7 @@ def history_cmd(
 ) -> None:
     """Every commit that touched one record (following renames): date, author, agent
     (Memory-Agent trailer) and what changed, field by field."""
+    from memkb import history
+
     root = repo_root(repo)
     _emit(history.record_history(root, kind, record_id), fmt, as_json, render_history)

@@ -1,0 +1,252 @@
+"""Benchmark: `memkb metrics` / `memkb history` over a long history, against `git log`.
+
+Builds (or reuses, under tooling/bench/out/) a repository whose main has --commits
+commits over a --records-record KB (tooling/bench/synth.py), written with one
+`git fast-import` stream: a first commit with the vocabulary, templates, failures
+and a quarter of the patterns, then one commit per remaining record (outcomes in
+date order) with pattern revisions in between, dated so they follow the outcomes.
+Then times, each --runs times, reporting medians:
+  - peer: `git log --name-status` over the whole history (stdout discarded);
+  - memkb metrics cold: the history cache under .git/memkb/ removed first;
+  - memkb metrics warm: same command again, nothing changed;
+  - memkb metrics after one new commit (one outcome added with plumbing; undone after);
+  - memkb history of one much-revised pattern, and `git log --follow` of its file.
+Targets (cold within 3x of git log, warm < 0.5 s, new commit < 0.5 s, history < 1 s)
+are printed as PASS/MISS for information: this is a measurement, never a test.
+
+    .venv/bin/python -m tooling.bench.bench_history [--records 10000] [--commits 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `tooling.bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tooling.bench import synth
+
+HERE = Path(__file__).resolve().parent
+MEMKB = str(Path(sys.executable).parent / "memkb")
+START = 1_546_387_200  # 2019-01-02T00:00:00Z: the first commit of the synthetic history
+IDENT = "memkb bench <bench@invalid>"
+
+
+def _run(args: Sequence[str], cwd: Path, **kw: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        list(args), cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw
+    )  # type: ignore[call-overload]
+
+
+def _events(kb: Path, n_commits: int, rng: random.Random) -> tuple[list[str], list[list[str]]]:
+    """Paths of the first commit, and the paths each later commit writes (in order)."""
+    rel = sorted(str(p.relative_to(kb.parent)) for p in kb.rglob("*.yaml"))
+    patterns = [p for p in rel if p.startswith("kb/patterns/")]
+    outcomes = sorted(
+        (p for p in rel if p.startswith("kb/outcomes/")), key=lambda p: p.rsplit("/", 1)[-1]
+    )
+    first = [p for p in rel if not p.startswith(("kb/patterns/", "kb/outcomes/"))]
+    first += patterns[: len(patterns) // 4]
+    later = [[p] for p in outcomes]  # outcomes in date order, as projects finish
+    for path in patterns[len(patterns) // 4 :]:
+        later.insert(rng.randrange(len(later) + 1), [path])
+    hot = patterns[:20]  # a few patterns get revised again and again
+    for _ in range(max(0, n_commits - 1 - len(later))):
+        later.insert(rng.randrange(len(later) + 1), [f"rev:{rng.choice(hot)}"])
+    return first, later[: n_commits - 1]
+
+
+def _data(payload: bytes) -> bytes:
+    return b"data %d\n" % len(payload) + payload + b"\n"
+
+
+def _commit(n: int, ts: int, files: dict[str, bytes]) -> bytes:
+    head = (
+        f"commit refs/heads/main\nmark :{n}\nauthor {IDENT} {ts} +0000\n"
+        f"committer {IDENT} {ts} +0000\n"
+    ).encode()
+    body = _data(f"memory: commit {n}\n\nMemory-Agent: bench-agent-{n % 7}\n".encode())
+    parent = f"from :{n - 1}\n".encode() if n > 1 else b""
+    return (
+        head
+        + body
+        + parent
+        + b"".join(
+            f"M 100644 inline {path}\n".encode() + _data(text) for path, text in files.items()
+        )
+    )
+
+
+def build(repo: Path, n_records: int, n_commits: int) -> None:
+    """Write the synthetic history with one `git fast-import`, then check out main."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "kb-src"
+        synth.generate_kb(src, n_records)
+        rng = random.Random(1)
+        first, later = _events(src / "kb", n_commits, rng)
+        texts = {
+            p: (src / p).read_bytes()
+            for p in first + [e[0] for e in later if not e[0].startswith("rev:")]
+        }
+        _run(["git", "init", "-q", "-b", "main", str(repo)], cwd=Path(tmp))
+        step = (1_767_225_600 - START) // max(1, len(later) + 1)  # spread up to 2026-01-01
+        stream = [_commit(1, START, {p: texts[p] for p in first})]
+        for n, (path,) in enumerate(later, start=2):
+            if path.startswith("rev:"):
+                path = path[4:]
+                texts[path] = texts[path].replace(b"\ntitle: ", b"\ntitle: revised ", 1)
+            stream.append(_commit(n, START + (n - 1) * step, {path: texts[path]}))
+        subprocess.run(
+            ["git", "fast-import", "--quiet"],
+            cwd=repo,
+            check=True,
+            input=b"".join(stream) + b"done\n",
+            stderr=subprocess.PIPE,
+        )
+        shutil.copytree(src / "schemas", repo / "schemas")
+        _run(["git", "checkout", "-q", "-f", "main"], cwd=repo)
+
+
+def timed(fn: Callable[[], None], runs: int, before: Callable[[], None] | None = None) -> float:
+    """Median wall time of `fn` over `runs` runs, calling `before` (untimed) each time."""
+    times = []
+    for _ in range(runs):
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+class NewCommit:
+    """Adds one outcome commit on main with plumbing (worktree untouched) and undoes it."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo, self.n = repo, 0
+        self.orig = self._git("rev-parse", "HEAD").strip()
+
+    def _git(self, *args: str, stdin: bytes | None = None) -> str:
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "bench",
+            "GIT_AUTHOR_EMAIL": "b@invalid",
+            "GIT_COMMITTER_NAME": "bench",
+            "GIT_COMMITTER_EMAIL": "b@invalid",
+        }
+        return subprocess.run(
+            ["git", *args], cwd=self.repo, check=True, input=stdin, capture_output=True, env=env
+        ).stdout.decode()
+
+    def add(self) -> None:
+        self.n += 1
+        oid = f"2025-12-31-bench-new-{self.n}"
+        text = (
+            f"kind: outcome\nschema_version: 1\nid: {oid}\nproject: new\n"
+            f"date: 2025-12-31\noutcome: success\ndomains: [finance]\n"
+            f"droids_used: [security-auditor]\n"
+        ).encode()
+        blob = self._git("hash-object", "-w", "--stdin", stdin=text).strip()
+        self._git(
+            "update-index", "--add", "--cacheinfo", f"100644,{blob},kb/outcomes/2025/{oid}.yaml"
+        )
+        tree = self._git("write-tree").strip()
+        head = self._git("rev-parse", "HEAD").strip()
+        sha = self._git("commit-tree", tree, "-p", head, "-m", "new outcome").strip()
+        self._git("update-ref", "refs/heads/main", sha)
+
+    def undo(self) -> None:
+        self._git("update-ref", "refs/heads/main", self.orig)
+        self._git("read-tree", self.orig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build or reuse the repository, time every case, print medians and ratios."""
+    parser = argparse.ArgumentParser(prog="python -m tooling.bench.bench_history")
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--commits", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    repo = HERE / "out" / f"history-{args.records}-{args.commits}"
+    if not (repo / ".git").is_dir():
+        print(f"building {repo} ...", file=sys.stderr)
+        start = time.perf_counter()
+        build(repo, args.records, args.commits)
+        print(f"built in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    count = subprocess.run(
+        ["git", "rev-list", "--count", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    cache = repo / ".git" / "memkb"
+    metrics = [MEMKB, "metrics", "--json", "--repo", str(repo)]
+    runs = args.runs
+    peer = timed(lambda: _run(["git", "log", "--name-status"], cwd=repo), runs)
+    cold = timed(
+        lambda: _run(metrics, cwd=repo),
+        runs,
+        before=lambda: shutil.rmtree(cache, ignore_errors=True),
+    )
+    warm = timed(lambda: _run(metrics, cwd=repo), runs)
+    newc = NewCommit(repo)
+    try:
+        after = timed(lambda: _run(metrics, cwd=repo), runs, before=newc.add)
+    finally:
+        newc.undo()
+    hot = sorted((repo / "kb" / "patterns").glob("*.yaml"))[0]
+    pid = hot.stem
+    hist = timed(
+        lambda: _run([MEMKB, "history", "pattern", pid, "--json", "--repo", str(repo)], cwd=repo),
+        runs,
+    )
+    follow = timed(
+        lambda: _run(
+            ["git", "log", "--follow", "--format=%H", "--", f"kb/patterns/{hot.name}"], cwd=repo
+        ),
+        runs,
+    )
+    revs = subprocess.run(
+        ["git", "rev-list", "--count", "HEAD", "--", f"kb/patterns/{hot.name}"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    rows = [
+        ("git log --name-status (peer)", peer, "", ""),
+        ("memkb metrics, cold", cold, f"{cold / peer:.2f}x git log", _mark(cold <= 3 * peer)),
+        ("memkb metrics, warm", warm, f"{warm / peer:.2f}x git log", _mark(warm < 0.5)),
+        (
+            "memkb metrics, after 1 new commit",
+            after,
+            f"{after / peer:.2f}x git log",
+            _mark(after < 0.5),
+        ),
+        ("git log --follow one pattern (peer)", follow, "", ""),
+        (
+            f"memkb history pattern ({revs} commits)",
+            hist,
+            f"{hist / follow:.2f}x git log --follow",
+            _mark(hist < 1.0),
+        ),
+    ]
+    print(f"history: {count} commits, {args.records} records, medians of {runs} runs")
+    for name, secs, ratio, mark in rows:
+        print(f"  {name:<40} {secs * 1000:8.0f} ms  {ratio:<22} {mark}")
+    return 0
+
+
+def _mark(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
