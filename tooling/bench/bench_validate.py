@@ -191,9 +191,10 @@ def sanity(series: dict[str, Series], broken: synth.GeneratedKB) -> list[str]:
     """Problems that would make the timings meaningless (wrong exit codes, missed files)."""
     problems = []
     for name, want in (("cold", 0), ("warm", 0), ("cjs", 0), ("broken_cold", 1)):
-        codes = {r.code for r in series[name].runs}
-        if codes != {want}:
-            problems.append(f"{name}: exit codes {sorted(codes)}, expected {want}")
+        for number, run in enumerate(series[name].runs, start=1):
+            if run.code != want:
+                tail = " | ".join(run.out.strip().splitlines()[-3:])
+                problems.append(f"{name} run {number}: exit {run.code}, expected {want}: {tail}")
     expected = {b.relpath for b in broken.broken}
     for run in series["broken_cold"].runs:
         if flagged_files(run.out) != expected:
