@@ -35,4 +35,18 @@ CODES: dict[str, str] = {
     "KB311": "knowledge file with a .yml suffix (use .yaml)",
     "KB312": "kb/vocabulary.yaml is missing",
     "KB313": "missing or wrong `# yaml-language-server: $schema=...` modeline (warning)",
+    # KB4xx: rules about a change (memkb check)
+    "KB401": "a merged record was renamed (new id or kind): ids are permanent",
+    "KB402": "a merged outcome was edited or deleted: outcomes are append-only evidence",
+    "KB403": "a deleted (or renamed) record is still referenced",
+    "KB404": "a record deprecated in this change is still used by active knowledge",
+    "KB405": "a merged record's declared prior figure was edited by hand",
+    "KB406": "a schema changed without raising its schema_version, or was deleted",
+    "KB410": "a changed file is larger than the per-file limit of a change",
+    "KB411": "the change touches more files or bytes than the per-change limit",
+    # KB5xx: content safety (memkb check)
+    "KB501": "a secret or credential (API key, token, private key, password in a URL)",
+    "KB502": "text that instructs the orchestrator instead of describing knowledge "
+    "(prompt injection)",
+    "KB503": "kb/.memkb-allow.yaml (reviewed exceptions) is malformed",
 }

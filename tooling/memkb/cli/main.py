@@ -74,6 +74,7 @@ def _register_commands() -> None:
     import memkb.cli.metrics_cmd  # noqa: F401
     from memkb.cli import (
         author_cmd,  # noqa: F401
+        check_cmd,  # noqa: F401
         legacy_cmd,  # noqa: F401
         validate_cmd,  # noqa: F401
     )

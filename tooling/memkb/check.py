@@ -1,0 +1,344 @@
+"""`memkb check`: judge a change to memory (base -> head) the way a reviewer needs it judged.
+
+Everything `validate` checks, on the head state (in CI: the pull request's merge
+commit), plus rules about the change itself (memkb.check_rules), content safety
+(memkb.safety), size limits and the change's risk class. Work done grows with the
+change: one `git diff`, one `git cat-file --batch` for the changed blobs, and a
+validate whose cache (keyed by path and blob id) makes unchanged files nearly free.
+
+Usage from Python::
+
+    result = run_check(Path("."), "origin/main")        # head = the working tree
+    result.ok, result.risk, result.findings, result.changes
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from memkb import check_rules, safety
+from memkb.check_delta import Delta, metrics_delta
+from memkb.errors import RepoError, UsageError
+from memkb.findings import Finding, Severity, has_errors
+from memkb.gitio import GitRepo
+from memkb.history import BlobReader
+from memkb.layout import KB_DIR, SCHEMAS_DIR, location_of
+from memkb.validate import ValidationResult, validate_repo
+
+KNOWLEDGE_PREFIXES = (f"{KB_DIR}/", f"{SCHEMAS_DIR}/")
+RISKS = ("none", "evidence", "knowledge", "structure")  # in increasing order of review need
+ZERO = "0" * 40
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed knowledge file. `status` is added, modified, deleted, renamed (a delete
+    plus an add of the same record under a new id) or moved (same id, new place)."""
+
+    status: str
+    path: str  # the path at head; for a deletion, the path at base
+    old_path: str | None
+    old: bytes | None
+    new: bytes | None
+
+    @property
+    def kind(self) -> str | None:
+        """Record kind implied by the path at head (base for a deletion), or None."""
+        return location_of(self.path).kind if self.path.startswith(f"{KB_DIR}/") else None
+
+    @property
+    def old_kind(self) -> str | None:
+        """Record kind implied by the path at base, or None."""
+        if self.old_path is None or not self.old_path.startswith(f"{KB_DIR}/"):
+            return None
+        return location_of(self.old_path).kind
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """A finding waived by a reviewed exception, kept so the report can show it."""
+
+    finding: Finding
+    reason: str
+
+
+@dataclass
+class CheckResult:
+    """What `run_check` found: the change, the findings, the risk class, the metrics delta."""
+
+    base: str
+    head: str | None  # None = the working tree
+    fork: str
+    changes: list[FileChange]
+    other_paths: list[str]
+    findings: list[Finding]
+    allowed: list[Allowed]
+    risk: str
+    risk_reasons: list[str]
+    validation: ValidationResult
+    delta: Delta | None = None
+    delta_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings do not fail a check)."""
+        return not has_errors(self.findings)
+
+    @property
+    def files(self) -> int:
+        """Knowledge files validated at head."""
+        return self.validation.files
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity is Severity.ERROR for f in self.findings)
+
+
+def run_check(
+    root: Path,
+    base: str,
+    head: str | None = None,
+    *,
+    limits: check_rules.Limits | None = None,
+    use_cache: bool = True,
+    today: date | None = None,
+    with_metrics: bool = True,
+) -> CheckResult:
+    """Check the change from `base` to `head` (a revision, or None for the working tree).
+
+    The change set is taken from the merge base of the two, so only the change's own
+    edits count; validation runs on the head state. Raises UsageError for a revision
+    that does not exist and RepoError when `root` is not a usable Git repository."""
+    repo = GitRepo(root)
+    base_sha = _resolve(repo, base, "--base")
+    head_sha = _resolve(repo, head, "--head") if head is not None else None
+    fork = _merge_base(repo, base_sha, head_sha or _resolve(repo, "HEAD", "HEAD"))
+    changes, others = change_set(repo, root, fork, head_sha)
+    validation = _validate_head(repo, root, head_sha, use_cache, today)
+    allow_raw = _head_content(repo, root, head_sha, safety.ALLOW_FILE)
+    allows, allow_problems = safety.load_allowlist(allow_raw)
+    raw_findings = check_rules.run_rules(changes, validation.index, limits)
+    findings, allowed = _apply_allows(raw_findings, _safety_hits(changes), allows)
+    risk, reasons = classify(changes, others, bool(allowed))
+    result = CheckResult(
+        base_sha,
+        head_sha,
+        fork,
+        changes,
+        others,
+        sorted(set(validation.findings + findings + allow_problems)),
+        allowed,
+        risk,
+        reasons,
+        validation,
+    )
+    if with_metrics and changes:
+        try:
+            result.delta = metrics_delta(root, fork, changes)
+        except RepoError as exc:
+            result.delta_error = exc.message
+    return result
+
+
+# ------------------------------------------------------------------------ the change
+
+
+def change_set(
+    repo: GitRepo, root: Path, fork: str, head: str | None
+) -> tuple[list[FileChange], list[str]]:
+    """Changed knowledge files from `fork` to `head` (None = working tree, untracked files
+    included) with both contents, renames paired; and the other changed paths."""
+    entries = _diff_raw(repo, fork, head)
+    if head is None:
+        untracked = repo.run("ls-files", "-z", "--others", "--exclude-standard", "--", KB_DIR)
+        entries += [(ZERO, ZERO, "A", p) for p in untracked.split("\0") if p]
+    knowledge = [e for e in entries if e[3].startswith(KNOWLEDGE_PREFIXES)]
+    others = sorted(e[3] for e in entries if not e[3].startswith(KNOWLEDGE_PREFIXES))
+    blobs = BlobReader(root).read(
+        b for old, new, _, _ in knowledge for b in (old, new) if b != ZERO
+    )
+    changes = []
+    for old, new, status, path in knowledge:
+        old_raw = blobs.get(old) if status != "A" else None
+        new_raw = None if status == "D" else _new_content(root, blobs, new, path, head)
+        kind = {"A": "added", "D": "deleted"}.get(status, "modified")
+        changes.append(FileChange(kind, path, None if kind == "added" else path, old_raw, new_raw))
+    return check_rules.pair_renames(changes), others
+
+
+def _diff_raw(repo: GitRepo, fork: str, head: str | None) -> list[tuple[str, str, str, str]]:
+    """(old blob, new blob, status letter, path) for every path changed from `fork`."""
+    out = repo.run(
+        "diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-ext-diff", fork,
+        *([head] if head else []), "--",
+    )  # fmt: skip
+    tokens = out.split("\0")
+    entries = []
+    for meta, path in zip(tokens[0::2], tokens[1::2], strict=False):
+        fields = meta.lstrip(":").split()
+        if len(fields) < 5 or "160000" in fields[:2]:
+            continue  # a submodule is not knowledge
+        entries.append((fields[2], fields[3], fields[4][0], path))
+    return entries
+
+
+def _new_content(
+    root: Path, blobs: Mapping[str, bytes], blob: str, path: str, head: str | None
+) -> bytes | None:
+    if head is not None:
+        return blobs.get(blob)
+    try:
+        return (root / path).read_bytes()
+    except OSError:
+        return None  # unreadable: validate reports the file (KB110)
+
+
+def _head_content(repo: GitRepo, root: Path, head: str | None, path: str) -> bytes | None:
+    if head is not None:
+        return repo.read_blob(head, path)
+    try:
+        return (root / path).read_bytes()
+    except OSError:
+        return None
+
+
+# ------------------------------------------------------------------- the head state
+
+
+def _validate_head(
+    repo: GitRepo, root: Path, head: str | None, use_cache: bool, today: date | None
+) -> ValidationResult:
+    """Validate the head state: the working tree as is, or revision `head` via an overlay
+    of the files where it differs from the working tree. When the schemas differ too, the
+    revision's kb/ and schemas/ are unpacked to a temporary folder (every record must be
+    checked against new schemas anyway)."""
+    if head is None:
+        return validate_repo(root, use_cache=use_cache, today=today)
+    schemas_differ = repo.try_run("diff", "--quiet", head, "--", SCHEMAS_DIR)[0] != 0
+    untracked_schemas = repo.run("ls-files", "--others", "--", SCHEMAS_DIR).strip()
+    if schemas_differ or untracked_schemas:
+        return _validate_unpacked(root, head, today)
+    overlay: dict[str, bytes | None] = {}
+    entries = _diff_raw(repo, head, None)
+    wanted = [(old, path) for old, _, status, path in entries if path.startswith(f"{KB_DIR}/")]
+    blobs = BlobReader(root).read(old for old, _ in wanted if old != ZERO)
+    for old, path in wanted:
+        overlay[path] = blobs.get(old) if old != ZERO else None
+    untracked = repo.run("ls-files", "-z", "--others", "--", KB_DIR)
+    overlay.update({p: None for p in untracked.split("\0") if p})
+    return validate_repo(root, overlay=overlay, use_cache=use_cache, today=today)
+
+
+def _validate_unpacked(root: Path, head: str, today: date | None) -> ValidationResult:
+    done = subprocess.run(
+        ["git", "archive", "--format=tar", head, "--", KB_DIR, SCHEMAS_DIR],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RepoError(f"git archive {head} failed: {done.stderr.decode(errors='replace')}")
+    with tempfile.TemporaryDirectory(prefix="memkb-check-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        (Path(tmp) / KB_DIR).mkdir(exist_ok=True)
+        return validate_repo(Path(tmp), use_cache=False, today=today)
+
+
+# ------------------------------------------------------------- safety and exceptions
+
+
+def _safety_hits(changes: list[FileChange]) -> list[safety.Hit]:
+    """Safety hits in the new content of every added or changed knowledge file."""
+    return [
+        hit
+        for change in changes
+        if change.new is not None and change.new != change.old
+        for hit in safety.scan_text(change.path, change.new)
+    ]
+
+
+def _apply_allows(
+    findings: list[Finding], hits: list[safety.Hit], allows: list[safety.Allow]
+) -> tuple[list[Finding], list[Allowed]]:
+    """Split findings into those that stand and those waived by a reviewed exception."""
+    kept, allowed = [], []
+    candidates = [(f, None) for f in findings] + [(h.finding(), h.text) for h in hits]
+    for finding, text in candidates:
+        rule = next((a for a in allows if a.covers(finding, text)), None)
+        if rule is None:
+            kept.append(finding)
+        else:
+            allowed.append(Allowed(finding, rule.reason))
+    return kept, allowed
+
+
+# ---------------------------------------------------------------------------- risk
+
+
+def classify(
+    changes: list[FileChange], others: list[str], used_exception: bool
+) -> tuple[str, list[str]]:
+    """The change's risk class (one of RISKS) and the reasons for it, most severe first.
+
+    evidence: only new outcome records; knowledge: patterns, failures or templates added
+    or changed (or a reviewed exception used); structure: schemas, vocabulary, deletions,
+    renames, moves, edited outcomes, the exceptions file, or any path outside kb/."""
+    reasons: dict[str, list[str]] = {risk: [] for risk in RISKS}
+    for change in changes:
+        risk, why = _risk_of(change)
+        reasons[risk].append(why)
+    if others:
+        reasons["structure"].append(f"{len(others)} file(s) outside kb/ and schemas/ changed")
+    if used_exception:
+        reasons["knowledge"].append("a reviewed exception waived a finding")
+    risk = next((r for r in reversed(RISKS) if reasons[r]), "none")
+    ordered = [why for r in reversed(RISKS) for why in reasons[r]]
+    return risk, ordered
+
+
+def _risk_of(change: FileChange) -> tuple[str, str]:
+    path = change.path
+    if path.startswith(f"{SCHEMAS_DIR}/"):
+        return "structure", f"schema {path} {change.status}"
+    if path == safety.ALLOW_FILE:
+        return "structure", f"reviewed exceptions ({path}) {change.status}"
+    if change.status in ("deleted", "renamed", "moved"):
+        return "structure", f"{path} {change.status}"
+    kind = change.kind
+    if kind == "outcome" and change.status == "added":
+        return "evidence", f"new outcome {path}"
+    if kind in ("pattern", "failure", "template"):
+        return "knowledge", f"{kind} {path} {change.status}"
+    if kind == "outcome":
+        return "structure", f"merged outcome {path} edited"
+    return "structure", f"{path} {change.status}"
+
+
+# ---------------------------------------------------------------------------- git
+
+
+def _resolve(repo: GitRepo, rev: str, option: str) -> str:
+    sha = repo.rev(rev)
+    if sha is None:
+        if option == "HEAD":
+            raise RepoError("the repository has no commits yet", hint="commit kb/ first")
+        raise UsageError(
+            f"{option} {rev!r} is not a commit in this repository",
+            hint="pass a branch, tag or commit id; in CI fetch enough history "
+            "(actions/checkout with fetch-depth: 0)",
+        )
+    return sha
+
+
+def _merge_base(repo: GitRepo, base: str, head: str) -> str:
+    status, out, _ = repo.try_run("merge-base", base, head)
+    return out.strip() if status == 0 and out.strip() else base

@@ -1,0 +1,192 @@
+"""The metrics delta of a change: which figures it moves, from what to what.
+
+Figures at base come from memkb.history (main's history up to the base commit, cached by
+commit and blob id); figures at head are the same evidence with the change applied.
+Only the figures the change can move are computed: the overall learning metrics and the
+rows of the patterns, templates and failures that a changed file touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from memkb import history, metrics
+from memkb.layout import location_of
+
+if TYPE_CHECKING:
+    from memkb.check import FileChange
+
+# Per-row figures worth showing a reviewer, by section of metrics.compute.
+ROW_FIGURES = {
+    "patterns": ("applications", "observed_rate", "posterior_mean"),
+    "templates": ("uses", "observed_rate", "posterior_mean"),
+    "failures": ("occurrences", "recovery_rate"),
+}
+OVERALL_FIGURES = ("total_projects", "success_rate", "failure_recovery_rate")
+SECTION_OF = {"pattern": "patterns", "template": "templates", "failure": "failures"}
+
+
+@dataclass(frozen=True)
+class Move:
+    """One figure that the change moves: e.g. ("pattern x", "posterior_mean", 0.9, 0.91)."""
+
+    subject: str
+    figure: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class Delta:
+    """Every figure the change moves, overall first, then per record."""
+
+    moves: list[Move] = field(default_factory=list)
+    outcomes_before: int = 0
+    outcomes_after: int = 0
+
+
+def metrics_delta(root: Path, base: str, changes: Sequence[FileChange]) -> Delta:
+    """Figures before (at commit `base`) and after the change; raise RepoError if the
+    history cannot be read."""
+    cache = history.Cache.load(root)
+    commits = history.chain(root, cache, history.resolve(root, base))
+    replay = history.Replay(commits)
+    replay.advance(len(commits) - 1)
+    before = history.evidence(root, cache, replay)
+    cache.save()
+    after = _apply(before, changes)
+    touched = _touched(before, after, changes)
+    delta = Delta(outcomes_before=len(before.outcomes), outcomes_after=len(after.outcomes))
+    delta.moves += _overall_moves(before, after)
+    for section in ("patterns", "templates", "failures"):
+        delta.moves += _row_moves(section, before, after, touched[section])
+    return delta
+
+
+def _apply(before: metrics.Evidence, changes: Sequence[FileChange]) -> metrics.Evidence:
+    """The evidence with the change's new, edited and removed records applied."""
+    outcomes = {o.id: o for o in before.outcomes}
+    records = {
+        "pattern": dict(before.patterns),
+        "template": dict(before.templates),
+        "failure": dict(before.failures),
+    }
+    for change in changes:
+        sides = ((change.old_path, change.old, True), (change.path, change.new, False))
+        for path, raw, gone in sides:
+            loc = location_of(path) if path else None
+            if loc is None or loc.kind is None or loc.kind == "vocabulary":
+                continue
+            if gone or raw is None:
+                if loc.kind == "outcome":
+                    outcomes.pop(loc.stem, None)
+                else:
+                    records[loc.kind].pop(loc.stem, None)
+                continue
+            got = history.facts(loc.kind, raw, path or "")
+            if "bad" in got:
+                continue
+            if loc.kind == "outcome":
+                outcomes[loc.stem] = _outcome(loc.stem, got)
+            else:
+                old = records[loc.kind].get(loc.stem, metrics.Record(loc.stem))
+                records[loc.kind][loc.stem] = replace(
+                    old, status=got["status"], prior_rate=got["rate"], prior_weight=got["weight"]
+                )
+    return metrics.Evidence(
+        outcomes=list(outcomes.values()),
+        patterns=records["pattern"],
+        templates=records["template"],
+        failures=records["failure"],
+        last_update=before.last_update,
+    )
+
+
+def _outcome(oid: str, got: dict[str, Any]) -> metrics.Outcome:
+    fields = {k: v for k, v in got.items() if k not in ("failures_met", "patterns", "droids")}
+    met = tuple(metrics.FailureMet(f, bool(r), tuple(p)) for f, r, p in got["failures_met"])
+    return metrics.Outcome(
+        id=oid,
+        **fields,
+        patterns=tuple(got["patterns"]),
+        droids=tuple(got["droids"]),
+        failures_met=met,
+    )
+
+
+def _touched(
+    before: metrics.Evidence, after: metrics.Evidence, changes: Sequence[FileChange]
+) -> dict[str, set[str]]:
+    """Ids per section whose figures the change can move."""
+    touched: dict[str, set[str]] = {section: set() for section in ROW_FIGURES}
+    old_by_id = {o.id: o for o in before.outcomes}
+    new_by_id = {o.id: o for o in after.outcomes}
+    for change in changes:
+        for path in (change.old_path, change.path):
+            loc = location_of(path) if path else None
+            if loc is None or loc.kind is None:
+                continue
+            if loc.kind in SECTION_OF:
+                touched[SECTION_OF[loc.kind]].add(loc.stem)
+            for outcome in (old_by_id.get(loc.stem), new_by_id.get(loc.stem)):
+                if loc.kind == "outcome" and outcome is not None:
+                    touched["patterns"].update(outcome.patterns)
+                    touched["failures"].update(f.failure for f in outcome.failures_met)
+                    if outcome.template:
+                        touched["templates"].add(outcome.template)
+    return touched
+
+
+def _overall_moves(before: metrics.Evidence, after: metrics.Evidence) -> list[Move]:
+    old = metrics.learning_metrics(before, metrics.select(before.outcomes, None))
+    new = metrics.learning_metrics(after, metrics.select(after.outcomes, None))
+    return [
+        Move("all projects", name, old[name], new[name])
+        for name in OVERALL_FIGURES
+        if old[name] != new[name]
+    ]
+
+
+def _row_moves(
+    section: str, before: metrics.Evidence, after: metrics.Evidence, ids: set[str]
+) -> list[Move]:
+    if not ids:
+        return []
+    old_rows = _rows(section, before, ids)
+    new_rows = _rows(section, after, ids)
+    singular = section[:-1]
+    moves = []
+    for rid in sorted(ids):
+        old, new = old_rows.get(rid, {}), new_rows.get(rid, {})
+        for name in ROW_FIGURES[section]:
+            if old.get(name) != new.get(name):
+                moves.append(Move(f"{singular} {rid}", name, old.get(name), new.get(name)))
+    return moves
+
+
+def _rows(section: str, ev: metrics.Evidence, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Figure rows of `section` for `ids` only, from the outcomes that cite them."""
+    kind = section[:-1]
+    sub = metrics.Evidence(
+        patterns={k: v for k, v in ev.patterns.items() if k in ids} if kind == "pattern" else {},
+        templates={k: v for k, v in ev.templates.items() if k in ids} if kind == "template" else {},
+        failures={k: v for k, v in ev.failures.items() if k in ids} if kind == "failure" else {},
+    )
+    cited = [o for o in ev.outcomes if _cites(o, kind, ids)]
+    compute = {
+        "pattern": metrics.pattern_figures,
+        "template": metrics.template_figures,
+        "failure": metrics.failure_figures,
+    }[kind]
+    return {row["id"]: row for row in compute(sub, metrics.select(cited, None))}
+
+
+def _cites(outcome: metrics.Outcome, kind: str, ids: set[str]) -> bool:
+    if kind == "pattern":
+        return any(p in ids for p in outcome.patterns)
+    if kind == "template":
+        return outcome.template in ids
+    return any(f.failure in ids for f in outcome.failures_met)

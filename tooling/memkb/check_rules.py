@@ -1,0 +1,320 @@
+"""Rules about a change to memory (KB4xx): permanent ids, append-only evidence, referenced
+records, hand-edited figures, schema versions and size limits.
+
+Each rule is a small function over the change set (and the head index) with a stable
+code in memkb.codes; `run_rules` lists them explicitly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from memkb.findings import Finding, error
+from memkb.index import Index
+from memkb.layout import location_of
+from memkb.yamlio import Locator, load_bytes
+
+if TYPE_CHECKING:
+    from memkb.check import FileChange
+
+MAX_LISTED = 10  # referrers named in one message; the rest are counted
+PRIOR_KINDS = ("pattern", "template", "failure")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits of a change: per file (bytes) and per change (files, total bytes)."""
+
+    file_bytes: int = 64 * 1024
+    change_files: int = 500
+    change_bytes: int = 4 * 1024 * 1024
+
+
+@dataclass
+class Context:
+    """What every change rule sees: the changes, the head index, parsed documents."""
+
+    changes: list[FileChange]
+    index: Index
+    limits: Limits
+
+    def doc(self, raw: bytes | None, path: str) -> dict[str, Any] | None:
+        """The parsed document of `raw` (None if missing or unreadable)."""
+        if raw is None:
+            return None
+        loaded = load_bytes(raw, path).doc
+        return loaded if isinstance(loaded, dict) else None
+
+
+ChangeRule = Callable[[Context], Iterator[Finding]]
+
+
+def run_rules(changes: list[FileChange], index: Index, limits: Limits | None) -> list[Finding]:
+    """Findings of every change rule."""
+    ctx = Context(changes, index, limits or Limits())
+    return [finding for rule in CHANGE_RULES for finding in rule(ctx)]
+
+
+# ------------------------------------------------------------------------- renames
+
+
+def pair_renames(changes: list[FileChange]) -> list[FileChange]:
+    """Turn a deletion plus an addition of the same record into one rename or move.
+
+    Same record: identical bytes, identical documents apart from `id`, or (same kind)
+    text at least 80% similar. Same id at a new path is a move; a new id is a rename."""
+    deleted = [c for c in changes if c.status == "deleted" and c.kind is not None]
+    added = [c for c in changes if c.status == "added" and c.kind is not None]
+    pairs: dict[int, FileChange] = {}
+    used: set[int] = set()
+    for gone in deleted:
+        match = next((a for a in added if id(a) not in used and _same(gone, a)), None)
+        if match is not None:
+            used.add(id(match))
+            same_id = location_of(gone.path).stem == location_of(match.path).stem
+            pairs[id(gone)] = replace(
+                match, status="moved" if same_id else "renamed", old_path=gone.path, old=gone.old
+            )
+    out = [pairs.get(id(c), c) for c in changes if id(c) not in used]
+    return sorted(out, key=lambda c: c.path)
+
+
+def _same(gone: FileChange, new: FileChange) -> bool:
+    if gone.old is None or new.new is None:
+        return False
+    if gone.old == new.new:
+        return True
+    old_doc, new_doc = load_bytes(gone.old, gone.path).doc, load_bytes(new.new, new.path).doc
+    if isinstance(old_doc, dict) and isinstance(new_doc, dict):
+        strip = {k: v for k, v in old_doc.items() if k != "id"}
+        if strip and strip == {k: v for k, v in new_doc.items() if k != "id"}:
+            return True
+    if gone.kind != new.kind:
+        return False
+    matcher = difflib.SequenceMatcher(None, gone.old, new.new, autojunk=False)
+    return matcher.real_quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def permanent_ids(ctx: Context) -> Iterator[Finding]:
+    """KB401: a record keeps its id (and kind) once merged: a rename is reported as one."""
+    for change in ctx.changes:
+        if change.status == "renamed" or (
+            change.status == "moved" and change.old_kind != change.kind
+        ):
+            old = location_of(str(change.old_path))
+            yield _at(
+                change,
+                ("id",),
+                "KB401",
+                f"{change.old_kind} '{old.stem}' ({change.old_path}) renamed to "
+                f"{change.kind} '{location_of(change.path).stem}': ids are permanent",
+                "keep the old record: mark it status: deprecated with superseded_by: <new id>",
+            )
+
+
+def append_only_outcomes(ctx: Context) -> Iterator[Finding]:
+    """KB402: a merged outcome is evidence: it is never edited or deleted."""
+    for change in ctx.changes:
+        if change.old_kind != "outcome" or change.old is None:
+            continue
+        if change.status == "moved" and change.old == change.new:
+            continue  # same bytes, same id, new folder: nothing the evidence says changed
+        verb = "deleted" if change.status == "deleted" else "edited"
+        yield _at(
+            change,
+            (),
+            "KB402",
+            f"merged outcome {change.old_path} {verb}: outcomes are append-only evidence",
+            "record a new outcome instead; a reviewed correction needs an entry "
+            "(code: KB402, path, reason) in kb/.memkb-allow.yaml",
+        )
+
+
+def referenced_deletions(ctx: Context) -> Iterator[Finding]:
+    """KB403: a record removed (deleted or renamed away) must not be referenced any more."""
+    gone = {
+        (change.old_kind, location_of(str(change.old_path)).stem): change
+        for change in ctx.changes
+        if change.old_kind in PRIOR_KINDS
+        and (change.status == "deleted" or change.status == "renamed")
+    }
+    if not gone:
+        return
+    for (kind, rid), change in sorted(gone.items(), key=lambda kv: str(kv[0])):
+        users = _referrers(ctx.index, str(kind), rid, outcomes=True)
+        if users:
+            yield error(
+                str(change.old_path),
+                "KB403",
+                f"{kind} '{rid}' is removed but still referenced by {_listing(users)}",
+                hint="update those records in the same change, or deprecate instead of deleting",
+            )
+
+
+def referenced_deprecations(ctx: Context) -> Iterator[Finding]:
+    """KB404: a record deprecated in this change is no longer referenced by active knowledge
+    (outcomes may keep citing it: they record what was applied at the time)."""
+    for change in ctx.changes:
+        if change.kind not in PRIOR_KINDS or change.new is None:
+            continue
+        old, new = ctx.doc(change.old, change.path), ctx.doc(change.new, change.path)
+        if new is None or new.get("status") != "deprecated":
+            continue
+        if old is not None and old.get("status") == "deprecated":
+            continue
+        rid = location_of(change.path).stem
+        users = _referrers(ctx.index, str(change.kind), rid, outcomes=False)
+        if users:
+            successor = new.get("superseded_by")
+            yield _at(
+                change,
+                ("status",),
+                "KB404",
+                f"{change.kind} '{rid}' is deprecated but still used by {_listing(users)}",
+                f"make them refer to '{successor}' in the same change"
+                if successor
+                else "update those records in the same change",
+            )
+
+
+def hand_edited_figures(ctx: Context) -> Iterator[Finding]:
+    """KB405: a merged record's declared prior (rate, weight) is not edited by hand:
+    figures move with evidence, which is what outcome records are for."""
+    for change in ctx.changes:
+        if change.status != "modified" or change.kind not in PRIOR_KINDS:
+            continue
+        old, new = ctx.doc(change.old, change.path), ctx.doc(change.new, change.path)
+        if old is None or new is None:
+            continue
+        old_prior, new_prior = _mapping(old.get("prior")), _mapping(new.get("prior"))
+        for key in sorted(set(old_prior) | set(new_prior)):
+            if key != "source" and old_prior.get(key) != new_prior.get(key):
+                yield _at(
+                    change,
+                    ("prior", key) if key in new_prior else ("prior",),
+                    "KB405",
+                    f"prior.{key} edited by hand ({old_prior.get(key)} -> "
+                    f"{new_prior.get(key)}): declared figures are fixed once merged",
+                    "record outcomes to move the figure; a reviewed correction needs an "
+                    "entry (code: KB405, path, reason) in kb/.memkb-allow.yaml",
+                )
+
+
+def schema_versions(ctx: Context) -> Iterator[Finding]:
+    """KB406: a changed schema bumps its schema_version (records are then migrated in the
+    same change: validation of the head state checks every record against it)."""
+    for change in ctx.changes:
+        if not change.path.startswith("schemas/") or change.old is None:
+            continue
+        if change.new is None:
+            yield error(change.path, "KB406", "schema deleted", hint="schemas are never removed")
+            continue
+        old_v, new_v = _schema_version(change.old), _schema_version(change.new)
+        if new_v is not None and old_v is not None and new_v > old_v:
+            continue
+        line = _line_of(change.new, '"schema_version"')
+        yield error(
+            change.path,
+            "KB406",
+            f"schema changed but its schema_version did not go up (was {old_v}, now {new_v})",
+            line=line,
+            hint='bump "schema_version": {"const": N+1} and migrate the records in this change',
+        )
+
+
+def size_limits(ctx: Context) -> Iterator[Finding]:
+    """KB410/KB411: one file, and the whole change, stay within the size limits."""
+    limits = ctx.limits
+    grown = [c for c in ctx.changes if c.new is not None]
+    for change in grown:
+        size = len(change.new or b"")
+        if size > limits.file_bytes:
+            yield error(
+                change.path,
+                "KB410",
+                f"file is {size} bytes, over the per-file limit of {limits.file_bytes}",
+                hint="split the record, or shorten its text",
+            )
+    total = sum(len(c.new or b"") for c in grown)
+    if len(ctx.changes) > limits.change_files or total > limits.change_bytes:
+        first = ctx.changes[0].path
+        yield error(
+            first,
+            "KB411",
+            f"change touches {len(ctx.changes)} files and {total} bytes; the limits are "
+            f"{limits.change_files} files and {limits.change_bytes} bytes",
+            hint="split the pull request into smaller ones",
+        )
+
+
+CHANGE_RULES: tuple[ChangeRule, ...] = (
+    permanent_ids,
+    append_only_outcomes,
+    referenced_deletions,
+    referenced_deprecations,
+    hand_edited_figures,
+    schema_versions,
+    size_limits,
+)
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def _referrers(index: Index, kind: str, rid: str, *, outcomes: bool) -> list[str]:
+    """Paths of records (at head) that refer to (kind, rid); supersession links and
+    deprecated referrers excluded, outcomes only if asked."""
+    found = []
+    for record in index.records.values():
+        if (record.kind == "outcome" and not outcomes) or (kind, rid) == (record.kind, record.id):
+            continue
+        if record.kind != "outcome" and record.doc.get("status") == "deprecated":
+            continue
+        if any(t == kind and v == rid and p != ("superseded_by",) for t, v, p in record.refs):
+            found.append(record.relpath)
+    return sorted(found)
+
+
+def _listing(paths: list[str]) -> str:
+    shown = ", ".join(paths[:MAX_LISTED])
+    more = len(paths) - MAX_LISTED
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _at(change: FileChange, path: tuple[str | int, ...], code: str, msg: str, hint: str) -> Finding:
+    """An error at `path` in the change's new content (line 1 when there is none)."""
+    line, col = 1, 1
+    if change.new is not None and path:
+        line, col = Locator(change.new.decode("utf-8", "replace")).find(path, key=True)
+    return error(change.path, code, msg, line=line, col=col, hint=hint)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _schema_version(raw: bytes) -> int | None:
+    try:
+        doc = json.loads(raw)
+        spec = doc["properties"]["schema_version"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if isinstance(spec, dict) and isinstance(spec.get("const"), int):
+        return int(spec["const"])
+    values = spec.get("enum") if isinstance(spec, dict) else None
+    ints = [v for v in values or [] if isinstance(v, int)]
+    return max(ints) if ints else None
+
+
+def _line_of(raw: bytes, needle: str) -> int:
+    text = raw.decode("utf-8", "replace")
+    match = re.search(re.escape(needle), text)
+    return text.count("\n", 0, match.start()) + 1 if match else 1

@@ -1,0 +1,353 @@
+"""Reporters of `memkb check`: one CheckResult rendered as text, JSON, GitHub workflow
+commands, SARIF 2.1.0 or a markdown pull-request summary. Pure functions, no printing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from memkb import __version__
+from memkb.check import CheckResult, FileChange
+from memkb.check_delta import Move
+from memkb.codes import CODES
+from memkb.findings import Finding, Severity
+from memkb.history import summarize
+from memkb.layout import location_of
+from memkb.report import finding_line, summary_line
+from memkb.yamlio import load_bytes
+
+# GitHub shows at most 10 error and 10 warning annotations per step (and 50 per job):
+# https://github.com/actions/toolkit/blob/main/docs/problem-matchers.md#limitations
+ANNOTATIONS_PER_SEVERITY = 10
+SUMMARY_FINDINGS = 200  # rows of the markdown findings table; the rest are counted
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+TOOL_URI = "https://github.com/memkb/memkb"
+
+
+# ---------------------------------------------------------------- what changed
+
+
+def record_label(change: FileChange) -> str:
+    """`pattern x`, `outcome 2025-...`, or the path for a file that is not a record."""
+    if change.kind is None or change.path.endswith("/.memkb-allow.yaml"):
+        return change.path
+    if change.kind == "vocabulary":
+        return "vocabulary"
+    old = location_of(change.old_path).stem if change.old_path else None
+    new = location_of(change.path).stem
+    if change.status == "renamed" and old and old != new:
+        return f"{change.old_kind} {old} -> {change.kind} {new}"
+    return f"{change.kind} {new}"
+
+
+def change_verb(change: FileChange) -> str:
+    """The change's status, or `deprecated` for a record whose status became deprecated."""
+    if change.status == "modified" and change.kind is not None:
+        old, new = _doc(change.old, change.path), _doc(change.new, change.path)
+        if (new or {}).get("status") == "deprecated" and (old or {}).get("status") != "deprecated":
+            return "deprecated"
+    return change.status
+
+
+def field_changes(change: FileChange) -> list[str]:
+    """Field-level summary of the change, e.g. ['best_practices: +1 item']."""
+    if change.status == "added":
+        return ["new record" if change.kind else "new file"]
+    if change.status == "deleted":
+        return ["removed"]
+    if change.path.startswith("schemas/") or change.kind is None:
+        return ["content changed"]
+    old, new = _doc(change.old, change.path), _doc(change.new, change.path)
+    fields = summarize(old, new) if old is not None and new is not None else []
+    moved = [f"from {change.old_path}"] if change.old_path != change.path else []
+    return moved + fields or ["no field changed"]
+
+
+def _doc(raw: bytes | None, path: str) -> dict[str, Any] | None:
+    doc = load_bytes(raw, path).doc if raw is not None else None
+    return doc if isinstance(doc, dict) else None
+
+
+def changes_json(result: CheckResult) -> list[dict[str, Any]]:
+    """The change list as plain data."""
+    return [
+        {
+            "status": change_verb(c),
+            "path": c.path,
+            "old_path": c.old_path,
+            "kind": c.kind,
+            "fields": field_changes(c),
+        }
+        for c in result.changes
+    ]
+
+
+def delta_json(result: CheckResult) -> dict[str, Any] | None:
+    """The metrics delta as plain data (None when it was not computed)."""
+    if result.delta is None:
+        return None if result.delta_error is None else {"error": result.delta_error}
+    return {
+        "outcomes_before": result.delta.outcomes_before,
+        "outcomes_after": result.delta.outcomes_after,
+        "moves": [vars(m) for m in result.delta.moves],
+    }
+
+
+# ------------------------------------------------------------------ text and JSON
+
+
+def render_text(result: CheckResult) -> str:
+    """Changes, findings (one per line, compiler style), exceptions, risk, summary."""
+    head = result.head[:12] if result.head else "working tree"
+    lines = [f"memkb check: {result.base[:12]} -> {head} ({len(result.changes)} changed)"]
+    for change in result.changes:
+        lines.append(
+            f"  {change_verb(change):10} {change.path}: {'; '.join(field_changes(change))}"
+        )
+    lines += [finding_line(f) for f in result.findings]
+    lines += [f"allowed: {finding_line(a.finding)} (reason: {a.reason})" for a in result.allowed]
+    lines += [f"metrics: {_move_text(m)}" for m in (result.delta.moves if result.delta else [])]
+    lines.append(
+        f"risk: {result.risk}"
+        + (f" ({'; '.join(result.risk_reasons)})" if result.risk_reasons else "")
+    )
+    lines.append(summary_line(result.findings, result.files))
+    return "\n".join(lines) + "\n"
+
+
+def render_json(result: CheckResult) -> str:
+    """The result as one JSON object: counts, risk, changes, findings, exceptions, delta."""
+    errors = result.errors
+    body = {
+        "ok": result.ok,
+        "base": result.base,
+        "head": result.head,
+        "merge_base": result.fork,
+        "risk": result.risk,
+        "risk_reasons": result.risk_reasons,
+        "files": result.files,
+        "errors": errors,
+        "warnings": len(result.findings) - errors,
+        "changes": changes_json(result),
+        "other_paths": result.other_paths,
+        "findings": [f.as_dict() for f in result.findings],
+        "allowed": [{**a.finding.as_dict(), "reason": a.reason} for a in result.allowed],
+        "metrics_delta": delta_json(result),
+    }
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+def _move_text(move: Move) -> str:
+    return f"{move.subject} {move.figure}: {_fmt(move.before)} -> {_fmt(move.after)}{_diff(move)}"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+    return str(value)
+
+
+def _diff(move: Move) -> str:
+    numbers = (int, float)
+    if isinstance(move.before, numbers) and isinstance(move.after, numbers):
+        change = move.after - move.before
+        return f" ({'+' if change >= 0 else ''}{_fmt(float(change))})"
+    return ""
+
+
+# ------------------------------------------------------------------------- GitHub
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(finding: Finding) -> str:
+    """One workflow command, e.g. `::error file=kb/x.yaml,line=3,col=5,title=KB402::...`."""
+    hint = f" (hint: {finding.hint})" if finding.hint else ""
+    props = (
+        f"file={_escape_property(finding.path)},line={finding.line},col={finding.col},"
+        f"title={_escape_property(f'memkb {finding.code}')}"
+    )
+    return f"::{finding.severity.value} {props}::{_escape_data(finding.message + hint)}"
+
+
+def render_github(result: CheckResult) -> str:
+    """Annotations for the first 10 errors and 10 warnings (GitHub's per-step cap); every
+    other finding as a plain log line, and a note that the job summary lists them all."""
+    shown = {Severity.ERROR: 0, Severity.WARNING: 0}
+    lines, overflow = [], 0
+    for finding in result.findings:
+        if shown[finding.severity] < ANNOTATIONS_PER_SEVERITY:
+            shown[finding.severity] += 1
+            lines.append(annotation(finding))
+        else:
+            overflow += 1
+            lines.append(finding_line(finding))
+    if overflow:
+        lines.append(
+            f"{overflow} more finding(s) were not annotated: GitHub shows "
+            f"{ANNOTATIONS_PER_SEVERITY} errors and {ANNOTATIONS_PER_SEVERITY} warnings per "
+            "step. All are listed above and in the job summary."
+        )
+    lines.append(f"risk: {result.risk}")
+    lines.append(summary_line(result.findings, result.files))
+    return "\n".join(lines) + "\n"
+
+
+# -------------------------------------------------------------------------- SARIF
+
+
+def sarif_log(result: CheckResult) -> dict[str, Any]:
+    """A SARIF 2.1.0 log: one run, the rules used, one result per finding (waived findings
+    carry an external suppression with the exception's reason)."""
+    every = [(f, None) for f in result.findings] + [(a.finding, a.reason) for a in result.allowed]
+    codes = sorted({f.code for f, _ in every})
+    rules = [
+        {"id": code, "name": code, "shortDescription": {"text": CODES.get(code, code)}}
+        for code in codes
+    ]
+    results = [_sarif_result(f, codes.index(f.code), reason) for f, reason in every]
+    run = {
+        "tool": {
+            "driver": {
+                "name": "memkb",
+                "version": __version__,
+                "informationUri": TOOL_URI,
+                "rules": rules,
+            }
+        },
+        "results": results,
+        "properties": {"risk": result.risk, "riskReasons": result.risk_reasons},
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _sarif_result(finding: Finding, rule_index: int, reason: str | None) -> dict[str, Any]:
+    hint = f" Hint: {finding.hint}" if finding.hint else ""
+    out: dict[str, Any] = {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index,
+        "level": "error" if finding.severity is Severity.ERROR else "warning",
+        "message": {"text": finding.message + hint},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": finding.line, "startColumn": finding.col},
+                }
+            }
+        ],
+    }
+    if reason is not None:
+        out["suppressions"] = [{"kind": "external", "justification": reason}]
+    return out
+
+
+def render_sarif(result: CheckResult) -> str:
+    """The SARIF log as indented JSON."""
+    return json.dumps(sarif_log(result), indent=2, ensure_ascii=False) + "\n"
+
+
+# ----------------------------------------------------------------------- markdown
+
+
+def render_markdown(result: CheckResult) -> str:
+    """A pull-request summary: verdict and risk, what memory learns (records added,
+    changed field by field, deprecated, removed), the metrics delta, the findings."""
+    parts = [_md_header(result), _md_changes(result), _md_delta(result), _md_findings(result)]
+    return "\n".join(p for p in parts if p)
+
+
+def _md_header(result: CheckResult) -> str:
+    errors, warnings = result.errors, len(result.findings) - result.errors
+    verdict = "passed" if result.ok else f"failed: {errors} error{'s' * (errors != 1)}"
+    head = f"`{result.head[:12]}`" if result.head else "the working tree"
+    lines = [
+        f"## memkb check {verdict}",
+        "",
+        f"**Risk: `{result.risk}`**"
+        + (f" — {'; '.join(result.risk_reasons)}" if result.risk_reasons else ""),
+        "",
+        f"Base `{result.base[:12]}` → {head}: {len(result.changes)} knowledge file(s) "
+        f"changed, {result.files} validated, {errors} error(s), {warnings} warning(s).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _md_changes(result: CheckResult) -> str:
+    if not result.changes:
+        return "No knowledge file changed.\n"
+    rows = ["### What memory learns", "", "| change | record | what changed |", "|---|---|---|"]
+    for change in result.changes:
+        what = "; ".join(field_changes(change))
+        rows.append(f"| {change_verb(change)} | {_cell(record_label(change))} | {_cell(what)} |")
+    return "\n".join(rows) + "\n"
+
+
+def _md_delta(result: CheckResult) -> str:
+    if result.delta_error:
+        return f"### Metrics delta\n\nNot computed: {_cell(result.delta_error)}\n"
+    if result.delta is None:
+        return ""
+    if not result.delta.moves:
+        return "### Metrics delta\n\nNo derived figure moves.\n"
+    rows = ["### Metrics delta", "", "| subject | figure | before | after | change |"]
+    rows.append("|---|---|---|---|---|")
+    for move in result.delta.moves:
+        change = _diff(move).strip(" ()") or "—"
+        rows.append(
+            f"| {_cell(move.subject)} | {move.figure} | {_fmt(move.before)} | "
+            f"{_fmt(move.after)} | {change} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _md_findings(result: CheckResult) -> str:
+    rows: list[str] = []
+    if result.findings:
+        rows += ["### Findings", "", "| | where | code | message |", "|---|---|---|---|"]
+        for finding in result.findings[:SUMMARY_FINDINGS]:
+            rows.append(_md_finding_row(finding))
+        more = len(result.findings) - SUMMARY_FINDINGS
+        if more > 0:
+            rows.append(f"\n…and {more} more (see the log or the SARIF report).")
+        rows.append("")
+    if result.allowed:
+        rows += ["### Reviewed exceptions used", "", "| where | code | reason |", "|---|---|---|"]
+        for item in result.allowed:
+            f = item.finding
+            rows.append(f"| `{f.path}:{f.line}:{f.col}` | {f.code} | {_cell(item.reason)} |")
+        rows.append("")
+    return "\n".join(rows)
+
+
+def _md_finding_row(finding: Finding) -> str:
+    icon = "❌" if finding.severity is Severity.ERROR else "⚠️"
+    hint = f" — {finding.hint}" if finding.hint else ""
+    where = f"`{finding.path}:{finding.line}:{finding.col}`"
+    return f"| {icon} | {where} | {finding.code} | {_cell(finding.message + hint)} |"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell (pipes escaped, one line)."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+
+REPORTERS: dict[str, Callable[[CheckResult], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+    "markdown": render_markdown,
+}
+
+__all__: Sequence[str] = ("REPORTERS", "annotation", "render_markdown", "sarif_log")
