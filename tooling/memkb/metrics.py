@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 # How each outcome counts towards a success rate: a partial outcome is half a success.
 SCORE: dict[str, float] = {"success": 1.0, "partial": 0.5, "failure": 0.0}
@@ -19,8 +19,7 @@ INTERVAL = 0.90  # mass of the equal-tailed credible interval reported for each 
 DIGITS = 6  # figures are rounded once, here, so every renderer shows the same number
 
 
-@dataclass(frozen=True)
-class FailureMet:
+class FailureMet(NamedTuple):
     """One failure pattern met by one project."""
 
     failure: str
@@ -28,8 +27,7 @@ class FailureMet:
     prevention_used: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """The facts of one outcome record that the figures use."""
 
     id: str
