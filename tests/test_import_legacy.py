@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import BUNDLED_KB, LEGACY_SEED, git
@@ -19,6 +21,7 @@ from memkb.findings import Severity
 from memkb.legacy import ImportResult, import_legacy
 from memkb.legacy_source import UnreadableLegacy
 from memkb.validate import validate_repo
+from memkb.yamlio import load_bytes
 
 SEED_FILES = sorted(
     p.relative_to(BUNDLED_KB.parent).as_posix()
@@ -411,6 +414,28 @@ def test_unreadable_input_raises_and_writes_nothing(repo: Path, tmp_path: Path) 
     assert kb_files(repo) == ["kb/vocabulary.yaml"]
 
 
+def test_json_without_memory_sections_is_the_wrong_file(repo: Path, tmp_path: Path) -> None:
+    source = write_json(tmp_path, {"name": "my-package", "version": "1.0.0"}, "package.json")
+    with pytest.raises(UnreadableLegacy, match="no memory sections"):
+        import_legacy(repo, source)
+    listed = write_json(tmp_path, [{"success_patterns": {}}], "list.json")
+    with pytest.raises(UnreadableLegacy):
+        import_legacy(repo, listed)
+    assert kb_files(repo) == ["kb/vocabulary.yaml"]
+
+
+def test_crlf_text_positions(repo: Path, tmp_path: Path) -> None:
+    body = json.dumps({"success_patterns": {"p": pattern(key_droids=["code-reviewr"])}}, indent=2)
+    text = f"# Memory\n\n```json\n{body}\n```\n".replace("\n", "\r\n")
+    source = tmp_path / "memory.md"
+    source.write_bytes(text.encode())
+    [finding] = import_legacy(repo, source).findings
+    offset = text.index('"code-reviewr"')
+    line_start = text.rindex("\n", 0, offset) + 1
+    assert finding.code == "KB604"
+    assert (finding.line, finding.col) == (text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
+
 def test_repository_without_kb_is_an_environment_error(tmp_path: Path) -> None:
     with pytest.raises(RepoError):
         import_legacy(tmp_path, LEGACY_SEED)
@@ -643,3 +668,69 @@ def test_thousands_of_patterns_every_defect_reported_every_record_written(
     checked = validate_repo(repo, use_cache=False)
     assert checked.files == len(result.written) + 1
     assert {f.path for f in checked.findings} == defective
+
+
+# --- open-ended input ----------------------------------------------------------------------
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["@code-reviewer", "2-4 weeks", "2025-01-20", "Database & API", ""]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "pattern_id",
+                    "domain",
+                    "key_droids",
+                    "success_rate",
+                    "phases",
+                    "applicable_phases",
+                    "template_id",
+                    "project_examples",
+                    "project",
+                    "date",
+                    "outcome",
+                    "droids_used",
+                    "phase_name",
+                    "estimated_timeline",
+                    "last_updated",
+                    "recovery_rate",
+                    "x" * 1100,
+                ]
+            )
+            | st.text(max_size=8),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+_memory = st.dictionaries(
+    st.sampled_from(
+        ["success_patterns", "failure_patterns", "project_templates", "learning_metrics"]
+    ),
+    st.dictionaries(st.text(max_size=10), _json, max_size=4) | _json,
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(memory=_memory)
+def test_any_json_memory_is_reported_never_crashes(
+    repo: Path, tmp_path: Path, memory: dict[str, Any]
+) -> None:
+    source = write_json(tmp_path, memory, "fuzz.json")
+    result = import_legacy(repo, source, dry_run=True)
+    lines = len(source.read_text().splitlines())
+    assert all(1 <= f.line <= lines and f.col >= 1 for f in result.findings)
+    for relpath, text in result.contents.items():
+        assert load_bytes(text.encode(), relpath).findings == []
+    assert kb_files(repo) == ["kb/vocabulary.yaml"]

@@ -114,6 +114,14 @@ def test_lists_of_mappings_and_nested_lists() -> None:
     assert load_bytes(text.encode(), "t.yaml").doc == doc
 
 
+def test_long_keys_up_to_the_yaml_limit() -> None:
+    doc = {"id": "x", "k" * 900: ["a"]}
+    text = render_record("pattern", doc)
+    assert load_bytes(text.encode(), "x.yaml").doc == doc
+    with pytest.raises(ValueError, match="too long"):
+        render_record("pattern", {"id": "x", "k" * 1200: 1})
+
+
 def test_unrenderable_values_raise() -> None:
     with pytest.raises(TypeError, match="set"):
         render_record("pattern", {"id": "x", "bad": {1, 2}})

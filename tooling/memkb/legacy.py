@@ -19,11 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from memkb.errors import RepoError
-from memkb.findings import Finding, Severity, has_errors
+from memkb.findings import Finding, Severity, error, has_errors
 from memkb.index import Vocabulary
 from memkb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
-from memkb.legacy_convert import DATE_KEYS, Draft, convert_block, valid_date
-from memkb.legacy_source import LegacyPath, LegacySource, read_legacy
+from memkb.legacy_convert import (
+    DATE_KEYS,
+    DERIVED_SECTIONS,
+    SECTIONS,
+    Draft,
+    convert_block,
+    valid_date,
+)
+from memkb.legacy_source import LegacyPath, LegacySource, UnreadableLegacy, read_legacy
 from memkb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.render import render_record
 from memkb.schema import Schemas
@@ -137,6 +144,7 @@ def import_legacy(
     if not (root / KB_DIR).is_dir():
         raise RepoError(f"{root} has no {KB_DIR}/ folder", hint="pass the repository root")
     legacy = read_legacy(source, display or str(source))
+    _require_sections(legacy)
     run = Importer(root, legacy, today or date.today())
     drafts = _unique(run, run.drafts())
     schemas = Schemas(root)
@@ -153,6 +161,26 @@ def import_legacy(
         _write_all(root, {p: result.contents[p] for p in result.written}, previous)
     result.findings = sorted(set(run.findings), key=lambda f: (f.line, f.col, f.code, f.message))
     return result
+
+
+def _require_sections(source: LegacySource) -> None:
+    """Raise UnreadableLegacy (KB601) if no block that parsed names a memory section:
+    most likely the wrong file, and importing nothing must not look like success."""
+    parsed = [b.data for b in source.blocks if b.data is not None]
+    if not parsed:
+        return  # every block failed to parse: the KB602 findings say why
+    if any(
+        isinstance(d, dict) and any(k in d for k in (*SECTIONS, *DERIVED_SECTIONS)) for d in parsed
+    ):
+        return
+    raise UnreadableLegacy(
+        error(
+            source.path,
+            "KB601",
+            "no memory sections in the legacy file",
+            hint=f"expected a JSON object with any of: {', '.join((*SECTIONS, *DERIVED_SECTIONS))}",
+        )
+    )
 
 
 def _vocabulary(root: Path) -> Vocabulary | None:
@@ -210,9 +238,12 @@ def _merge_outcome(first: Draft, other: Draft) -> bool:
     same = ("project", "date", "outcome")
     if any(first.doc.get(k) != other.doc.get(k) for k in same):
         return False
-    for name in ("patterns_applied", "droids_used", "domains"):
-        merged = list(first.doc.get(name) or [])
-        merged += [v for v in other.doc.get(name) or [] if v not in merged]
+    lists = ("patterns_applied", "droids_used", "domains")
+    if not all(isinstance(d.doc.get(n, []), list) for d in (first, other) for n in lists):
+        return False  # malformed lists: keep both visible (KB610) rather than guess
+    for name in lists:
+        merged = list(first.doc.get(name, []))
+        merged += [v for v in other.doc.get(name, []) if v not in merged]
         if merged:
             first.doc[name] = merged
     return True
@@ -314,7 +345,13 @@ def _plan(
             )
             continue
         relpath = record_relpath(draft.kind, draft.id)
-        text = render_record(draft.kind, draft.doc, relpath)
+        try:
+            text = render_record(draft.kind, draft.doc, relpath)
+        except ValueError as exc:
+            run.report(
+                "KB605", f"{draft.kind} '{draft.id}': {exc}; not imported", draft.origin, key=True
+            )
+            continue
         result.contents[relpath] = text
         existing = _read(run.root / relpath)
         if existing == text.encode("utf-8"):

@@ -139,44 +139,39 @@ def read_legacy(source: Path, display: str) -> LegacySource:
 
 def _json_spans(text: str, display: str) -> tuple[list[tuple[int, str]], list[Finding]]:
     """(offset, text) of every JSON document: the whole file, or each fenced block."""
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
+    if text.lstrip().startswith(("{", "[")):
         return [(0, text)], []
     spans: list[tuple[int, str]] = []
-    findings: list[Finding] = []
-    lines = text.splitlines(keepends=True)
-    offset, i = 0, 0
+    # Split on "\n" only: line numbers must agree with LegacySource.line_col.
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    i = 0
     while i < len(lines):
-        opened = _FENCE_OPEN.match(lines[i].rstrip("\r\n"))
-        start_line, start_offset = i, offset
-        offset += len(lines[i])
+        opened = _FENCE_OPEN.match(lines[i].rstrip("\r"))
         i += 1
         if not opened:
             continue
-        body_offset, body = offset, []
+        first = i
         while i < len(lines) and lines[i].strip() != opened.group(1):
-            body.append(lines[i])
-            offset += len(lines[i])
             i += 1
         if i == len(lines):
-            findings.append(
+            return spans, [
                 error(
                     display,
                     "KB602",
                     f"{opened.group(1)} block is never closed",
-                    line=start_line + 1,
+                    line=first,
                     col=1,
                     hint="close the fenced block",
                 )
-            )
-            break
-        offset += len(lines[i])
+            ]
+        content = text[starts[first] : starts[i]]
         i += 1
-        content = "".join(body)
         if opened.group(2) or content.lstrip().startswith("{"):
-            spans.append((body_offset, content))
-        del start_offset
-    return spans, findings
+            spans.append((starts[first], content))
+    return spans, []
 
 
 def _parse_block(source: LegacySource, index: int, offset: int, body: str) -> Block:

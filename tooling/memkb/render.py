@@ -27,6 +27,7 @@ __all__ = ["FIELD_ORDER", "FLOW_WIDTH", "render_record"]
 # Where a flow list would make a line longer than this, the list goes block style.
 FLOW_WIDTH = 100
 INDENT = "  "
+MAX_KEY_WIDTH = 1000
 
 # Field order of every object in each kind's schema, keyed by the path of the
 # object inside the record ("[]" stands for "every item of the list"). Kept as
@@ -235,11 +236,13 @@ def _flow(items: Sequence[Any], prefix_width: int) -> str | None:
 
 
 def _key(key: Any) -> str:
-    if isinstance(key, str) and len(key) > 120:
-        # YAML limits implicit keys to one short line; longer keys need "? " form,
-        # which no record uses. Refuse rather than write a file that will not load.
-        raise ValueError(f"mapping key too long to render ({len(key)} characters)")
-    return _node(key)
+    text = _node(key)
+    if len(text) > MAX_KEY_WIDTH:
+        # YAML parsers accept an implicit key of at most 1024 characters; a longer one
+        # needs the "? " form, which no record uses. Refuse rather than write a file
+        # that will not load.
+        raise ValueError(f"mapping key too long to write as YAML ({len(text)} characters)")
+    return text
 
 
 def _node(value: Any) -> str:

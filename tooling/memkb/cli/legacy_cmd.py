@@ -25,8 +25,8 @@ HELP = (
     "Nothing is committed: review the new files with git status / git diff, then commit "
     "them.\n\n"
     "Exit code 0 when there is no error, 1 when there are errors (records are still "
-    "written unless --strict), 2 when the file cannot be read or holds no JSON (then "
-    "nothing is written)."
+    "written unless --strict), 2 when the file cannot be read or holds no JSON or no "
+    "memory section (then nothing is written)."
 )
 
 
