@@ -12,7 +12,17 @@ from typer.testing import CliRunner
 
 from conftest import git, make_kb_repo
 from memkb.cli.main import app
-from memkb.history import CACHE_NAME, Cache, record_history, report, series, summarize
+from memkb.history import (
+    CACHE_NAME,
+    Cache,
+    Replay,
+    chain,
+    iso,
+    record_history,
+    report,
+    series,
+    summarize,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 ANN = ("Ann Analyst", "ann@example.com")
@@ -258,6 +268,18 @@ def test_head_deprecated_pattern_moved_outcome_and_git_dates(story: dict[str, An
     assert pm["execution_time_improvement"] == pytest.approx((1.5 - 1.3) / 1.5, abs=1e-6)
     assert pm["error_rate_reduction"] == 0.5
     assert pm["user_satisfaction"] == 0.6
+
+
+def test_a_move_keeps_the_recording_commit_and_is_not_a_change(story: dict[str, Any]) -> None:
+    cache = Cache.load(story["repo"], enabled=False)
+    commits = chain(story["repo"], cache, story["shas"]["c7"])
+    replay = Replay(commits)
+    replay.advance(len(commits) - 1)
+    c2 = next(i for i, c in enumerate(commits) if c.sha == story["shas"]["c2"])
+    assert replay.recorded[O2] == (c2, 1)  # recorded at C2, when one pattern existed
+    assert iso(replay.last_changed[("outcome", O2)]) == "2025-02-10T12:00:00Z"
+    assert replay.state[f"kb/outcomes/archive/{O2}.yaml"]
+    assert opath(O2) not in replay.state
 
 
 def test_before_any_commit_and_since(story: dict[str, Any]) -> None:

@@ -361,6 +361,7 @@ class Replay:
         self.state: dict[str, str] = {}  # path -> blob
         self.first_seen: dict[tuple[str, str], int] = {}
         self.last_changed: dict[tuple[str, str], int] = {}
+        self.content: dict[tuple[str, str], str] = {}  # (kind, id) -> last blob seen
         self.recorded: dict[str, tuple[int, int]] = {}  # outcome id -> (index, patterns)
         self.pattern_events: dict[str, list[tuple[int, str | None]]] = {}
         self.pattern_paths = 0
@@ -392,7 +393,9 @@ class Replay:
         else:
             self.state[path] = blob
             self.first_seen.setdefault(key, ts)
-            self.last_changed[key] = ts
+            if self.content.get(key) != blob:  # a pure move is not a change
+                self.last_changed[key] = ts
+                self.content[key] = blob
         if key[0] == "pattern":
             self.pattern_paths += (blob is not None) - existed
             self.pattern_events.setdefault(key[1], []).append((self.index, blob))
