@@ -160,8 +160,9 @@ def referenced_deletions(ctx: Context) -> Iterator[Finding]:
 
 
 def referenced_deprecations(ctx: Context) -> Iterator[Finding]:
-    """KB404: a record deprecated in this change is no longer referenced by active knowledge
-    (outcomes may keep citing it: they record what was applied at the time)."""
+    """KB404: a record deprecated in this change is no longer referred to by other knowledge
+    (e.g. as another record's successor). Outcomes may keep citing it: they record what
+    was applied at the time."""
     for change in ctx.changes:
         if change.kind not in PRIOR_KINDS or change.new is None:
             continue
@@ -220,7 +221,7 @@ def schema_versions(ctx: Context) -> Iterator[Finding]:
         old_v, new_v = _schema_version(change.old), _schema_version(change.new)
         if new_v is not None and old_v is not None and new_v > old_v:
             continue
-        line = _line_of(change.new, '"schema_version"')
+        line = _line_of(change.new, r'"schema_version"\s*:')
         yield error(
             change.path,
             "KB406",
@@ -270,15 +271,13 @@ CHANGE_RULES: tuple[ChangeRule, ...] = (
 
 
 def _referrers(index: Index, kind: str, rid: str, *, outcomes: bool) -> list[str]:
-    """Paths of records (at head) that refer to (kind, rid); supersession links and
-    deprecated referrers excluded, outcomes only if asked."""
+    """Paths of the records (at head) that refer to (kind, rid), outcomes only if asked.
+    A supersession link counts: a successor that disappears leaves a dead end."""
     found = []
     for record in index.records.values():
         if (record.kind == "outcome" and not outcomes) or (kind, rid) == (record.kind, record.id):
             continue
-        if record.kind != "outcome" and record.doc.get("status") == "deprecated":
-            continue
-        if any(t == kind and v == rid and p != ("superseded_by",) for t, v, p in record.refs):
+        if any(t == kind and v == rid for t, v, _ in record.refs):
             found.append(record.relpath)
     return sorted(found)
 
@@ -315,6 +314,7 @@ def _schema_version(raw: bytes) -> int | None:
 
 
 def _line_of(raw: bytes, needle: str) -> int:
+    """1-based line of the first match of regex `needle` in `raw` (1 if none)."""
     text = raw.decode("utf-8", "replace")
-    match = re.search(re.escape(needle), text)
+    match = re.search(needle, text)
     return text.count("\n", 0, match.start()) + 1 if match else 1
