@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from memkb.metrics import (
     halves,
     posterior,
 )
+from memkb.schema import DERIVED_FIELDS
+from memkb.validate import validate_repo
 
 # ------------------------------------------------------------------ Beta function
 
@@ -247,3 +250,59 @@ def test_halves_skip_the_middle_and_need_two() -> None:
     assert split is not None
     assert [o.id for o in split[0]] == ["a"] and [o.id for o in split[1]] == ["c"]
     assert halves(outs[:1], lambda o: bool(o.id)) is None
+
+
+# ----------------------------------------------- derived figures stay derived (KB210)
+
+REPORTED = [
+    "learning_effectiveness",
+    "pattern_application_rate",
+    "failure_recovery_rate",
+    "execution_time_improvement",
+    "quality_score_improvement",
+    "error_rate_reduction",
+    "observed_rate",
+    "posterior_mean",
+    "first_seen",
+    "last_changed",
+]
+
+
+@pytest.mark.parametrize("figure", REPORTED)
+def test_a_reported_figure_typed_into_a_record_is_flagged(kb_repo: Path, figure: str) -> None:
+    path = kb_repo / "kb" / "patterns" / "ecommerce_security_first.yaml"
+    path.write_text(path.read_text() + f"{figure}: 0.5\n")
+    result = validate_repo(kb_repo)
+    [finding] = [f for f in result.findings if f.code == "KB210"]
+    assert finding.path == "kb/patterns/ecommerce_security_first.yaml"
+    assert f"'{figure}' is a derived figure" in finding.message
+    assert finding.line == len(path.read_text().splitlines())
+    assert not result.ok
+
+
+def test_every_figure_of_the_report_is_guarded() -> None:
+    """Each figure name `memkb metrics` prints (except outcome fields) is in DERIVED_FIELDS."""
+    rep = compute(_evidence())
+    names = {
+        *rep["learning_metrics"],
+        *rep["performance_metrics"],
+        *rep["patterns"][0],
+        *rep["failures"][0],
+    }
+    outcome_fields = {
+        "user_satisfaction",
+        "id",
+        "status",
+        "prior",
+        "successes",
+        "partials",
+        "failures",
+        "interval_90",
+        "prevention_used",
+    }
+    assert names - outcome_fields - set(DERIVED_FIELDS) == set()
+
+
+def test_figures_under_prior_are_not_flagged(kb_repo: Path) -> None:
+    result = validate_repo(kb_repo)  # the bundled patterns carry prior.success_rate
+    assert [f for f in result.findings if f.code == "KB210"] == []

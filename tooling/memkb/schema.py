@@ -29,6 +29,18 @@ DERIVED_FIELDS: dict[str, str] = {
     "total_projects": "totals are counted from outcome records",
     "recovery_rate": "recovery rates are computed from outcome records",
     "occurrences": "occurrences are counted from outcome records",
+    # The rest of the figures `memkb metrics` reports (formulas: docs/metrics.md).
+    "learning_effectiveness": "learning metrics are computed by `memkb metrics` from outcomes",
+    "pattern_application_rate": "computed by `memkb metrics` from outcomes and Git history",
+    "failure_recovery_rate": "recovery rates are computed from outcome records",
+    "execution_time_improvement": "performance trends are computed from outcome timelines",
+    "quality_score_improvement": "performance trends are computed from outcome quality scores",
+    "error_rate_reduction": "performance trends are computed from outcome error counts",
+    "observed_rate": "observed rates are computed by `memkb metrics` from outcome records",
+    "posterior_mean": "posteriors are computed by `memkb metrics` from the prior and outcomes",
+    "recoveries": "recoveries are counted from outcome records",
+    "first_seen": "first-seen dates come from Git history",
+    "last_changed": "last change dates come from Git history",
 }
 PRIOR_HINT = "a figure declared without evidence belongs under 'prior:' with a weight"
 
