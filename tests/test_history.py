@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -483,3 +484,41 @@ def test_bundled_kb_counts_its_seed_outcome(tmp_path: Path) -> None:
     seeded = {p["id"]: p for p in rep["patterns"]}["ecommerce_security_first"]
     # prior 0.92 x 10 plus one success: (9.2 + 1) / 11
     assert seeded["posterior_mean"] == pytest.approx(10.2 / 11, abs=1e-6)
+
+
+# ------------------------------------------------------------------------ progress
+
+
+def test_cold_walk_reports_progress_and_warm_run_does_not(story: dict[str, Any]) -> None:
+    calls: list[tuple[int, int]] = []
+    report(story["repo"], progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (7, 7)  # seven commits on main
+    calls.clear()
+    report(story["repo"], progress=lambda done, total: calls.append((done, total)))
+    assert calls == []
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_long_walks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from memkb.cli import metrics_cmd
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert metrics_cmd.progress_bar() is None  # piped: no bar at all
+    tty = _Tty()
+    monkeypatch.setattr("sys.stderr", tty)
+    show = metrics_cmd.progress_bar()
+    assert show is not None
+    show(10, 100)  # a short walk: not worth a bar
+    assert tty.getvalue() == ""
+    show(1000, 1000)
+    assert tty.getvalue() == f"\rreading history [{'#' * 30}] 1000/1000 commits\n"
+
+
+def test_cli_output_piped_has_no_progress(story: dict[str, Any]) -> None:
+    result = runner.invoke(app, ["metrics", "--no-cache", "--repo", str(story["repo"])])
+    assert result.exit_code == 0 and result.stderr == ""
+    assert not (story["repo"] / ".git" / "memkb").exists()  # --no-cache writes nothing
