@@ -258,8 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     kb = ensure_kb(args.out, args.records, 0.0, args.seed, args.regenerate)
     broken = ensure_kb(args.out, args.records, args.broken, args.seed, args.regenerate)
+    load_before = os.getloadavg()[0]
     series = measure(kb.root, broken.root, args.runs)
     print(report(series, kb, broken, args.runs))
+    # Other work on the machine inflates every series; the ratio is the robust figure.
+    print(f"1-minute load average: {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     problems = sanity(series, broken)
     for problem in problems:
         print(f"bench: warning: {problem}", file=sys.stderr)
