@@ -151,3 +151,24 @@ def test_cache_is_not_trusted_after_a_schema_change(kb_repo: Path) -> None:
 def test_rules_lists_every_code() -> None:
     result = CliRunner().invoke(app, ["rules"])
     assert result.exit_code == 0 and "KB304" in result.stdout and "KB210" in result.stdout
+
+
+def test_command_table_names_every_command() -> None:
+    from memkb.cli.entry import COMMAND_MODULES
+
+    registered = {
+        c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
+    }
+    assert registered == set(COMMAND_MODULES)
+
+
+def test_console_script_loads_only_the_command_it_runs(kb_repo: Path) -> None:
+    probe = (
+        "import sys; sys.argv = ['memkb', 'validate']; from memkb.cli import entry; "
+        "entry.register(sys.argv[1:]); print(sorted(m for m in sys.modules "
+        "if m.startswith('memkb.cli.') and m.endswith('_cmd')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=kb_repo
+    )
+    assert done.stdout.strip() == "['memkb.cli.validate_cmd']"

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from memkb import authoring
-from memkb.cli.main import app, handles_errors, repo_root
+from memkb.cli.app import app, handles_errors, repo_root
 from memkb.errors import RecordError, UsageError
 from memkb.findings import Finding
 from memkb.report import finding_line

@@ -10,7 +10,7 @@ import typer
 
 from memkb.check import CheckResult, run_check
 from memkb.check_rules import Limits
-from memkb.cli.main import app, handles_errors, repo_root
+from memkb.cli.app import app, handles_errors, repo_root
 from memkb.errors import UsageError
 from memkb.reporters import REPORTERS, render_markdown
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from memkb.cli.main import app, handles_errors, repo_root
+from memkb.cli.app import app, handles_errors, repo_root
 from memkb.findings import Severity
 from memkb.legacy import ImportResult, import_legacy
 from memkb.legacy_source import UnreadableLegacy

@@ -1,83 +1,11 @@
-"""The `memkb` command: the app object, error handling and the table of commands."""
+"""The whole `memkb` app with every command registered, for Python callers and tests
+(`CliRunner().invoke(app, [...])`). The console script uses memkb.cli.entry instead."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from memkb.cli.app import app, fail, handles_errors, repo_root
+from memkb.cli.entry import register, run
 
-import typer
+register()
 
-from memkb.errors import MemkbError, RecordError, RepoError
-from memkb.layout import KB_DIR, find_root
-
-app = typer.Typer(
-    name="memkb",
-    help="The persistent memory of an AI orchestrator: YAML records in Git, validated, "
-    "written as clean commits and measured from evidence.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def repo_root(repo: Path | None) -> Path:
-    """The repository to work on: --repo if given (it must hold kb/), else the nearest
-    directory at or above the current one that holds kb/."""
-    if repo is None:
-        return find_root(Path.cwd())
-    if not (repo / KB_DIR).is_dir():
-        raise RepoError(f"{repo} has no kb/ folder", hint="pass the root of a memkb repository")
-    return repo.resolve()
-
-
-def fail(exc: MemkbError) -> None:
-    """Print a MemkbError for a person and exit with its code (1 findings, 2 usage/env)."""
-    typer.echo(f"memkb: error: {exc.message}", err=True)
-    if isinstance(exc, RecordError):
-        for finding in exc.findings:
-            typer.echo(f"  {finding}", err=True)
-    if exc.hint:
-        typer.echo(f"  hint: {exc.hint}", err=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator: turn MemkbError into a message and exit code instead of a traceback."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MemkbError as exc:
-            fail(exc)
-        except KeyboardInterrupt:
-            typer.echo("memkb: interrupted", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def run() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except BrokenPipeError:  # output piped into `head`; nothing left to say
-        sys.stderr.close()
-
-
-def _register_commands() -> None:
-    # The commands, listed explicitly rather than discovered: importing a module
-    # registers its commands on `app`.
-    import memkb.cli.metrics_cmd  # noqa: F401
-    from memkb.cli import (
-        author_cmd,  # noqa: F401
-        check_cmd,  # noqa: F401
-        legacy_cmd,  # noqa: F401
-        validate_cmd,  # noqa: F401
-    )
-
-
-_register_commands()
+__all__ = ["app", "fail", "handles_errors", "repo_root", "run"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from memkb.cli.main import app, handles_errors, repo_root
+from memkb.cli.app import app, handles_errors, repo_root
 from memkb.errors import UsageError
 
 UNKNOWN = "unknown"

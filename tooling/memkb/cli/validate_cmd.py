@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from memkb.cli.main import app, handles_errors, repo_root
+from memkb.cli.app import app, handles_errors, repo_root
 from memkb.codes import CODES
 from memkb.report import RENDERERS
 from memkb.validate import validate_repo

@@ -1,0 +1,50 @@
+"""The console script: imports only the module of the command being run.
+
+Every command module imports part of the core (GitPython, ruamel.yaml, jsonschema...);
+importing them all costs about 0.4 s, which would be most of a warm `memkb validate`."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# command name -> module under memkb.cli that registers it. Listed explicitly, not
+# discovered; tests check that it names every command.
+COMMAND_MODULES: dict[str, str] = {
+    "validate": "validate_cmd",
+    "rules": "validate_cmd",
+    "import-legacy": "legacy_cmd",
+    "new": "author_cmd",
+    "record": "author_cmd",
+    "set": "author_cmd",
+    "add": "author_cmd",
+    "remove": "author_cmd",
+    "deprecate": "author_cmd",
+    "rm": "author_cmd",
+    "rename": "author_cmd",
+    "show": "author_cmd",
+    "list": "author_cmd",
+    "metrics": "metrics_cmd",
+    "history": "metrics_cmd",
+    "check": "check_cmd",
+}
+
+
+def register(argv: list[str] | None = None) -> None:
+    """Import the module of the command named in `argv`, or every module if none is
+    recognised (for --help, a typo, or no arguments)."""
+    name = next((arg for arg in argv or [] if not arg.startswith("-")), None)
+    wanted = [COMMAND_MODULES[name]] if name in COMMAND_MODULES else COMMAND_MODULES.values()
+    for module in dict.fromkeys(wanted):
+        importlib.import_module(f"memkb.cli.{module}")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    from memkb.cli.app import app
+
+    register(sys.argv[1:])
+    try:
+        app()
+    except BrokenPipeError:  # output piped into `head`; nothing left to say
+        sys.stderr.close()
