@@ -128,12 +128,12 @@ def append_only_outcomes(ctx: Context) -> Iterator[Finding]:
         if change.status == "moved" and change.old == change.new:
             continue  # same bytes, same id, new folder: nothing the evidence says changed
         verb = "deleted" if change.status == "deleted" else "edited"
-        yield _at(
-            change,
-            (),
+        yield error(
+            change.path,
             "KB402",
             f"merged outcome {change.old_path} {verb}: outcomes are append-only evidence",
-            "record a new outcome instead; a reviewed correction needs an entry "
+            line=_first_difference(change.old, change.new),
+            hint="record a new outcome instead; a reviewed correction needs an entry "
             "(code: KB402, path, reason) in kb/.memkb-allow.yaml",
         )
 
@@ -294,6 +294,16 @@ def _at(change: FileChange, path: tuple[str | int, ...], code: str, msg: str, hi
     if change.new is not None and path:
         line, col = Locator(change.new.decode("utf-8", "replace")).find(path, key=True)
     return error(change.path, code, msg, line=line, col=col, hint=hint)
+
+
+def _first_difference(old: bytes, new: bytes | None) -> int:
+    """1-based number of the first line that differs (1 when the file is gone)."""
+    if new is None:
+        return 1
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    pairs = zip(old_lines, new_lines, strict=False)
+    same = min(len(old_lines), len(new_lines)) + 1  # one file extends the other
+    return next((n for n, (a, b) in enumerate(pairs, start=1) if a != b), same)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

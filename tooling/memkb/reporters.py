@@ -22,7 +22,6 @@ from memkb.yamlio import load_bytes
 ANNOTATIONS_PER_SEVERITY = 10
 SUMMARY_FINDINGS = 200  # rows of the markdown findings table; the rest are counted
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-TOOL_URI = "https://github.com/memkb/memkb"
 
 
 # ---------------------------------------------------------------- what changed
@@ -220,7 +219,6 @@ def sarif_log(result: CheckResult) -> dict[str, Any]:
             "driver": {
                 "name": "memkb",
                 "version": __version__,
-                "informationUri": TOOL_URI,
                 "rules": rules,
             }
         },
