@@ -340,6 +340,46 @@ def test_examples_become_outcomes_merged_per_project(repo: Path, tmp_path: Path)
     assert ("KB605", line_of(source, '"No Date"') - 1) in codes_at(result)
 
 
+def test_future_dated_example_is_not_imported(repo: Path, tmp_path: Path) -> None:
+    from datetime import date
+
+    example = {
+        "project": "Tomorrow",
+        "date": "2030-01-02",
+        "outcome": "success",
+        "droids_used": ["code-reviewer"],
+    }
+    source = write_json(tmp_path, {"success_patterns": {"p": pattern(project_examples=[example])}})
+    result = import_legacy(repo, source, today=date(2030, 1, 1))
+    assert ("KB605", line_of(source, '"2030-01-02"')) in codes_at(result)
+    assert result.written == ["kb/patterns/p.yaml"]
+
+
+def test_existing_path_that_cannot_be_read_is_kept(repo: Path, tmp_path: Path) -> None:
+    source = write_json(tmp_path, {"success_patterns": {"p": pattern()}})
+    (repo / "kb" / "patterns" / "p.yaml").mkdir(parents=True)
+    result = import_legacy(repo, source, force=True)
+    assert result.skipped == ["kb/patterns/p.yaml"]
+    [finding] = [f for f in result.findings if f.code == "KB606"]
+    assert "cannot be read" in finding.message
+    assert (repo / "kb" / "patterns" / "p.yaml").is_dir()
+
+
+def test_import_waits_for_the_write_lock(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memkb.lock import write_lock
+
+    source = write_json(tmp_path, {"success_patterns": {"p": pattern()}})
+    monkeypatch.setenv("MEMKB_LOCK_TIMEOUT", "0.2")
+    lock = repo / ".git" / "memkb" / "write.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with write_lock(lock), pytest.raises(RepoError, match="another memkb write holds the lock"):
+        import_legacy(repo, source)
+    assert kb_files(repo) == ["kb/vocabulary.yaml"]
+    assert import_legacy(repo, source).written == ["kb/patterns/p.yaml"]
+
+
 def test_memory_date_falls_back_to_the_import_date(repo: Path, tmp_path: Path) -> None:
     from datetime import date
 

@@ -13,24 +13,29 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from memkb.errors import RepoError
-from memkb.findings import Finding, Severity, error, has_errors
+from memkb.findings import Finding, Severity, has_errors
+from memkb.gitio import GitRepo
 from memkb.index import Vocabulary
 from memkb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
-from memkb.legacy_convert import (
+from memkb.legacy_convert import Draft, convert_block
+from memkb.legacy_source import (
     DATE_KEYS,
-    DERIVED_SECTIONS,
-    SECTIONS,
-    Draft,
-    convert_block,
+    LegacyPath,
+    LegacySource,
+    duplicate_keys,
+    memory_date,
+    read_legacy,
+    require_sections,
     valid_date,
 )
-from memkb.legacy_source import LegacyPath, LegacySource, UnreadableLegacy, read_legacy
+from memkb.lock import write_lock
 from memkb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.render import render_record
 from memkb.schema import Schemas
@@ -78,7 +83,7 @@ class Importer:
         self.root, self.source, self.today = root, source, today
         self.findings: list[Finding] = list(source.findings)
         self.vocabulary = _vocabulary(root)
-        self.memory_date = _memory_date(source) or today.isoformat()
+        self.memory_date = memory_date(source) or today.isoformat()
 
     def report(
         self,
@@ -104,22 +109,9 @@ class Importer:
 
     def drafts(self) -> list[Draft]:
         """Every record the legacy memory converts to, defects reported on the way."""
+        self.findings.extend(duplicate_keys(self.source))
         out: list[Draft] = []
         for block in self.source.blocks:
-            if block.has_duplicate_keys:
-                for path, offset in block.duplicates():
-                    line, col = self.source.line_col(block.offset + offset)
-                    self.findings.append(
-                        Finding(
-                            self.source.path,
-                            line,
-                            col,
-                            Severity.ERROR,
-                            "KB610",
-                            f"duplicate key '{path[-1]}': JSON keeps only this later entry",
-                            "keep one entry under each key",
-                        )
-                    )
             if block.data is not None:
                 out.extend(convert_block(self, block.index, block.data))
         return out
@@ -144,7 +136,7 @@ def import_legacy(
     if not (root / KB_DIR).is_dir():
         raise RepoError(f"{root} has no {KB_DIR}/ folder", hint="pass the repository root")
     legacy = read_legacy(source, display or str(source))
-    _require_sections(legacy)
+    require_sections(legacy)
     run = Importer(root, legacy, today or date.today())
     drafts = _unique(run, run.drafts())
     schemas = Schemas(root)
@@ -153,34 +145,26 @@ def import_legacy(
         _strip_at(run, draft)
         _check_refs(run, draft, known)
         _check_schema(run, draft, schemas)
-    result, previous = _plan(run, drafts, force)
-    result.dry_run = dry_run
-    if strict and not dry_run and has_errors(run.findings):
-        result.skipped, result.written = sorted(result.skipped + result.written), []
-    elif not dry_run:
-        _write_all(root, {p: result.contents[p] for p in result.written}, previous)
+    # Plan and write under the clone's write lock, so that no other memkb write
+    # changes kb/ between deciding what to write and writing it.
+    with nullcontext() if dry_run else _lock(root):
+        result, previous = _plan(run, drafts, force)
+        result.dry_run = dry_run
+        if strict and not dry_run and has_errors(run.findings):
+            result.skipped, result.written = sorted(result.skipped + result.written), []
+        elif not dry_run:
+            _write_all(root, {p: result.contents[p] for p in result.written}, previous)
     result.findings = sorted(set(run.findings), key=lambda f: (f.line, f.col, f.code, f.message))
     return result
 
 
-def _require_sections(source: LegacySource) -> None:
-    """Raise UnreadableLegacy (KB601) if no block that parsed names a memory section:
-    most likely the wrong file, and importing nothing must not look like success."""
-    parsed = [b.data for b in source.blocks if b.data is not None]
-    if not parsed:
-        return  # every block failed to parse: the KB602 findings say why
-    if any(
-        isinstance(d, dict) and any(k in d for k in (*SECTIONS, *DERIVED_SECTIONS)) for d in parsed
-    ):
-        return
-    raise UnreadableLegacy(
-        error(
-            source.path,
-            "KB601",
-            "no memory sections in the legacy file",
-            hint=f"expected a JSON object with any of: {', '.join((*SECTIONS, *DERIVED_SECTIONS))}",
-        )
-    )
+def _lock(root: Path) -> AbstractContextManager[None]:
+    """The memkb write lock of the clone (.git/memkb/write.lock); none outside Git."""
+    try:
+        repo = GitRepo(root)
+    except RepoError:
+        return nullcontext()
+    return write_lock(repo.memkb_dir / "write.lock")
 
 
 def _vocabulary(root: Path) -> Vocabulary | None:
@@ -194,23 +178,6 @@ def _vocabulary(root: Path) -> Vocabulary | None:
             hint="run `memkb validate` and fix the vocabulary first",
         )
     return Vocabulary.from_doc(loaded.doc)
-
-
-def _memory_date(source: LegacySource) -> str | None:
-    """The latest last_updated / last_update anywhere in the memory (its own date)."""
-    found: list[str] = []
-    stack = [b.data for b in source.blocks if b.data is not None]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for name, value in node.items():
-                if name in DATE_KEYS and isinstance(value, str) and valid_date(value[:10]):
-                    found.append(value[:10])
-                elif isinstance(value, dict | list):
-                    stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, dict | list))
-    return max(found) if found else None
 
 
 def _unique(run: Importer, drafts: list[Draft]) -> list[Draft]:
@@ -353,7 +320,17 @@ def _plan(
             )
             continue
         result.contents[relpath] = text
-        existing = _read(run.root / relpath)
+        try:
+            existing = _read(run.root / relpath)
+        except OSError as exc:
+            result.skipped.append(relpath)
+            run.report(
+                "KB606",
+                f"{relpath} exists but cannot be read ({exc.strerror}); not overwritten",
+                draft.origin,
+                key=True,
+            )
+            continue
         if existing == text.encode("utf-8"):
             result.unchanged.append(relpath)
         elif existing is not None and not force:
@@ -372,11 +349,10 @@ def _plan(
 
 
 def _read(path: Path) -> bytes | None:
+    """The file's bytes, None if it does not exist; raises OSError if it cannot be read."""
     try:
         return path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 

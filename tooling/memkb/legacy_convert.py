@@ -15,23 +15,24 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from memkb.findings import Severity
-from memkb.legacy_source import LegacyPath
+from memkb.legacy_source import (
+    DATE_KEYS,
+    DERIVED_SECTIONS,
+    SECTIONS,
+    LegacyPath,
+    valid_date,
+)
 from memkb.schema import DERIVED_FIELDS
 
 if TYPE_CHECKING:
     from memkb.legacy import Importer
 
-SECTIONS = ("success_patterns", "failure_patterns", "project_templates")
-DERIVED_SECTIONS = ("learning_metrics", "performance_metrics")
-DATE_KEYS = ("last_updated", "last_update")
 # How many outcomes a declared figure is worth: enough to steer the first few
 # projects, little enough that real evidence soon outweighs it (docs/metrics.md).
 PRIOR_WEIGHT = 10
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMELINE = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(?:(?:-|\u2013|to)\s*(\d+(?:\.\d+)?)\s*)?weeks?\s*$", re.IGNORECASE
 )
@@ -314,6 +315,15 @@ def _outcome(run: Importer, pattern: Draft, example: Any, where: LegacyPath) -> 
             hint='add "date": "YYYY-MM-DD" (the day it finished)',
         )
         return None
+    if when[:10] > run.today.isoformat():
+        run.report(
+            "KB605",
+            f"project example '{project}' is dated {when[:10]}, after today "
+            f"({run.today}); not imported",
+            (*where, "date"),
+            hint="an outcome records a finished project: fix the date",
+        )
+        return None
     draft = _draft("outcome", f"{when[:10]}-{slug}", where)
     draft.fields[("id",)] = ((*where, "project"), False)
     draft.put("date", when[:10], (*where, "date"))
@@ -337,17 +347,6 @@ def _primary_domain(run: Importer, pattern: Draft, draft: Draft) -> None:
     for index, domain in known or names[:1]:
         draft.put("domains", [domain], pattern.legacy(("domains", index))[0])
         return
-
-
-def valid_date(text: str) -> bool:
-    """True for a real calendar date written YYYY-MM-DD."""
-    if not _DATE.match(text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def slugify(text: str) -> str:

@@ -14,6 +14,7 @@ import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ from memkb.findings import Finding, error
 # (block index, key or list index, ...): a value's place in the legacy file.
 LegacyPath = tuple[int | str, ...]
 
+SECTIONS = ("success_patterns", "failure_patterns", "project_templates")
+DERIVED_SECTIONS = ("learning_metrics", "performance_metrics")
+DATE_KEYS = ("last_updated", "last_update")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FENCE_OPEN = re.compile(r"^[ \t]*(```|~~~)[ \t]*(json)?[ \t]*$", re.IGNORECASE)
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
 
@@ -257,3 +262,72 @@ def _value_path(
         frame[2] += 1
         positions[path] = (None, off)
     return path
+
+
+def require_sections(source: LegacySource) -> None:
+    """Raise UnreadableLegacy (KB601) if no block that parsed names a memory section:
+    most likely the wrong file, and importing nothing must not look like success."""
+    parsed = [b.data for b in source.blocks if b.data is not None]
+    if not parsed:
+        return  # every block failed to parse: the KB602 findings say why
+    if any(
+        isinstance(d, dict) and any(k in d for k in (*SECTIONS, *DERIVED_SECTIONS)) for d in parsed
+    ):
+        return
+    raise UnreadableLegacy(
+        error(
+            source.path,
+            "KB601",
+            "no memory sections in the legacy file",
+            hint=f"expected a JSON object with any of: {', '.join((*SECTIONS, *DERIVED_SECTIONS))}",
+        )
+    )
+
+
+def memory_date(source: LegacySource) -> str | None:
+    """The latest last_updated / last_update anywhere in the memory (its own date)."""
+    found: list[str] = []
+    stack = [b.data for b in source.blocks if b.data is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name in DATE_KEYS and isinstance(value, str) and valid_date(value[:10]):
+                    found.append(value[:10])
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    return max(found) if found else None
+
+
+def valid_date(text: str) -> bool:
+    """True for a real calendar date written YYYY-MM-DD."""
+    if not _DATE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def duplicate_keys(source: LegacySource) -> list[Finding]:
+    """KB610 for every key repeated within one JSON object (json keeps only the last)."""
+    found = []
+    for block in source.blocks:
+        if not block.has_duplicate_keys:
+            continue
+        for path, offset in block.duplicates():
+            line, col = source.line_col(block.offset + offset)
+            found.append(
+                error(
+                    source.path,
+                    "KB610",
+                    f"duplicate key '{path[-1]}': JSON keeps only this later entry",
+                    line=line,
+                    col=col,
+                    hint="keep one entry under each key",
+                )
+            )
+    return found
