@@ -125,6 +125,15 @@ def test_reimporting_the_seed_changes_nothing(repo: Path) -> None:
     assert not any(f.code == "KB606" for f in again.findings)
 
 
+def test_importing_the_seed_never_undoes_the_hand_fix(kb_repo: Path) -> None:
+    result = import_legacy(kb_repo, LEGACY_SEED)
+    assert result.written == []
+    assert result.skipped == [AIRDITOR_FILE]
+    assert sorted(result.unchanged) == sorted(set(SEED_FILES) - {AIRDITOR_FILE})
+    assert ("KB606", 27) in codes_at(result)
+    assert git(kb_repo, "status", "--porcelain") == ""
+
+
 # --- defects in the legacy data ----------------------------------------------------------
 
 
