@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -316,10 +317,14 @@ def test_cache_is_written_and_a_corrupt_one_is_rebuilt(
     raw = cache_file.read_bytes()
     assert raw.startswith(b"memkb-history 2 ")
     first = Cache.load(repo)
-    assert len(first.commits) == 7 and len(first.reports) == 1  # main: c4 is on a branch
+    assert len(first.commits) == 7  # main: c4 is on a branch
+    [stored] = (repo / ".git" / "memkb" / "reports").glob("*.bin")
+    stored.write_bytes(stored.read_bytes()[:-10])  # a damaged report is recomputed
+    assert report(repo) == fresh
     tampered = raw.replace(b"kb/patterns/p_a", b"kb/patterns/p_x")
     for damaged in (b"garbage", raw[: len(raw) // 2], tampered, raw.split(b"\n", 1)[0] + b"\n{}"):
         cache_file.write_bytes(damaged)
+        shutil.rmtree(stored.parent)  # no finished report: the history cache must be read
         assert report(repo) == fresh
         rebuilt = cache_file.read_bytes()
         assert rebuilt != damaged and rebuilt.startswith(b"memkb-history 2 ")
@@ -469,6 +474,13 @@ def test_repository_without_commits_is_exit_2(tmp_path: Path) -> None:
     git(repo, "init", "-q")
     result = runner.invoke(app, ["metrics", "--repo", str(repo)])
     assert result.exit_code == 2 and "no commits yet" in result.output
+
+
+def test_outside_a_git_repository_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "plain" / "kb").mkdir(parents=True)
+    result = runner.invoke(app, ["metrics", "--repo", str(tmp_path / "plain")])
+    assert result.exit_code == 2 and "not a git repository" in result.output.lower()
+    assert "Traceback" not in result.output
 
 
 def test_empty_kb_reports_nothing_known(empty_kb_repo: Path) -> None:

@@ -3,7 +3,7 @@
 One `git log --first-parent` process lists every commit of main that touched kb/,
 with the blob id of every changed file (`--raw`); blob contents are read through one
 `git cat-file --batch` process. Per-commit results and per-blob facts are cached
-under <git-common-dir>/memkb/, so a warm run only walks the commits it has not seen.
+under .git/memkb/, so a warm run only walks the commits it has not seen.
 A missing, truncated or corrupt cache is rebuilt, never trusted.
 """
 
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from memkb.cache import cache_dir
 from memkb.errors import RepoError, UsageError
 from memkb.layout import KB_DIR, location_of
 from memkb.metrics import Evidence, FailureMet, Outcome, Record
@@ -70,9 +71,37 @@ def git(root: Path, *args: str, check: bool = True) -> str:
 # ------------------------------------------------------------------------ the cache
 
 
+def _seal(path: Path, data: Any) -> None:
+    """Write plain data with marshal behind a SHA-256 header, atomically; a failure to
+    write is ignored (caches are an optimisation, never a source of truth)."""
+    body = marshal.dumps(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(f"memkb-history {CACHE_VERSION} {_digest(body)}\n".encode() + body)
+        tmp.replace(path)
+    except OSError:
+        return
+
+
+def _unseal(path: Path) -> Any:
+    """The data _seal wrote at `path`; raise OSError/ValueError if missing or damaged."""
+    header, _, body = path.read_bytes().partition(b"\n")
+    if header != f"memkb-history {CACHE_VERSION} ".encode() + _digest(body).encode():
+        raise ValueError("cache header or checksum mismatch")
+    try:
+        return marshal.loads(body)
+    except (EOFError, TypeError) as exc:
+        raise ValueError("undecodable cache") from exc
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
 @dataclass
 class Cache:
-    """Commits, blob facts and finished reports, keyed by object ids (never goes stale).
+    """Commits, blob facts and Beta intervals, keyed by object ids (never goes stale).
 
     Stored with marshal (plain data only, read back several times faster than JSON or
     pickle) behind a SHA-256 of the payload: a damaged file is detected and rebuilt.
@@ -83,69 +112,71 @@ class Cache:
     tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
     blobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # "kind:blob" -> facts
     intervals: dict[str, list[float | None]] = field(default_factory=dict)  # Beta memo
-    reports: dict[str, Any] = field(default_factory=dict)  # request key -> finished report
     dirty: bool = False
 
     @classmethod
     def load(cls, root: Path, *, enabled: bool = True) -> Cache:
         """The cache of the repository at `root`; empty if missing, corrupt or disabled."""
-        common = git(root, "rev-parse", "--git-common-dir").strip()
-        path = (root / common / "memkb" / CACHE_NAME) if enabled else None
-        cache = cls(path)
-        if path is not None:
+        cache = cls(cache_dir(root) / CACHE_NAME if enabled else None)
+        if cache.path is not None:
             try:
-                cache._read(path.read_bytes())
-            except (OSError, ValueError, TypeError, KeyError, IndexError, EOFError):
-                cache = cls(path, dirty=True)  # rebuilt from Git, then rewritten
+                cache._read(_unseal(cache.path))
+            except (OSError, ValueError, TypeError, KeyError, IndexError):
+                cache = cls(cache.path, dirty=True)  # rebuilt from Git, then rewritten
         return cache
 
-    def _read(self, raw: bytes) -> None:
-        header, _, body = raw.partition(b"\n")
-        if header != f"memkb-history {CACHE_VERSION} ".encode() + _digest(body).encode():
-            raise ValueError("cache header or checksum mismatch")
-        data = marshal.loads(body)
+    def _read(self, data: dict[str, Any]) -> None:
         self.commits = {
             sha: Commit(sha, prev, ts, changes)
             for sha, (prev, ts, changes) in data["commits"].items()
         }
         self.tips, self.blobs = dict(data["tips"]), dict(data["blobs"])
-        self.intervals, self.reports = dict(data["intervals"]), dict(data["reports"])
+        self.intervals = dict(data["intervals"])
         if any(v is not None and v not in self.commits for v in self.tips.values()):
             raise ValueError("cache tip points at an unknown commit")
-
-    def remember(self, key: str, result: dict[str, Any]) -> None:
-        """Keep a finished report for `key`; only the most recent few are kept."""
-        self.reports.pop(key, None)
-        self.reports[key] = result
-        for old in list(self.reports)[:-MAX_REPORTS]:
-            del self.reports[old]
-        self.dirty = True
 
     def save(self) -> None:
         """Write the cache atomically if it changed; a failed write only loses the cache."""
         if self.path is None or not self.dirty:
             return
-        body = marshal.dumps(
+        _seal(
+            self.path,
             {
                 "commits": {c.sha: (c.prev, c.time, c.changes) for c in self.commits.values()},
                 "tips": self.tips,
                 "blobs": self.blobs,
                 "intervals": self.intervals,
-                "reports": self.reports,
-            }
+            },
         )
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(f"memkb-history {CACHE_VERSION} {_digest(body)}\n".encode() + body)
-            tmp.replace(self.path)
-        except OSError:
-            return  # the cache is an optimisation; the figures are already computed
         self.dirty = False
 
 
-def _digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+def _report_path(root: Path, key: str) -> Path:
+    return cache_dir(root) / "reports" / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.bin"
+
+
+def cached_report(root: Path, key: str) -> dict[str, Any] | None:
+    """The finished report stored under `key`, or None (missing, damaged, other key)."""
+    try:
+        stored = _unseal(_report_path(root, key))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("key") != key:
+        return None
+    result = stored.get("result")
+    return result if isinstance(result, dict) else None
+
+
+def store_report(root: Path, key: str, result: dict[str, Any]) -> None:
+    """Keep a finished report under `key`; only the MAX_REPORTS most recent are kept."""
+    path = _report_path(root, key)
+    _seal(path, {"key": key, "result": result})
+    try:
+        kept = sorted(path.parent.glob("*.bin"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-MAX_REPORTS]:
+            old.unlink()
+    except OSError:
+        return
 
 
 # ------------------------------------------------------------------------- the walk
@@ -503,6 +534,7 @@ def tip_of(root: Path, as_of: str | None) -> str:
     """
     head = git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).strip()
     if not head:
+        git(root, "rev-parse", "--git-dir")  # raises RepoError outside a Git repository
         raise RepoError(
             "the repository has no commits yet",
             hint="commit the knowledge base first: memory is read from Git",
@@ -525,10 +557,8 @@ def target(
     return Target(commits, len(commits) - 1, as_of)
 
 
-def _request(
-    root: Path, mode: str, as_of: str | None, since: str | None, use_cache: bool
-) -> tuple[Cache, str, str]:
-    """Validate the request; return the cache, the tip commit and the report's cache key.
+def _request(root: Path, mode: str, as_of: str | None, since: str | None) -> tuple[str, str]:
+    """Validate the request; return the tip commit and the key of its finished report.
 
     The key names everything a report depends on: the tip commit (content-addressed),
     the options, and the code that computes it."""
@@ -536,9 +566,8 @@ def _request(
         end_of_day(since)  # validates the date
     if as_of is not None and DATE_RE.match(as_of):
         end_of_day(as_of)
-    cache = Cache.load(root, enabled=use_cache)
     tip = tip_of(root, as_of)
-    return cache, tip, "\0".join((mode, as_of or "", since or "", tip, code_fingerprint()))
+    return tip, "\0".join((mode, as_of or "", since or "", tip, code_fingerprint()))
 
 
 def code_fingerprint() -> str:
@@ -574,9 +603,11 @@ def report(
     """
     from memkb.metrics import compute
 
-    cache, tip, key = _request(root, "report", as_of, since, use_cache)
-    if key in cache.reports:
-        return dict(cache.reports[key])
+    tip, key = _request(root, "report", as_of, since)
+    hit = cached_report(root, key) if use_cache else None
+    if hit is not None:
+        return hit
+    cache = Cache.load(root, enabled=use_cache)
     tg = target(root, cache, tip, as_of, progress)
     replay = Replay(tg.commits)
     replay.advance(tg.upto)
@@ -584,9 +615,9 @@ def report(
     ev.intervals = cache.intervals
     figures = compute(ev, since=since)
     result = {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
-    if use_cache:
-        cache.remember(key, result)
     cache.save()
+    if use_cache:
+        store_report(root, key, result)
     return result
 
 
@@ -616,9 +647,11 @@ def series(
     """
     from memkb.metrics import learning_metrics, performance_metrics, select
 
-    cache, tip, key = _request(root, "series", as_of, since, use_cache)
-    if key in cache.reports:
-        return dict(cache.reports[key])
+    tip, key = _request(root, "series", as_of, since)
+    hit = cached_report(root, key) if use_cache else None
+    if hit is not None:
+        return hit
+    cache = Cache.load(root, enabled=use_cache)
     tg = target(root, cache, tip, as_of, progress)
     points: list[dict[str, Any]] = []
     if tg.upto >= 0:
@@ -641,9 +674,9 @@ def series(
                 }
             )
     result = {"as_of": _as_of_info(tg), "since": since, "series": points}
-    if use_cache:
-        cache.remember(key, result)
     cache.save()
+    if use_cache:
+        store_report(root, key, result)
     return result
 
 
