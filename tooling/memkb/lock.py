@@ -18,13 +18,13 @@ from pathlib import Path
 
 from memkb.errors import RepoError
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 60.0
 _POLL_START = 0.002
 _POLL_MAX = 0.05
 
 
 def timeout_from_env() -> float:
-    """Seconds to wait for the lock: MEMKB_LOCK_TIMEOUT if set and valid, else 30."""
+    """Seconds to wait for the lock: MEMKB_LOCK_TIMEOUT if set and valid, else 60."""
     raw = os.environ.get("MEMKB_LOCK_TIMEOUT", "")
     try:
         value = float(raw)
@@ -38,7 +38,7 @@ def write_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the exclusive lock at `path` for the block.
 
     Raises RepoError naming the holder's pid if the lock is not had within
-    `timeout` seconds (MEMKB_LOCK_TIMEOUT, default 30).
+    `timeout` seconds (MEMKB_LOCK_TIMEOUT, default 60).
     """
     wait = timeout_from_env() if timeout is None else timeout
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -1,0 +1,271 @@
+"""Benchmark: the cost of one memory write, and of many writers on one clone.
+
+On a synthetic 10,000-record KB and a 100-record KB (tooling/bench/synth.py,
+generated once under tooling/bench/out/ and cloned fresh for every run, so the
+kept copies are never written to), it measures, --runs times each, interleaved
+so both sizes see the same machine load, and reports medians:
+  - `memkb record` + commit, as a process (what an agent pays, Python start included);
+  - the same write through the library (`memkb.authoring.record_outcome`);
+  - the peer a user would otherwise use: write the YAML file, `git add`, `git commit`;
+  - 8 writer processes recording outcomes into one clone at once: commits/s in total.
+Targets (from issue 3) are printed as PASS/MISS for information only: this is a
+measurement, never a test. `--profile` prints where one library write spends its
+time on the big KB.
+
+    .venv/bin/python -m tooling.bench.bench_write [--runs 9] [--writers 8] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `tooling.bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tooling.bench import synth
+
+from memkb.authoring import record_outcome
+
+HERE = Path(__file__).resolve().parent
+MEMKB = Path(sys.executable).parent / "memkb"
+TARGET_MS, TARGET_RATIO, TARGET_RATE = 400.0, 1.5, 10.0
+FIELDS = {"outcome": "success", "domains": ["e-commerce"], "droids_used": ["security-auditor"]}
+WRITER = """
+import sys, time
+from pathlib import Path
+from memkb.authoring import record_outcome
+from memkb.writer import WriteOptions
+root, name, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+sys.stdin.readline()  # start together
+for n in range(count):
+    record_outcome(root, {"project": f"{name} {n}", "outcome": "success",
+                          "domains": ["e-commerce"], "droids_used": ["security-auditor"]},
+                   WriteOptions(lock_timeout=900))
+"""
+
+
+def pristine(out: Path, n: int) -> Path:
+    """A generated KB of `n` records kept under `out` (made once, as a Git repository)."""
+    root = out / f"write-kb-{n}"
+    if not (root / ".git").is_dir():
+        shutil.rmtree(root, ignore_errors=True)
+        start = time.perf_counter()
+        synth.generate_kb(root, n)
+        synth.git_commit_all(root)
+        print(f"generated {root.name} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    return root
+
+
+def fresh_clone(source: Path, into: Path) -> Path:
+    """A clone of `source` to write to, its validation cache warmed as in daily use."""
+    subprocess.run(["git", "clone", "-q", str(source), str(into)], check=True)
+    for key, value in (("user.name", "bench"), ("user.email", "bench@invalid")):
+        subprocess.run(["git", "config", key, value], cwd=into, check=True)
+    subprocess.run([str(MEMKB), "validate", "--repo", str(into)], check=True, capture_output=True)
+    return into
+
+
+def timed(action: Callable[[Path, int], object], root: Path, n: int) -> float:
+    start = time.perf_counter()
+    action(root, n)
+    return time.perf_counter() - start
+
+
+def cli_write(root: Path, n: int) -> None:
+    args = [
+        "record",
+        "--project",
+        f"cli {n}",
+        "--outcome",
+        "success",
+        "--domain",
+        "e-commerce",
+        "--droid",
+        "security-auditor",
+        "--repo",
+        str(root),
+    ]
+    subprocess.run([str(MEMKB), *args], check=True, capture_output=True)
+
+
+def api_write(root: Path, n: int) -> None:
+    record_outcome(root, {"project": f"api {n}", **FIELDS})
+
+
+def git_write(root: Path, n: int) -> None:
+    """The peer: what a person would do by hand (write the file, git add, git commit)."""
+    relpath = f"kb/outcomes/2024/2024-12-31-git-{n}.yaml"
+    text = (
+        f"kind: outcome\nschema_version: 1\nid: 2024-12-31-git-{n}\nproject: git {n}\n"
+        "date: 2024-12-31\noutcome: success\ndomains: [e-commerce]\n"
+        "droids_used: [security-auditor]\n"
+    )
+    (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+    (root / relpath).write_text(text)
+    subprocess.run(["git", "add", relpath], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", f"outcome git {n}"], cwd=root, check=True)
+
+
+def measure_writes(roots: dict[int, Path], runs: int) -> dict[tuple[str, int], list[float]]:
+    """Seconds per write, by (way, KB size); sizes and ways interleaved run by run."""
+    ways = {
+        "memkb record (process)": cli_write,
+        "record_outcome (library)": api_write,
+        "file + git add + git commit": git_write,
+    }
+    times: dict[tuple[str, int], list[float]] = {}
+    for run in range(runs):
+        for size, root in roots.items():
+            for way, func in ways.items():
+                times.setdefault((way, size), []).append(timed(func, root, run))
+    return times
+
+
+def measure_writers(root: Path, writers: int, each: int) -> float:
+    """Commits per second of `writers` processes writing `each` outcomes into `root`."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(root), f"w{i}", str(each)],
+            stdin=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(writers)
+    ]
+    time.sleep(1.0)  # let every interpreter start and import before the gun
+    before = int(
+        subprocess.run(
+            ["git", "rev-list", "--count", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    start = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    codes = [proc.wait() for proc in procs]
+    seconds = time.perf_counter() - start
+    after = int(
+        subprocess.run(
+            ["git", "rev-list", "--count", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    if any(codes) or after - before != writers * each:
+        raise SystemExit(
+            f"bench: writers failed: exit codes {codes}, "
+            f"{after - before} commits of {writers * each}"
+        )
+    return (after - before) / seconds
+
+
+def profile_one(root: Path) -> str:
+    """Where one library write spends its time (top 25 by cumulative time)."""
+    profiler = cProfile.Profile()
+    profiler.runcall(api_write, root, 10_000)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    return out.getvalue()
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def report(
+    times: dict[tuple[str, int], list[float]],
+    big: int,
+    small: int,
+    rates: dict[int, float],
+    runs: int,
+    writers: int,
+) -> str:
+    med = {key: statistics.median(v) * 1000 for key, v in times.items()}
+    lines = [
+        f"memkb write benchmark: median of {runs} runs, {os.cpu_count()} cores",
+        "",
+        f"{'write':30} {f'{small} records':>13} {f'{big} records':>14} {'ratio':>7}",
+    ]
+    for way in dict.fromkeys(w for w, _ in times):
+        lines.append(
+            f"{way:30} {med[way, small]:10.0f} ms {med[way, big]:11.0f} ms "
+            f"{med[way, big] / med[way, small]:6.2f}x"
+        )
+    cli_big, cli_small = med["memkb record (process)", big], med["memkb record (process)", small]
+    peer = med["file + git add + git commit", big]
+    lines += [
+        "",
+        f"memkb record vs hand-made git commit on {big} records: "
+        f"{cli_big / peer:.1f}x ({cli_big:.0f} ms vs {peer:.0f} ms)",
+        "",
+    ]
+    for size, rate in rates.items():
+        lines.append(
+            f"{writers} concurrent writers on one clone, {size} records: {rate:.1f} commits/s"
+        )
+    lines += [
+        "",
+        "targets (issue 3):",
+        f"  record + commit on {big} records < {TARGET_MS:.0f} ms: "
+        f"{verdict(cli_big < TARGET_MS)} ({cli_big:.0f} ms)",
+        f"  {big} vs {small} records <= {TARGET_RATIO}x: "
+        f"{verdict(cli_big / cli_small <= TARGET_RATIO)} ({cli_big / cli_small:.2f}x)",
+    ]
+    lines += [
+        f"  {writers} writers >= {TARGET_RATE:.0f} commits/s ({size} records): "
+        f"{verdict(rate >= TARGET_RATE)} ({rate:.1f})"
+        for size, rate in rates.items()
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build or reuse the KBs, measure, print the table; always 0 (a measurement)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tooling.bench.bench_write",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("--records", type=int, default=10_000, help="the big KB")
+    parser.add_argument("--small", type=int, default=100, help="the small KB")
+    parser.add_argument("--runs", type=int, default=9, help="repetitions (median reported)")
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--each", type=int, default=10, help="outcomes per writer")
+    parser.add_argument("--out", type=Path, default=HERE / "out", help="where KBs are kept")
+    parser.add_argument("--profile", action="store_true", help="profile one library write")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    sources = {n: pristine(args.out, n) for n in (args.records, args.small)}
+    with tempfile.TemporaryDirectory(prefix="memkb-bench-write-") as tmp:
+        roots = {n: fresh_clone(src, Path(tmp) / f"kb{n}") for n, src in sources.items()}
+        times = measure_writes(roots, args.runs)
+        rates = {
+            n: measure_writers(fresh_clone(src, Path(tmp) / f"writers{n}"), args.writers, args.each)
+            for n, src in sorted(sources.items())
+        }
+        print(report(times, args.records, args.small, rates, args.runs, args.writers))
+        if args.profile:
+            print("\none library write on the big KB, by cumulative time:")
+            print(profile_one(roots[args.records]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
