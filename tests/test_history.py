@@ -315,7 +315,7 @@ def test_cache_is_written_and_a_corrupt_one_is_rebuilt(
     assert report(repo) == fresh
     cache_file = repo / ".git" / "memkb" / CACHE_NAME
     raw = cache_file.read_bytes()
-    assert raw.startswith(b"memkb-history 2 ")
+    assert raw.startswith(b"memkb-history 3 ")
     first = Cache.load(repo)
     assert len(first.commits) == 7  # main: c4 is on a branch
     [stored] = (repo / ".git" / "memkb" / "reports").glob("*.bin")
@@ -327,7 +327,7 @@ def test_cache_is_written_and_a_corrupt_one_is_rebuilt(
         shutil.rmtree(stored.parent)  # no finished report: the history cache must be read
         assert report(repo) == fresh
         rebuilt = cache_file.read_bytes()
-        assert rebuilt != damaged and rebuilt.startswith(b"memkb-history 2 ")
+        assert rebuilt != damaged and rebuilt.startswith(b"memkb-history 3 ")
         assert Cache.load(repo).commits == first.commits
     cache_file.unlink()
     assert report(repo) == fresh

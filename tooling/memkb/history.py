@@ -29,8 +29,8 @@ from memkb.layout import KB_DIR, location_of
 from memkb.metrics import Evidence, FailureMet, Outcome, Record
 from memkb.yamlio import load_bytes
 
-CACHE_VERSION = 2
-CACHE_NAME = "history-v2.cache"
+CACHE_VERSION = 3
+CACHE_NAME = "history-v3.cache"
 MAX_REPORTS = 16
 Progress = Callable[[int, int], None]  # (commits read, commits expected)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -110,7 +110,7 @@ class Cache:
     path: Path | None
     commits: dict[str, Commit] = field(default_factory=dict)
     tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
-    blobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # "kind:blob" -> facts
+    blobs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # "kind:blob" -> _pack
     intervals: dict[str, list[float | None]] = field(default_factory=dict)  # Beta memo
     dirty: bool = False
 
@@ -367,6 +367,30 @@ def _strs(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+def _pack(kind: str, got: dict[str, Any]) -> tuple[Any, ...]:
+    """facts() as a tuple for the cache: ("bad", reason), (status, rate, weight) for a
+    pattern/template/failure, or the 11 outcome fields in Outcome's order. Tuples load
+    several times faster than dicts, and the cache holds one per record version."""
+    if "bad" in got:
+        return ("bad", got["bad"])
+    if kind != "outcome":
+        return (got["status"], got["rate"], got["weight"])
+    met = tuple((f, r, tuple(p)) for f, r, p in got["failures_met"])
+    return (
+        got["outcome"],
+        got["date"],
+        got["template"],
+        tuple(got["patterns"]),
+        tuple(got["droids"]),
+        met,
+        got["planned_days"],
+        got["actual_days"],
+        got["quality"],
+        got["errors"],
+        got["satisfaction"],
+    )
+
+
 def ensure_facts(root: Path, cache: Cache, wanted: dict[str, tuple[str, str]]) -> None:
     """Fill cache.blobs for every "kind:blob" key in `wanted` (key -> (kind, path))."""
     blobs = cache.blobs
@@ -376,7 +400,9 @@ def ensure_facts(root: Path, cache: Cache, wanted: dict[str, tuple[str, str]]) -
     contents = BlobReader(root).read(k.split(":", 1)[1] for k in missing)
     for key, (kind, path) in missing.items():
         raw = contents.get(key.split(":", 1)[1])
-        cache.blobs[key] = facts(kind, raw, path) if raw is not None else {"bad": "blob missing"}
+        cache.blobs[key] = _pack(
+            kind, facts(kind, raw, path) if raw is not None else {"bad": "blob missing"}
+        )
     cache.dirty = True
 
 
@@ -451,26 +477,20 @@ def evidence(root: Path, cache: Cache, replay: Replay) -> Evidence:
     for path, blob in current:
         kind, stem = where[path]
         got = cache.blobs[f"{kind}:{blob}"]
-        if "bad" in got:
-            ev.skipped.append({"path": path, "reason": got["bad"]})
+        if len(got) == 2:
+            ev.skipped.append({"path": path, "reason": got[1]})
         elif kind == "outcome":
             raw_outcomes.append((stem, blob, got))
         else:
             key = (kind, stem)
-            tables[kind][stem] = Record(
-                stem,
-                got["status"],
-                got["rate"],
-                got["weight"],
-                iso(replay.first_seen[key]),
-                iso(replay.last_changed[key]),
-            )
+            first, last = iso(replay.first_seen[key]), iso(replay.last_changed[key])
+            tables[kind][stem] = Record(stem, got[0], got[1], got[2], first, last)
     ev.outcomes = _outcomes(root, cache, replay, raw_outcomes)
     return ev
 
 
 def _outcomes(
-    root: Path, cache: Cache, replay: Replay, raw: list[tuple[str, str, dict[str, Any]]]
+    root: Path, cache: Cache, replay: Replay, raw: list[tuple[str, str, tuple[Any, ...]]]
 ) -> list[Outcome]:
     """Outcome objects, with the patterns that were active when each was recorded.
 
@@ -480,26 +500,26 @@ def _outcomes(
     cited: dict[str, list[str | None]] = {}
     for oid, _, got in todo:
         index = replay.recorded[oid][0]
-        cited[oid] = [replay.pattern_blob_at(p, index) for p in got["patterns"]]
+        cited[oid] = [replay.pattern_blob_at(p, index) for p in got[3]]
     wanted = {b for blobs in cited.values() for b in blobs if b}
     ensure_facts(root, cache, {f"pattern:{b}": ("pattern", f"kb/patterns/@{b}") for b in wanted})
+    blobs = cache.blobs
     for oid, blob, got in todo:
-        active = sum(
-            1 for b in cited[oid] if b and cache.blobs[f"pattern:{b}"].get("status") == "active"
-        )
+        active = sum(1 for b in cited[oid] if b and blobs[f"pattern:{b}"][0] == "active")
+        met = tuple(FailureMet(f, bool(r), p) for f, r, p in got[5])
         replay.built[(oid, blob)] = Outcome(
             oid,
-            got["outcome"],
-            got["date"],
-            got["template"],
-            tuple(got["patterns"]),
-            tuple(got["droids"]),
-            tuple(FailureMet(f, bool(r), tuple(p)) for f, r, p in got["failures_met"]),
-            got["planned_days"],
-            got["actual_days"],
-            got["quality"],
-            got["errors"],
-            got["satisfaction"],
+            got[0],
+            got[1],
+            got[2],
+            got[3],
+            got[4],
+            met,
+            got[6],
+            got[7],
+            got[8],
+            got[9],
+            got[10],
             replay.recorded[oid][1],
             active,
         )

@@ -191,7 +191,7 @@ def beta_quantile(p: float, a: float, b: float) -> float:
         density = math.exp((a - 1.0) * math.log(x) + (b - 1.0) * math.log1p(-x) - log_beta)
         step = x - f / density if density > 0.0 else -1.0
         nxt = step if lo < step < hi else (lo + hi) / 2.0
-        if abs(nxt - x) < 1e-13 or hi - lo < 1e-13:
+        if abs(nxt - x) < 1e-11 or hi - lo < 1e-11:
             return nxt
         x = nxt
     return x
