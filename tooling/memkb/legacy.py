@@ -44,7 +44,7 @@ from memkb.yamlio import load_bytes
 __all__ = ["LEGACY_CODES", "ImportResult", "import_legacy"]
 
 LEGACY_CODES: dict[str, str] = {
-    "KB601": "legacy memory cannot be read, is not UTF-8 or holds no JSON (nothing imported)",
+    "KB601": "legacy memory unreadable, not UTF-8, or without JSON or memory sections",
     "KB602": "JSON syntax error in the legacy memory (that block is not imported)",
     "KB603": "an entry's key and its declared id disagree (the key becomes the id)",
     "KB604": "reference to an unknown droid, domain, phase, pattern, failure or template",
@@ -129,7 +129,8 @@ def import_legacy(
 ) -> ImportResult:
     """Import the legacy memory `source` into the KB at `root`; returns what was done.
 
-    Raises UnreadableLegacy (exit 2) if `source` cannot be read or holds no JSON,
+    Raises UnreadableLegacy (exit 2) if `source` cannot be read or holds no JSON or no
+    memory section,
     RepoError if `root` has no kb/ or schemas/, or if a write fails (after removing
     every file this run wrote). Nothing is committed: the person reviews and commits.
     """
