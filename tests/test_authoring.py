@@ -98,11 +98,13 @@ def test_nested_set_and_deprecate_keep_the_rest(hand_repo: Path) -> None:
     assert code == 0, out
     after = (hand_repo / "kb/patterns/hand_written.yaml").read_text()
     assert diff_lines(HAND_WRITTEN, after) == [
-        "-prior: {success_rate: 0.5, weight: 3}",
-        "+prior: {success_rate: 0.5, weight: 5}",
         "+status: deprecated",
         "+superseded_by: ecommerce_security_first",
+        "-prior: {success_rate: 0.5, weight: 3}",
+        "+prior: {success_rate: 0.5, weight: 5}",
     ]
+    # New keys go where the schema's field order puts them, not at the end.
+    assert after.index("superseded_by:") < after.index("domains:")
     assert "Memory-Action: deprecate" in git(hand_repo, "show", "-s", "--format=%B")
 
 
@@ -118,6 +120,18 @@ def test_an_edit_of_any_bundled_record_adds_exactly_one_line(kb_repo: Path, relp
         lambda parent, key: parent.__setitem__(key, "Round trip"),
     ).decode()
     assert diff_lines(before, after) == ["+description: Round trip"]
+
+
+def test_a_new_field_lands_in_schema_order(kb_repo: Path) -> None:
+    assert (
+        run(kb_repo, "set", "pattern", "ecommerce_security_first", "title", "Audit first")[0] == 0
+    )
+    lines = (kb_repo / PATTERN).read_text().splitlines()
+    assert lines[3:6] == [
+        "id: ecommerce_security_first",
+        "title: Audit first",
+        "domains: [e-commerce, finance, healthcare]",
+    ]
 
 
 def test_invalid_edit_writes_nothing_and_names_the_place(kb_repo: Path) -> None:

@@ -28,6 +28,7 @@ from memkb.errors import RecordError, UsageError
 from memkb.index import Record
 from memkb.layout import FOLDERS, record_relpath
 from memkb.refs import refs_of
+from memkb.render import FIELD_ORDER
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
 from memkb.yamlio import KbLoader
 
@@ -344,11 +345,30 @@ def edit_text(raw: bytes, relpath: str, steps: Sequence[str | int], change: Any)
         raise RecordError(
             f"{relpath} is not valid YAML; fix it before editing", hint=str(exc).splitlines()[0]
         ) from exc
+    if not isinstance(doc, dict):
+        raise RecordError(f"{relpath} does not hold a mapping of fields; fix it before editing")
+    top_keys = list(doc)
     parent: Any = doc
     for step in steps[:-1]:
         parent = _descend(parent, step, relpath)
+    parent_keys = list(parent) if isinstance(parent, dict) else []
     change(parent, steps[-1] if steps else "")
+    orders = FIELD_ORDER.get(str(doc.get("kind")), {})
+    _place_new_keys(doc, top_keys, orders.get((), ()))
+    if parent is not doc and isinstance(parent, dict):
+        where = tuple("[]" if isinstance(s, int) else s for s in steps[:-1])
+        _place_new_keys(parent, parent_keys, orders.get(where, ()))
     return _splice(text, _dump(rt, rt.load(text)), _dump(rt, doc)).encode("utf-8")
+
+
+def _place_new_keys(mapping: Any, old_keys: list[Any], order: Sequence[str]) -> None:
+    """Move keys the edit added to their place in the schema's field order (the house
+    style), instead of ruamel's default, the end of the mapping."""
+    for key in [k for k in mapping if k not in old_keys and k in order]:
+        rank = order.index(key)
+        value = mapping.pop(key)
+        before = [i for i, k in enumerate(mapping) if k in order and order.index(k) < rank]
+        mapping.insert(before[-1] + 1 if before else 0, key, value)
 
 
 def _dump(rt: YAML, doc: Any) -> str:
