@@ -49,4 +49,16 @@ CODES: dict[str, str] = {
     "KB502": "text that instructs the orchestrator instead of describing knowledge "
     "(prompt injection)",
     "KB503": "kb/.memkb-allow.yaml (reviewed exceptions) is malformed",
+    # KB6xx: importing legacy memory (memkb import-legacy)
+    "KB601": "legacy memory unreadable, not UTF-8, or without JSON or memory sections",
+    "KB602": "JSON syntax error in the legacy memory (that block is not imported)",
+    "KB603": "an entry's key and its declared id disagree (the key becomes the id)",
+    "KB604": "reference to an unknown droid, domain, phase, pattern, failure or template",
+    "KB605": "converted record violates its schema (missing field, bad value, wrong shape)",
+    "KB606": "a different record with this id already exists (skipped; --force replaces it)",
+    "KB607": "derived figure not imported: memkb computes it from outcomes and Git history",
+    "KB608": "leading '@' stripped from a droid name",
+    "KB609": "reference uses an alias instead of the canonical vocabulary name",
+    "KB610": "duplicate id or duplicate JSON key (the later entry is not imported)",
+    "KB611": "unknown section ignored",
 }

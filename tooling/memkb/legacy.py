@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from memkb.codes import CODES
 from memkb.errors import RepoError
 from memkb.findings import Finding, Severity, has_errors
 from memkb.gitio import GitRepo
@@ -43,19 +44,7 @@ from memkb.yamlio import load_bytes
 
 __all__ = ["LEGACY_CODES", "ImportResult", "import_legacy"]
 
-LEGACY_CODES: dict[str, str] = {
-    "KB601": "legacy memory unreadable, not UTF-8, or without JSON or memory sections",
-    "KB602": "JSON syntax error in the legacy memory (that block is not imported)",
-    "KB603": "an entry's key and its declared id disagree (the key becomes the id)",
-    "KB604": "reference to an unknown droid, domain, phase, pattern, failure or template",
-    "KB605": "converted record violates its schema (missing field, bad value, wrong shape)",
-    "KB606": "a different record with this id already exists (skipped; --force replaces it)",
-    "KB607": "derived figure not imported: memkb computes it from outcomes and Git history",
-    "KB608": "leading '@' stripped from a droid name",
-    "KB609": "reference uses an alias instead of the canonical vocabulary name",
-    "KB610": "duplicate id or duplicate JSON key (the later entry is not imported)",
-    "KB611": "unknown section ignored",
-}
+LEGACY_CODES: dict[str, str] = {code: text for code, text in CODES.items() if code >= "KB6"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,119}")
 
 
