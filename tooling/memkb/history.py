@@ -432,7 +432,10 @@ class Replay:
             commit = self.commits[self.index]
             added: list[str] = []
             # Deletions first: a record moved within one commit must end up present.
-            for path, blob in sorted(commit.changes, key=lambda c: c[1] is not None):
+            changes = commit.changes
+            if len(changes) > 1:
+                changes = tuple(sorted(changes, key=lambda c: c[1] is not None))
+            for path, blob in changes:
                 self._apply(path, blob, commit.time, added)
             for oid in added:
                 self.recorded.setdefault(oid, (self.index, self.pattern_paths))
