@@ -281,3 +281,38 @@ def test_proposal_branch_is_pushed_under_its_name(tmp_path: Path) -> None:
     result = record_outcome(one, OUTCOME, WriteOptions(branch="memory/p1", push="origin"))
     assert head(remote, "memory/p1") == result.commit
     assert head(remote, "main") == head(one, "main")
+
+
+def test_trees_are_rewritten_only_along_the_path_and_stay_canonical(kb_repo: Path) -> None:
+    from memkb.gitio import Change, GitRepo, Identity
+
+    repo = GitRepo(kb_repo)
+    parent = head(kb_repo)
+    only = "kb/outcomes/2025/2025-01-20-shumica-marketplace.yaml"
+    changes = [
+        Change(only, None),  # empties kb/outcomes/2025 and kb/outcomes
+        Change("kb/outcomes/2019/2019-06-01-old.yaml", repo.store_blob(b"x: 1\n")),
+        Change("kb/patterns/a-b.yaml", repo.store_blob(b"y: 2\n")),  # sorts before a.b
+        Change("kb/patterns/a.b", repo.store_blob(b"z\n")),
+    ]
+    commit = repo.build_commit(parent, changes, "test", Identity("T", "t@example.com"))
+
+    subprocess.run(
+        ["git", "fsck", "--strict", "--no-dangling"], cwd=kb_repo, check=True, capture_output=True
+    )
+    changed = git(kb_repo, "diff-tree", "-r", "--name-status", parent, commit).split("\n")
+    assert sorted(filter(None, changed)) == sorted(
+        [
+            f"D\t{only}",
+            "A\tkb/outcomes/2019/2019-06-01-old.yaml",
+            "A\tkb/patterns/a-b.yaml",
+            "A\tkb/patterns/a.b",
+        ]
+    )
+    # The same tree git itself writes from an index holding the same files.
+    env = {"GIT_INDEX_FILE": str(kb_repo / ".git/test-index")}
+    git(kb_repo, "read-tree", commit, env=env)
+    assert (
+        git(kb_repo, "write-tree", env=env).strip()
+        == git(kb_repo, "rev-parse", f"{commit}^{{tree}}").strip()
+    )
