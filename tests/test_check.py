@@ -373,3 +373,32 @@ def test_not_a_git_repository_is_a_repo_error(tmp_path: Path) -> None:
     (tmp_path / "kb").mkdir()
     with pytest.raises(RepoError):
         run_check(tmp_path, "main")
+
+
+# ------------------------------------------------------------ metrics delta cache
+
+
+def test_base_evidence_is_cached_by_commit_and_gives_the_same_delta(kb_repo: Path) -> None:
+    from memkb.cache import cache_dir
+    from memkb.check_delta import EVIDENCE_CACHE
+
+    oid = "2025-02-09-cache"
+    met = (
+        "failures_met:\n  - failure: payment_webhook_timeout\n    recovered: true\n"
+        "    prevention_used: [Retry with backoff]\n"
+    )
+    head_branch(kb_repo, "setup", {outcome_path(oid): outcome_text(oid, result="partial") + met})
+    git(kb_repo, "merge", "-q", "--ff-only", "setup")  # the base now holds a failure met
+    new = "2025-02-10-cache"
+    first = check(kb_repo, {outcome_path(new): outcome_text(new, result="failure") + met})
+    assert (cache_dir(kb_repo) / EVIDENCE_CACHE).is_file()
+    head = first.head
+    assert head is not None
+    again = run_check(kb_repo, "main", head, today=TODAY)
+    uncached = run_check(kb_repo, "main", head, today=TODAY, use_cache=False)
+    assert first.delta is not None
+    moves = {(m.subject, m.figure): (m.before, m.after) for m in first.delta.moves}
+    assert moves[("failure payment_webhook_timeout", "occurrences")] == (1, 2)
+    assert first.delta == again.delta == uncached.delta
+    (cache_dir(kb_repo) / EVIDENCE_CACHE).write_bytes(b"garbage")
+    assert run_check(kb_repo, "main", head, today=TODAY).delta == first.delta

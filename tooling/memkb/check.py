@@ -142,7 +142,7 @@ def run_check(
     )
     if with_metrics and changes:
         try:
-            result.delta = metrics_delta(root, fork, changes)
+            result.delta = metrics_delta(root, fork, changes, use_cache=use_cache)
         except RepoError as exc:
             result.delta_error = exc.message
     return result

@@ -9,11 +9,11 @@ rows of the patterns, templates and failures that a changed file touches.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memkb import history, metrics
+from memkb import cache, history, metrics
 from memkb.layout import location_of
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ ROW_FIGURES = {
     "failures": ("occurrences", "recovery_rate"),
 }
 OVERALL_FIGURES = ("total_projects", "success_rate", "failure_recovery_rate")
+EVIDENCE_CACHE = "check-evidence.cache"
+EVIDENCE_VERSION = 1  # bump when metrics.Outcome or metrics.Record change shape
 SECTION_OF = {"pattern": "patterns", "template": "templates", "failure": "failures"}
 
 
@@ -48,15 +50,12 @@ class Delta:
     outcomes_after: int = 0
 
 
-def metrics_delta(root: Path, base: str, changes: Sequence[FileChange]) -> Delta:
+def metrics_delta(
+    root: Path, base: str, changes: Sequence[FileChange], *, use_cache: bool = True
+) -> Delta:
     """Figures before (at commit `base`) and after the change; raise RepoError if the
     history cannot be read."""
-    cache = history.Cache.load(root)
-    commits = history.chain(root, cache, history.resolve(root, base))
-    replay = history.Replay(commits)
-    replay.advance(len(commits) - 1)
-    before = history.evidence(root, cache, replay)
-    cache.save()
+    before = base_evidence(root, base, use_cache=use_cache)
     after = _apply(before, changes)
     touched = _touched(before, after, changes)
     delta = Delta(outcomes_before=len(before.outcomes), outcomes_after=len(after.outcomes))
@@ -64,6 +63,51 @@ def metrics_delta(root: Path, base: str, changes: Sequence[FileChange]) -> Delta
     for section in ("patterns", "templates", "failures"):
         delta.moves += _row_moves(section, before, after, touched[section])
     return delta
+
+
+def base_evidence(root: Path, base: str, *, use_cache: bool = True) -> metrics.Evidence:
+    """The Evidence of commit `base` (a full commit id), from memkb.history; kept in a
+    small cache keyed by the commit, since every check of a branch shares its base."""
+    path = cache.cache_dir(root) / EVIDENCE_CACHE
+    stored = cache.load(path, f"{EVIDENCE_VERSION}:{base}") if use_cache else {}
+    if "evidence" in stored:
+        return _thaw(stored["evidence"])
+    store = history.Cache.load(root, enabled=use_cache)
+    commits = history.chain(root, store, history.resolve(root, base))
+    replay = history.Replay(commits)
+    replay.advance(len(commits) - 1)
+    ev = history.evidence(root, store, replay)
+    store.save()
+    if use_cache:
+        cache.save(path, f"{EVIDENCE_VERSION}:{base}", {"evidence": _freeze(ev)})
+    return ev
+
+
+MET = metrics.Outcome._fields.index("failures_met")
+
+
+def _freeze(ev: metrics.Evidence) -> tuple[Any, ...]:
+    """Evidence as plain tuples (what marshal stores: no named tuples, no dataclasses)."""
+    outcomes = tuple(
+        (*o[:MET], tuple(tuple(f) for f in o.failures_met), *o[MET + 1 :]) for o in ev.outcomes
+    )
+    records = [tuple(astuple(r) for r in group.values()) for group in _groups(ev)]
+    return (outcomes, *records, ev.last_update)
+
+
+def _thaw(data: tuple[Any, ...]) -> metrics.Evidence:
+    outcomes, patterns, templates, failures, last_update = data
+    ev = metrics.Evidence(last_update=last_update)
+    for fields in outcomes:
+        met = tuple(metrics.FailureMet._make(f) for f in fields[MET])
+        ev.outcomes.append(metrics.Outcome._make((*fields[:MET], met, *fields[MET + 1 :])))
+    for group, rows in zip(_groups(ev), (patterns, templates, failures), strict=True):
+        group.update({row[0]: metrics.Record(*row) for row in rows})
+    return ev
+
+
+def _groups(ev: metrics.Evidence) -> tuple[dict[str, metrics.Record], ...]:
+    return ev.patterns, ev.templates, ev.failures
 
 
 def _apply(before: metrics.Evidence, changes: Sequence[FileChange]) -> metrics.Evidence:
