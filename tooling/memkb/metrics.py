@@ -8,6 +8,7 @@ A figure without data is None (rendered "unknown"), never 0.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -91,14 +92,19 @@ def success_score(outcomes: Sequence[Outcome]) -> float | None:
     return mean(SCORE[o.outcome] for o in outcomes)
 
 
+def _by_date(o: Outcome) -> tuple[str, str]:
+    return (o.date, o.id)
+
+
 def halves(
     outcomes: Sequence[Outcome], has: Callable[[Outcome], bool]
 ) -> tuple[list[Outcome], list[Outcome]] | None:
-    """Earlier and later halves (by date, then id) of the outcomes for which `has` holds.
+    """Earlier and later halves of the outcomes for which `has` holds; `outcomes` must
+    be in date order (as `select` returns them).
 
     With an odd count the middle outcome belongs to neither half. None below 2 outcomes.
     """
-    usable = sorted((o for o in outcomes if has(o)), key=lambda o: (o.date, o.id))
+    usable = [o for o in outcomes if has(o)]
     half = len(usable) // 2
     if half == 0:
         return None
@@ -238,7 +244,7 @@ def posterior(
 
 
 def learning_metrics(ev: Evidence, outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """The seed's `learning_metrics`, computed from `outcomes` (see docs/metrics.md)."""
+    """The seed's `learning_metrics` from `outcomes` in date order (see `select`)."""
     met = [f for o in outcomes for f in o.failures_met]
     eligible = [o for o in outcomes if o.patterns_available and o.known_applied is not None]
     return {
@@ -267,7 +273,7 @@ def _ratio(o: Outcome) -> float:
 
 
 def performance_metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """The seed's `performance_metrics`: trends between the earlier and later halves."""
+    """The seed's `performance_metrics` from `outcomes` in date order (see `select`)."""
     return {
         "execution_time_improvement": _round(
             _trend(outcomes, lambda o: bool(o.planned_days and o.actual_days), _ratio, True)
@@ -287,15 +293,17 @@ def performance_metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 
 
 def _tally(outcomes: Sequence[Outcome], count_name: str) -> dict[str, Any]:
-    counts = {
-        k: sum(1 for o in outcomes if o.outcome == k) for k in ("success", "partial", "failure")
-    }
+    counts = {"success": 0, "partial": 0, "failure": 0}
+    for o in outcomes:
+        counts[o.outcome] += 1
+    n = len(outcomes)
+    score = (counts["success"] + 0.5 * counts["partial"]) / n if n else None
     return {
-        count_name: len(outcomes),
+        count_name: n,
         "successes": counts["success"],
         "partials": counts["partial"],
         "failures": counts["failure"],
-        "observed_rate": _round(success_score(outcomes)),
+        "observed_rate": _round(score),
     }
 
 
@@ -328,16 +336,25 @@ def _by(
 ) -> dict[str, list[Outcome]]:
     """Outcomes grouped by each key they carry: one pass, not one scan per record."""
     groups: dict[str, list[Outcome]] = {}
+    add = groups.setdefault
     for o in outcomes:
         for key in keys(o):
             if key is not None:
-                groups.setdefault(key, []).append(o)
+                add(key, []).append(o)
     return groups
+
+
+_patterns_of = operator.attrgetter("patterns")
+_droids_of = operator.attrgetter("droids")
+
+
+def _template_of(o: Outcome) -> tuple[str | None]:
+    return (o.template,)
 
 
 def pattern_figures(ev: Evidence, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     """Per success pattern: tally, prior, Beta posterior and its 90% interval, Git dates."""
-    cited = _by(outcomes, lambda o: o.patterns)
+    cited = _by(outcomes, _patterns_of)
     return [
         _evidence_rate(ev, ev.patterns[pid], cited.get(pid, []), "applications")
         for pid in sorted(ev.patterns)
@@ -346,7 +363,7 @@ def pattern_figures(ev: Evidence, outcomes: Sequence[Outcome]) -> list[dict[str,
 
 def template_figures(ev: Evidence, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     """Per template: uses, realised success vs its declared success_probability."""
-    used = _by(outcomes, lambda o: (o.template,))
+    used = _by(outcomes, _template_of)
     rows = []
     for tid in sorted(ev.templates):
         row = _evidence_rate(ev, ev.templates[tid], used.get(tid, []), "uses")
@@ -373,13 +390,14 @@ def failure_figures(ev: Evidence, outcomes: Sequence[Outcome]) -> list[dict[str,
             for strategy in f.prevention_used:
                 prevention[strategy] = prevention.get(strategy, 0) + 1
         rec = ev.failures[fid]
+        recovered = sum(1 for f in met if f.recovered)
         rows.append(
             {
                 "id": fid,
                 "status": rec.status,
                 "occurrences": len(met),
-                "recoveries": sum(1 for f in met if f.recovered),
-                "recovery_rate": _round(mean(1.0 if f.recovered else 0.0 for f in met)),
+                "recoveries": recovered,
+                "recovery_rate": _round(recovered / len(met)) if met else None,
                 "prevention_used": dict(sorted(prevention.items())),
                 "first_seen": rec.first_seen,
                 "last_changed": rec.last_changed,
@@ -390,7 +408,7 @@ def failure_figures(ev: Evidence, outcomes: Sequence[Outcome]) -> list[dict[str,
 
 def droid_figures(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     """Per droid named in any outcome: projects and success rate."""
-    by_droid = _by(outcomes, lambda o: o.droids)
+    by_droid = _by(outcomes, _droids_of)
     rows = []
     for droid in sorted(by_droid):
         used = by_droid[droid]
@@ -402,9 +420,7 @@ def droid_figures(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
 
 def select(outcomes: Iterable[Outcome], since: str | None) -> list[Outcome]:
     """Outcomes whose project date is on or after `since` (all when None), by date then id."""
-    return sorted(
-        (o for o in outcomes if since is None or o.date >= since), key=lambda o: (o.date, o.id)
-    )
+    return sorted((o for o in outcomes if since is None or o.date >= since), key=_by_date)
 
 
 def compute(ev: Evidence, *, since: str | None = None) -> dict[str, Any]:
