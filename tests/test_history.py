@@ -16,6 +16,7 @@ from conftest import git, make_kb_repo
 from memkb.cli.main import app
 from memkb.history import (
     CACHE_NAME,
+    JOURNAL_NAME,
     Cache,
     Replay,
     chain,
@@ -348,10 +349,49 @@ def test_warm_run_reads_only_new_commits(story: dict[str, Any], tmp_path: Path) 
             )
         },
     )
+    base = (repo / ".git" / "memkb" / CACHE_NAME).read_bytes()
     rep = report(repo)
     after = Cache.load(repo)
     assert set(after.commits) - set(before.commits) == {new}
     assert lm(rep)["total_projects"] == 6 and lm(rep)["success_rate"] == pytest.approx(3.5 / 6)
+    # the new commit went to the journal; the big file was not rewritten
+    assert (repo / ".git" / "memkb" / CACHE_NAME).read_bytes() == base
+    journal = repo / ".git" / "memkb" / JOURNAL_NAME
+    assert journal.read_bytes().startswith(b"memkb-journal ")
+    # a damaged journal frame is ignored: the commit is walked again, figures unchanged
+    journal.write_bytes(journal.read_bytes()[:-3])
+    shutil.rmtree(repo / ".git" / "memkb" / "reports")
+    assert set(Cache.load(repo).commits) == set(before.commits)
+    assert report(repo) == rep
+
+
+def test_a_long_journal_is_folded_into_the_cache(
+    story: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "clone"
+    git(story["repo"], "clone", "-q", str(story["repo"]), str(repo))
+    report(repo)
+    monkeypatch.setattr("memkb.history.MAX_JOURNAL_BYTES", 0)
+    commit(
+        repo,
+        "2025-06-01",
+        {
+            "kb/outcomes/2025/2025-06-01-zeta.yaml": outcome(
+                "2025-06-01-zeta", "success", patterns=[]
+            )
+        },
+    )
+    report(repo)  # first frame: the journal was empty
+    journal = repo / ".git" / "memkb" / JOURNAL_NAME
+    assert journal.exists()
+    commit(
+        repo,
+        "2025-06-02",
+        {"kb/outcomes/2025/2025-06-02-eta.yaml": outcome("2025-06-02-eta", "success", patterns=[])},
+    )
+    rep = report(repo)
+    assert not journal.exists()  # folded: everything is in the main file again
+    assert len(Cache.load(repo).commits) == 9 and lm(rep)["total_projects"] == 7
 
 
 # ------------------------------------------------------------------ memkb history

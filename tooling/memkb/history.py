@@ -10,8 +10,10 @@ A missing, truncated or corrupt cache is rebuilt, never trusted.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import marshal
 import os
@@ -31,6 +33,9 @@ from memkb.yamlio import load_bytes
 
 CACHE_VERSION = 3
 CACHE_NAME = "history-v3.cache"
+JOURNAL_NAME = "history-v3.journal"
+MAX_JOURNAL_BYTES = 1 << 20
+_SECTIONS = ("commits", "tips", "blobs", "intervals")
 MAX_REPORTS = 16
 Progress = Callable[[int, int], None]  # (commits read, commits expected)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -105,6 +110,9 @@ class Cache:
 
     Stored with marshal (plain data only, read back several times faster than JSON or
     pickle) behind a SHA-256 of the payload: a damaged file is detected and rebuilt.
+    What a run adds is appended to a journal next to it (a new commit costs a few KB,
+    not a rewrite of megabytes); the journal is folded into the file when it grows.
+    Entries are only ever added, so "what is new" is what lies past the loaded counts.
     """
 
     path: Path | None
@@ -112,7 +120,9 @@ class Cache:
     tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
     blobs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # "kind:blob" -> _pack
     intervals: dict[str, list[float | None]] = field(default_factory=dict)  # Beta memo
-    dirty: bool = False
+    dirty: bool = False  # the files must be rewritten whole (missing or damaged)
+    loaded: dict[str, int] = field(default_factory=dict)  # section -> entries on disk
+    journal_bytes: int = 0
 
     @classmethod
     def load(cls, root: Path, *, enabled: bool = True) -> Cache:
@@ -120,35 +130,73 @@ class Cache:
         cache = cls(cache_dir(root) / CACHE_NAME if enabled else None)
         if cache.path is not None:
             try:
-                cache._read(_unseal(cache.path))
+                cache._merge(_unseal(cache.path))
+                cache._read_journal(cache.path.with_name(JOURNAL_NAME))
+                if any(v is not None and v not in cache.commits for v in cache.tips.values()):
+                    raise ValueError("cache tip points at an unknown commit")
             except (OSError, ValueError, TypeError, KeyError, IndexError):
                 cache = cls(cache.path, dirty=True)  # rebuilt from Git, then rewritten
+        cache.loaded = cache._counts()
         return cache
 
-    def _read(self, data: dict[str, Any]) -> None:
-        self.commits = {
-            sha: Commit(sha, prev, ts, changes)
-            for sha, (prev, ts, changes) in data["commits"].items()
-        }
-        self.tips, self.blobs = dict(data["tips"]), dict(data["blobs"])
-        self.intervals = dict(data["intervals"])
-        if any(v is not None and v not in self.commits for v in self.tips.values()):
-            raise ValueError("cache tip points at an unknown commit")
+    def _merge(self, data: dict[str, Any]) -> None:
+        for sha, (prev, ts, changes) in data["commits"].items():
+            self.commits[sha] = Commit(sha, prev, ts, changes)
+        self.tips.update(data["tips"])
+        self.blobs.update(data["blobs"])
+        self.intervals.update(data["intervals"])
+
+    def _read_journal(self, journal: Path) -> None:
+        """Merge every intact frame of the journal; stop at the first damaged one."""
+        try:
+            data = journal.read_bytes()
+        except FileNotFoundError:
+            return
+        pos = 0
+        while (end := data.find(b"\n", pos)) > 0:
+            header = data[pos:end].split()
+            size = int(header[1]) if len(header) == 3 and header[1].isdigit() else -1
+            body = data[end + 1 : end + 1 + size]
+            if header[:1] != [b"memkb-journal"] or len(body) != size:
+                break
+            if header[2].decode() != _digest(body):
+                break
+            self._merge(marshal.loads(body))
+            pos = end + 1 + size
+        self.journal_bytes = len(data)
+
+    def _counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in _SECTIONS}
+
+    def _since(self, counts: dict[str, int]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in _SECTIONS:
+            section: dict[str, Any] = getattr(self, name)
+            out[name] = dict(itertools.islice(section.items(), counts.get(name, 0), None))
+        out["commits"] = {sha: (c.prev, c.time, c.changes) for sha, c in out["commits"].items()}
+        return out
 
     def save(self) -> None:
-        """Write the cache atomically if it changed; a failed write only loses the cache."""
-        if self.path is None or not self.dirty:
+        """Record what this run added: a journal frame, or the whole file when the cache
+        was rebuilt or the journal has grown. A failed write only loses the cache."""
+        if self.path is None or (not self.dirty and self._counts() == self.loaded):
             return
-        _seal(
-            self.path,
-            {
-                "commits": {c.sha: (c.prev, c.time, c.changes) for c in self.commits.values()},
-                "tips": self.tips,
-                "blobs": self.blobs,
-                "intervals": self.intervals,
-            },
-        )
-        self.dirty = False
+        journal = self.path.with_name(JOURNAL_NAME)
+        if self.dirty or self.journal_bytes > MAX_JOURNAL_BYTES:
+            _seal(self.path, self._since({}))
+            with contextlib.suppress(OSError):
+                journal.unlink()
+            self.journal_bytes = 0
+        else:
+            body = marshal.dumps(self._since(self.loaded))
+            frame = f"memkb-journal {len(body)} {_digest(body)}\n".encode() + body
+            try:
+                with journal.open("ab") as handle:  # one append: frames never interleave
+                    handle.write(frame)
+            except OSError:
+                return
+            self.journal_bytes += len(frame)
+        self.dirty, self.loaded = False, self._counts()
 
 
 def _report_path(root: Path, key: str) -> Path:
@@ -236,7 +284,6 @@ def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> 
         cache.commits[sha] = Commit(sha, prev, ts, changes)
         prev = sha
     cache.tips[tip] = prev
-    cache.dirty = True
 
 
 def _stream(root: Path, args: list[str], expected: int, progress: Progress | None) -> bytes:
@@ -403,7 +450,6 @@ def ensure_facts(root: Path, cache: Cache, wanted: dict[str, tuple[str, str]]) -
         cache.blobs[key] = _pack(
             kind, facts(kind, raw, path) if raw is not None else {"bad": "blob missing"}
         )
-    cache.dirty = True
 
 
 # ------------------------------------------------------------------- replaying main
