@@ -202,6 +202,27 @@ def test_new_without_terminal_lists_missing_fields(kb_repo: Path) -> None:
     assert not (kb_repo / "kb/patterns/half_done.yaml").exists()
 
 
+def test_new_at_a_terminal_prompts_for_missing_fields(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memkb.cli import author_cmd
+
+    monkeypatch.setattr(author_cmd, "stdin_is_terminal", lambda: True)
+    code, out = run(
+        kb_repo,
+        "new",
+        "pattern",
+        "asked_for",
+        "--domain",
+        "e-commerce",
+        stdin="security_first\nsecurity-auditor, backend-architect\n",
+    )
+    assert code == 0, out
+    assert "phases (lists: comma-separated):" in out
+    text = (kb_repo / "kb/patterns/asked_for.yaml").read_text()
+    assert "phases: [security_first]\nkey_droids: [security-auditor, backend-architect]\n" in text
+
+
 def test_record_cli_with_failures_and_timeline(kb_repo: Path) -> None:
     code, out = run(
         kb_repo,

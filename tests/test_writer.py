@@ -64,6 +64,9 @@ def test_users_staged_and_unstaged_work_is_neither_committed_nor_disturbed(kb_re
     result = record_outcome(kb_repo, OUTCOME)
 
     assert changed_in(kb_repo) == result.paths
+    assert result.notes == [
+        "your staged changes (notes.txt) were left out of this commit and are still staged"
+    ]
     assert git(kb_repo, "status", "--porcelain") == status_before
     assert git(kb_repo, "diff", "--cached") == staged_before
     assert failure.read_text().endswith("# my unstaged thought\n")

@@ -138,6 +138,13 @@ class GitRepo:
         )
         return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
 
+    def staged(self) -> list[str]:
+        """Paths whose staged content differs from HEAD (none on an unborn branch)."""
+        if self.rev("HEAD") is None:
+            return []
+        out = self.run("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD")
+        return [p for p in out.split("\0") if p]
+
     def identity(self) -> Identity:
         """The committer from the environment or git config, or memkb's default agent identity.
 

@@ -77,6 +77,7 @@ class WriteResult:
     pushed_to: str | None = None
     push_attempts: int = 0
     findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def paths(self) -> list[str]:
@@ -286,8 +287,15 @@ def _commit(
             hint="commit or discard your edit of that file first, "
             "or pass --no-commit to edit the work tree only",
         )
+    staged = repo.staged()
     new = commit_in_worktree(repo, branch, target.rev, edit.files, message, who)
-    return WriteResult(edit, new, branch)
+    result = WriteResult(edit, new, branch)
+    if staged:
+        shown = ", ".join(staged[:5]) + (f" and {len(staged) - 5} more" if len(staged) > 5 else "")
+        result.notes.append(
+            f"your staged changes ({shown}) were left out of this commit and are still staged"
+        )
+    return result
 
 
 def push_with_retry(repo: GitRepo, remote: str, branch: str, checked_out: bool) -> int:

@@ -91,12 +91,15 @@ def _done(result: WriteResult, as_json: bool) -> None:
                     "branch": result.branch,
                     "pushed_to": result.pushed_to,
                     "warnings": [f.as_dict() for f in result.findings],
+                    "notes": result.notes,
                 }
             )
         )
         return
     for finding in result.findings:
         typer.echo(finding_line(finding), err=True)
+    for note in result.notes:
+        typer.echo(f"memkb: note: {note}", err=True)
     where = ", ".join(result.paths)
     if result.commit is None:
         typer.echo(f"wrote {where} (not committed)")
@@ -185,13 +188,18 @@ def new(
     extra = {"title": title, "description": description, "risk_level": risk_level}
     doc.update({k: v for k, v in extra.items() if v is not None})
     doc.update(_fields(field))
-    _complete(root, kind, doc, interactive=from_file != "-" and sys.stdin.isatty())
+    _complete(root, kind, doc, interactive=from_file != "-" and stdin_is_terminal())
     _done(
         authoring.new_record(
             root, kind, doc, _options(no_commit, branch, remote if push else None, agent)
         ),
         as_json,
     )
+
+
+def stdin_is_terminal() -> bool:
+    """True when a person can answer prompts (tests replace this)."""
+    return sys.stdin.isatty()
 
 
 def _complete(root: Path, kind: str, doc: dict[str, Any], *, interactive: bool) -> None:
