@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import git
-from memkb.authoring import edit_text, set_field
+from memkb.authoring import _assign, edit_text, set_field
 from memkb.cli.main import app
 from memkb.validate import validate_repo
 
@@ -334,3 +337,15 @@ def test_no_commit_edits_chain_in_the_work_tree(kb_repo: Path) -> None:
     assert len(git(kb_repo, "log", "--format=%H").split()) == 1
     text = (kb_repo / PATTERN).read_text()
     assert "title: One" in text and "description: Two" in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60))
+def test_any_value_round_trips_and_keeps_every_other_line(value: str) -> None:
+    after = edit_text(
+        HAND_WRITTEN.encode(), "x.yaml", ["title"], lambda p, k: _assign(p, k, value)
+    ).decode()
+    assert yaml.safe_load(after) == {**yaml.safe_load(HAND_WRITTEN), "title": value}
+    kept = [line for line in HAND_WRITTEN.splitlines() if not line.startswith("title:")]
+    lines = iter(after.splitlines())
+    assert all(line in lines for line in kept)  # every other line, in order, unchanged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -319,3 +320,12 @@ def test_trees_are_rewritten_only_along_the_path_and_stay_canonical(kb_repo: Pat
         git(kb_repo, "write-tree", env=env).strip()
         == git(kb_repo, "rev-parse", f"{commit}^{{tree}}").strip()
     )
+
+
+def test_no_commit_works_without_git_and_a_commit_says_why_not(tmp_path: Path) -> None:
+    plain = make_kb_repo(tmp_path / "plain")
+    shutil.rmtree(plain / ".git")
+    result = record_outcome(plain, OUTCOME, WriteOptions(commit=False))
+    assert (plain / result.paths[0]).is_file() and result.commit is None
+    with pytest.raises(RepoError, match="not a Git repository"):
+        record_outcome(plain, OUTCOME)

@@ -15,6 +15,7 @@ import difflib
 import io
 import itertools
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from memkb.errors import RecordError, UsageError
 from memkb.index import Record
@@ -170,7 +172,7 @@ def add_item(
         items = _list_at(parent, key, create=True)
         if value in items:
             raise RecordError(f"{field} already holds {value!r}", hint="nothing to add")
-        items.append(value)
+        items.append(_scalar(value))
 
     return _edit(root, kind, rid, field, options, f"add to {field}", change)
 
@@ -358,7 +360,13 @@ def edit_text(raw: bytes, relpath: str, steps: Sequence[str | int], change: Any)
     if parent is not doc and isinstance(parent, dict):
         where = tuple("[]" if isinstance(s, int) else s for s in steps[:-1])
         _place_new_keys(parent, parent_keys, orders.get(where, ()))
-    return _splice(text, _dump(rt, rt.load(text)), _dump(rt, doc)).encode("utf-8")
+    after = _splice(text, _dump(rt, rt.load(text)), _dump(rt, doc))
+    if _yaml(after).load(after) != doc:  # a safety net: never write what reads back otherwise
+        raise RecordError(
+            f"{relpath}: the edited file would not read back as the values given",
+            hint="avoid control characters and unusual line breaks in the value",
+        )
+    return after.encode("utf-8")
 
 
 def _place_new_keys(mapping: Any, old_keys: list[Any], order: Sequence[str]) -> None:
@@ -425,7 +433,18 @@ def _bad_step(step: str | int, relpath: str) -> Any:
     )
 
 
+def _scalar(value: Any) -> Any:
+    """`value`, double-quoted where YAML would otherwise fold or drop characters of it
+    (control characters, NEL and the Unicode line and paragraph separators)."""
+    if isinstance(value, str) and any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\n" for ch in value
+    ):
+        return DoubleQuotedScalarString(value)
+    return value
+
+
 def _assign(parent: Any, key: str | int, value: Any) -> None:
+    value = _scalar(value)
     if isinstance(parent, list) and isinstance(key, int):
         if key >= len(parent):
             raise RecordError(f"list index {key} is out of range ({len(parent)} items)")
