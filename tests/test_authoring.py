@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import git
-from memkb.authoring import _assign, edit_text, set_field
+from memkb.authoring import _assign, edit_text, set_field, slugify
 from memkb.cli.main import app
 from memkb.validate import validate_repo
 
@@ -349,3 +349,11 @@ def test_any_value_round_trips_and_keeps_every_other_line(value: str) -> None:
     kept = [line for line in HAND_WRITTEN.splitlines() if not line.startswith("title:")]
     lines = iter(after.splitlines())
     assert all(line in lines for line in kept)  # every other line, in order, unchanged
+
+
+@pytest.mark.parametrize(
+    ("project", "slug"),
+    [("Café Ünïcode", "cafe-unicode"), ("  Big -- Shop!  ", "big-shop"), ("日本", "project")],
+)
+def test_slugs_are_ascii_kebab_case(project: str, slug: str) -> None:
+    assert slugify(project) == slug

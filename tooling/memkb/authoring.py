@@ -32,7 +32,7 @@ from memkb.layout import FOLDERS, record_relpath
 from memkb.refs import refs_of
 from memkb.render import FIELD_ORDER
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
-from memkb.yamlio import KbLoader
+from memkb.yamlio import KbLoader, load_bytes
 
 EDITABLE_KINDS = ("pattern", "failure", "template", "vocabulary")
 PERMANENT_FIELDS = ("kind", "schema_version", "id")
@@ -56,8 +56,10 @@ def parse_value(text: str) -> Any:
 
 
 def slugify(text: str) -> str:
-    """kebab-case ascii slug of a project name (at most 80 characters), "project" if empty."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].strip("-")
+    """kebab-case ascii slug of a project name (at most 80 characters), "project" if empty.
+    Accents are dropped rather than the letters ("Café" -> "cafe")."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
     return slug or "project"
 
 
@@ -137,12 +139,20 @@ def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
     from memkb.render import render_record
 
     try:
-        return render_record(kind, doc, relpath).encode()
+        raw = render_record(kind, doc, relpath).encode()
     except TypeError as exc:
         raise RecordError(
             f"cannot write this {kind}: {exc}",
             hint="values must be text, numbers, booleans, lists or mappings",
         ) from exc
+    loaded = load_bytes(raw, relpath)
+    if loaded.doc is not None and loaded.doc != dict(doc):
+        # Never write a file that reads back as something else than what was given.
+        raise RecordError(
+            f"{relpath}: this {kind} would not read back as the values given",
+            hint="check the values for control characters or unusual line breaks",
+        )
+    return raw
 
 
 # -- edit ------------------------------------------------------------------------------
