@@ -574,3 +574,65 @@ def test_cli_output_piped_has_no_progress(story: dict[str, Any]) -> None:
     result = runner.invoke(app, ["metrics", "--no-cache", "--repo", str(story["repo"])])
     assert result.exit_code == 0 and result.stderr == ""
     assert not (story["repo"] / ".git" / "memkb").exists()  # --no-cache writes nothing
+
+
+# --------------------------------------------- the plain-record fast path is exact
+
+TRICKY = [
+    "kind: outcome\nid: x\ndate: 2025-01-01\noutcome: success\nquality_score: .5\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: partial\nerror_count: 0x10\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: success\nerror_count: 1_000\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: failure\nuser_satisfaction: 1e-1\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: failure\nuser_satisfaction: .inf\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: success\noutcome: failure\n",  # duplicate
+    "kind: outcome\ndate: &d 2025-01-01\noutcome: success\nnotes: *d\n",  # anchor, alias
+    "kind: pattern\nstatus: !!str deprecated\nprior: {success_rate: 0.5, weight: 2}\n",
+    "kind: pattern\nstatus: yes\nprior: {success_rate: 1, weight: ~}\n",
+    "kind: pattern\nprior:\n  <<: {success_rate: 0.5}\n  weight: 3\n",
+    "kind: pattern\n1: one\nprior: {success_rate: 0.25, weight: 4}\n",
+    "\ufeffkind: template\nprior: {success_probability: 0.7, weight: 1.5}\n",
+    "kind: template\nprior: {success_probability: 0.7, weight: 1.5\n",  # syntax error
+    "- a list\n- not a mapping\n",
+    "# only a comment\n",
+    "",
+    "kind: outcome\ndate: 2025-01-01\noutcome: success\nproject: caf\u00e9 & co\n",
+]
+
+
+def _both_ways(kind: str, raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    import memkb.history as history
+
+    fast = history.facts(kind, raw, "x.yaml")
+    with monkeypatch.context() as patch:
+        patch.setattr(history, "_plain_doc", lambda _raw: None)
+        slow = history.facts(kind, raw, "x.yaml")
+    return fast, slow
+
+
+@pytest.mark.parametrize("text", TRICKY)
+@pytest.mark.parametrize("kind", ["outcome", "pattern", "template"])
+def test_fast_facts_equal_the_safe_loader_on_tricky_yaml(
+    kind: str, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, slow = _both_ways(kind, text.encode(), monkeypatch)
+    assert fast == slow
+
+
+def test_fast_facts_equal_the_safe_loader_on_real_and_synthetic_kbs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = Path(__file__).resolve().parents[1]
+    monkeypatch.syspath_prepend(str(project))  # tooling/bench is not an installed package
+    from tooling.bench.synth import generate_kb
+
+    generate_kb(tmp_path / "synth", 300, broken_fraction=0.1, seed=3)
+    files = [*(tmp_path / "synth" / "kb").rglob("*.yaml"), *(project / "kb").rglob("*.yaml")]
+    assert len(files) > 300
+    from memkb.history import _plain_doc
+
+    plain = sum(_plain_doc(path.read_bytes()) is not None for path in files)
+    assert plain > 0.8 * len(files)  # the fast path is the one that ran
+    for path in files:
+        kind = path.parent.name.rstrip("s") if "outcomes" not in path.parts else "outcome"
+        fast, slow = _both_ways(kind, path.read_bytes(), monkeypatch)
+        assert fast == slow, path

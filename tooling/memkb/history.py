@@ -19,17 +19,21 @@ import marshal
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
+
+import yaml
+from yaml.constructor import SafeConstructor
 
 from memkb.cache import cache_dir
 from memkb.errors import RepoError, UsageError
 from memkb.layout import KB_DIR, location_of
 from memkb.metrics import Evidence, FailureMet, Outcome, Record
-from memkb.yamlio import load_bytes
+from memkb.yamlio import MAX_FILE_BYTES, KbLoader, load_bytes
 
 CACHE_VERSION = 3
 CACHE_NAME = "history-v3.cache"
@@ -277,8 +281,7 @@ def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> 
         tip,
         *([f"^{base}"] if base else []),
     ]  # no "-- kb" pathspec: filtering paths here is ~2x cheaper than git's path limiting
-    data = _stream(root, args, expected, progress)
-    new = _parse_raw(data)
+    new = _stream(root, args, expected, progress)
     prev = cache.tips[base] if base else None
     for sha, ts, changes in reversed(new):
         cache.commits[sha] = Commit(sha, prev, ts, changes)
@@ -286,22 +289,31 @@ def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> 
     cache.tips[tip] = prev
 
 
-def _stream(root: Path, args: list[str], expected: int, progress: Progress | None) -> bytes:
-    """Run git, reporting commits read as they arrive; return all of stdout."""
+def _stream(
+    root: Path, args: list[str], expected: int, progress: Progress | None
+) -> list[tuple[str, int, tuple[tuple[str, str | None], ...]]]:
+    """Run `git log` and parse its commits as they arrive (git walks on one core while
+    Python parses on the other), reporting progress; newest commit first."""
     proc = subprocess.Popen(
         ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert proc.stdout is not None and proc.stderr is not None
-    chunks, seen = [], 0
+    out: list[tuple[str, int, tuple[tuple[str, str | None], ...]]] = []
+    pending, seen = b"", 0
     while chunk := proc.stdout.read(1 << 16):
-        chunks.append(chunk)
+        pending += chunk
+        cut = pending.rfind(b"\x01")
+        if cut > 0:  # everything before the last marker is whole commits
+            out += _parse_raw(pending[:cut])
+            pending = pending[cut:]
         if progress is not None:
             seen += chunk.count(b"\x01")
             progress(seen, expected)
+    out += _parse_raw(pending)
     err = proc.stderr.read()
     if proc.wait() != 0:
         raise RepoError(f"git log failed: {err.decode('utf-8', 'replace').strip()}")
-    return b"".join(chunks)
+    return out
 
 
 def _parse_raw(data: bytes) -> list[tuple[str, int, tuple[tuple[str, str | None], ...]]]:
@@ -333,32 +345,52 @@ class BlobReader:
 
     def read(self, blobs: Iterable[str]) -> dict[str, bytes]:
         """Contents of each blob id; missing objects are left out."""
+        return {blob: raw for blob, raw in self.stream(blobs) if raw is not None}
+
+    def stream(self, blobs: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        """(blob id, contents or None if missing) in request order, as git produces them,
+        so the caller parses one blob while git inflates the next."""
         wanted = list(dict.fromkeys(blobs))
         if not wanted:
-            return {}
-        done = subprocess.run(
+            return
+        proc = subprocess.Popen(
             ["git", "cat-file", "--batch"],
             cwd=self.root,
-            check=False,
-            input="".join(f"{b}\n" for b in wanted).encode(),
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-        out, pos, data = {}, 0, done.stdout
-        for blob in wanted:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].split()
-            pos = end + 1
-            if len(header) < 3 or header[1] == b"missing":
-                continue
-            size = int(header[2])
-            out[blob] = data[pos : pos + size]
-            pos += size + 1
-        return out
+        assert proc.stdin is not None and proc.stdout is not None
+        feed = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
+        feed.start()
+        try:
+            for blob in wanted:
+                header = proc.stdout.readline().split()
+                if len(header) < 3 or header[1] == b"missing":
+                    yield blob, None
+                    continue
+                size = int(header[2])
+                yield blob, proc.stdout.read(size + 1)[:size]
+        finally:
+            proc.stdout.close()
+            proc.kill()
+            proc.wait()
+            feed.join()
+
+
+def _feed(stdin: IO[bytes], wanted: list[str]) -> None:
+    """Write the blob ids to cat-file (from a thread: git answers while we write)."""
+    with contextlib.suppress(OSError):
+        stdin.write("".join(f"{b}\n" for b in wanted).encode())
+    with contextlib.suppress(OSError):
+        stdin.close()
 
 
 def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
     """What the figures need from one record version; {"bad": reason} if unusable."""
-    doc = load_bytes(raw, path).doc
+    doc = _plain_doc(raw)
+    if doc is None:  # anything unusual: the full safe loader decides
+        doc = load_bytes(raw, path).doc
     if not isinstance(doc, dict):
         return {"bad": "not a readable YAML mapping (run `memkb validate`)"}
     if kind == "outcome":
@@ -371,6 +403,65 @@ def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
         "rate": rate if _is_num(rate) else None,
         "weight": weight if _is_num(weight) else None,
     }
+
+
+_PLAIN_INT = re.compile(r"[-+]?[0-9]+\Z")
+_PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
+_TAG = "tag:yaml.org,2002:"
+
+
+def _plain_doc(raw: bytes) -> dict[str, Any] | None:
+    """The document of an ordinary record, built straight from libyaml's node tree.
+
+    Twice as fast as the full constructor on a cold walk of 10,000 records, and only
+    for the plain case: no anchors, aliases or explicit tags, no duplicate keys, no
+    scalar in an unusual notation, within the size limit, valid UTF-8. Anything else
+    returns None and goes through memkb.yamlio.load_bytes, which stays the definition
+    (tests check both agree).
+    """
+    if len(raw) > MAX_FILE_BYTES or b"*" in raw or b"&" in raw or b"!" in raw:
+        return None
+    try:
+        loader = KbLoader(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    try:
+        node = loader.get_single_node()
+        doc = _node_value(node) if isinstance(node, yaml.MappingNode) else None
+    except (yaml.YAMLError, _NotPlain):
+        return None
+    finally:
+        loader.dispose()
+    return doc if isinstance(doc, dict) else None
+
+
+class _NotPlain(Exception):
+    """A node the plain builder leaves to the full loader."""
+
+
+def _node_value(node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _node_value(key_node)
+            if not isinstance(key, str) or key in out:
+                raise _NotPlain
+            out[key] = _node_value(value_node)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_node_value(item) for item in node.value]
+    tag, value = node.tag, node.value
+    if tag == _TAG + "str":
+        return value
+    if tag == _TAG + "int" and _PLAIN_INT.match(value):
+        return int(value)
+    if tag == _TAG + "float" and _PLAIN_FLOAT.match(value):
+        return float(value)
+    if tag == _TAG + "bool":
+        return SafeConstructor.bool_values[value.lower()]
+    if tag == _TAG + "null":
+        return None
+    raise _NotPlain
 
 
 def _is_num(value: Any) -> bool:
@@ -444,12 +535,13 @@ def ensure_facts(root: Path, cache: Cache, wanted: dict[str, tuple[str, str]]) -
     missing = {k: v for k, v in wanted.items() if k not in blobs}
     if not missing:
         return
-    contents = BlobReader(root).read(k.split(":", 1)[1] for k in missing)
+    by_blob: dict[str, list[tuple[str, str, str]]] = {}
     for key, (kind, path) in missing.items():
-        raw = contents.get(key.split(":", 1)[1])
-        cache.blobs[key] = _pack(
-            kind, facts(kind, raw, path) if raw is not None else {"bad": "blob missing"}
-        )
+        by_blob.setdefault(key.split(":", 1)[1], []).append((key, kind, path))
+    for blob, raw in BlobReader(root).stream(by_blob):
+        for key, kind, path in by_blob[blob]:
+            got = facts(kind, raw, path) if raw is not None else {"bad": "blob missing"}
+            blobs[key] = _pack(kind, got)
 
 
 # ------------------------------------------------------------------- replaying main
