@@ -402,3 +402,14 @@ def test_base_evidence_is_cached_by_commit_and_gives_the_same_delta(kb_repo: Pat
     assert first.delta == again.delta == uncached.delta
     (cache_dir(kb_repo) / EVIDENCE_CACHE).write_bytes(b"garbage")
     assert run_check(kb_repo, "main", head, today=TODAY).delta == first.delta
+
+
+def test_explicit_head_ignores_the_working_tree(kb_repo: Path) -> None:
+    oid = "2025-02-11-clean"
+    head = head_branch(kb_repo, "clean-head", {outcome_path(oid): outcome_text(oid)})
+    # Local work in progress that is not part of `head`: broken, untracked and modified.
+    edit(kb_repo, {"kb/patterns/wip.yaml": "kind: pattern\nid: [\n", PATTERN: "kind: nope\n"})
+    result = run_check(kb_repo, "main", head, today=TODAY)
+    assert result.ok, result.findings
+    assert [c.path for c in result.changes] == [outcome_path(oid)]
+    assert run_check(kb_repo, "main", today=TODAY).ok is False  # the working tree is broken

@@ -117,7 +117,7 @@ def measure(root: Path, small: Path | None, runs: int) -> dict[str, Series]:
         series["check_warm"].runs.append(check_run(root, cold=False))
         series["validate_cold"].runs.append(validate_run(root, cold=True))
         series["validate_warm"].runs.append(validate_run(root, cold=False))
-        check_run(root, cold=False)  # validate rewrote the cache without the check's overlay
+        check_run(root, cold=False)  # validate cold removed .git/memkb: warm the caches again
         if small is not None:
             series["small_warm"].runs.append(check_run(small, cold=False))
         print(f"run {number}/{runs} done", file=sys.stderr)

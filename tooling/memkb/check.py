@@ -19,7 +19,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -85,7 +85,6 @@ class CheckResult:
     validation: ValidationResult
     delta: Delta | None = None
     delta_error: str | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
