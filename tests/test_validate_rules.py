@@ -224,3 +224,9 @@ def test_missing_or_wrong_modeline_is_a_warning(kb_repo: Path) -> None:
         ("kb/patterns/p2.yaml", "KB313", "warning"),
     ]
     assert result.ok
+
+
+def test_misnamed_outcome_in_the_right_year_is_only_a_name_problem(kb_repo: Path) -> None:
+    src = kb_repo / "kb/outcomes/2025/2025-01-20-shumica-marketplace.yaml"
+    src.rename(src.with_name("2025-01-20-shumica.yaml"))
+    assert found(kb_repo) == [("kb/outcomes/2025/2025-01-20-shumica.yaml", 4, 5, "KB301")]

@@ -71,7 +71,7 @@ def outcome_placement(ctx: FileContext) -> Iterator[Issue]:
             f"outcome id '{rid}' does not start with its date {date}",
             hint=f"name it {date}-<project-slug>",
         )
-    elif ctx.relpath != record_relpath("outcome", rid):
+    elif ctx.relpath.rsplit("/", 1)[0] != record_relpath("outcome", rid).rsplit("/", 1)[0]:
         yield Issue(
             ctx.relpath,
             ("date",),
