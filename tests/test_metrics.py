@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,19 @@ def test_beta_quantile_symmetry_large_parameters_and_point_masses() -> None:
     assert beta_quantile(0.3, 5, 0) == 1.0
     with pytest.raises(ValueError):
         beta_quantile(0.3, 0, 0)
+
+
+def test_beta_quantile_is_exact_to_1e10_across_parameters() -> None:
+    """F(Q(p) - 1e-10) <= p <= F(Q(p) + 1e-10): the quantile search never stops early,
+    including extreme shapes (mass piled near 0 or 1) and large pseudo-counts."""
+    rng = random.Random(2)
+    shapes = [(rng.uniform(0.01, 50), rng.uniform(0.01, 50)) for _ in range(150)]
+    shapes += [(rng.uniform(1, 2000), rng.uniform(0.5, 2000)) for _ in range(50)]
+    shapes += [(1000, 2), (2, 1000), (0.01, 0.3), (0.2, 9), (500, 500)]
+    for a, b in shapes:
+        for p in (0.05, 0.5, 0.95):
+            x = beta_quantile(p, a, b)
+            assert beta_cdf(max(x - 1e-10, 0), a, b) <= p <= beta_cdf(min(x + 1e-10, 1), a, b)
 
 
 def test_posterior_uses_prior_as_pseudo_counts() -> None:
