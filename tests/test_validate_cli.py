@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -172,3 +173,13 @@ def test_console_script_loads_only_the_command_it_runs(kb_repo: Path) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=kb_repo
     )
     assert done.stdout.strip() == "['memkb.cli.validate_cmd']"
+
+
+def test_files_trusted_by_stat_are_still_rechecked_when_they_change(kb_repo: Path) -> None:
+    old = 1_600_000_000
+    for path in (kb_repo / "kb").rglob("*.yaml"):
+        os.utime(path, (old, old))  # old enough for the cache to trust their stat
+    assert validate_repo(kb_repo).ok
+    assert validate_repo(kb_repo).ok  # served from trusted stats
+    break_droid(kb_repo)  # same size? no matter: the write moves the mtime
+    assert [f.code for f in validate_repo(kb_repo).findings] == ["KB304"]

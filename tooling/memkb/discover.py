@@ -23,20 +23,51 @@ class Source:
     problem: Finding | None = None
 
 
+# (size, mtime_ns, inode) of a regular file: enough to notice a change without reading it.
+StatKey = tuple[int, int, int]
+# A file is only trusted by its stat once its mtime is this much older than the moment
+# it was read: a later write then always moves the mtime, even on coarse-clock file
+# systems (Git's "racy clean" problem).
+RACY_NS = 2_000_000_000
+
+
+def scan(root: Path) -> dict[str, StatKey | None]:
+    """Every *.yaml / *.yml file under kb/ (relative POSIX path) with its stat key, or None
+    for a symlink (always read, so the symlink rule can judge it). Directory symlinks and
+    dot-files are not followed."""
+    found: dict[str, StatKey | None] = {}
+    pending = [KB_DIR]
+    while pending:
+        rel_dir = pending.pop()
+        try:
+            entries = list(os.scandir(f"{root}/{rel_dir}"))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            relpath = f"{rel_dir}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(relpath)
+            elif entry.name.endswith((SUFFIX, ".yml")):
+                found[relpath] = None if entry.is_symlink() else _stat_key(entry.stat())
+    return found
+
+
+def _stat_key(st: os.stat_result) -> StatKey:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def trusted_stat(st: StatKey | None, read_ns: int) -> StatKey | None:
+    """`st` if a file with that stat, read at `read_ns`, may later be recognised by its stat
+    alone; None if it changed too recently to tell."""
+    return st if st is not None and st[1] < read_ns - RACY_NS else None
+
+
 def kb_files(root: Path) -> Iterator[str]:
     """Relative POSIX paths of every *.yaml / *.yml file under kb/, sorted, not following
     directory symlinks (a linked file is still listed: the symlink rule judges it)."""
-    base = root / KB_DIR
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel_dir = Path(dirpath).relative_to(root).as_posix()
-        found.extend(
-            f"{rel_dir}/{name}"
-            for name in filenames
-            if name.endswith((SUFFIX, ".yml")) and not name.startswith(".")
-        )
-    return iter(sorted(found))
+    return iter(sorted(scan(root)))
 
 
 def read_source(root: Path, relpath: str) -> Source:

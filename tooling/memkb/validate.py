@@ -9,6 +9,7 @@ Usage from Python::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from memkb import __version__, cache
-from memkb.discover import Source, gather, normalize_paths
+from memkb.discover import (
+    Source,
+    StatKey,
+    gather,
+    normalize_paths,
+    read_source,
+    scan,
+    trusted_stat,
+)
 from memkb.findings import Finding, Severity, has_errors
 from memkb.index import Index, Record
 from memkb.layout import KINDS, location_of
@@ -27,6 +36,7 @@ from memkb.schema import Schemas
 from memkb.yamlio import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load_bytes
 
 CACHE_FILE = "validate.cache"
+CACHE_FORMAT = 3  # entry: (blob id, summary, refs, findings, trusted stat or None)
 
 
 # The fields collection rules read. Only these are cached, so a warm run loads a
@@ -56,7 +66,7 @@ class FileResult:
 
     @classmethod
     def from_cache(cls, relpath: str, entry: tuple[Any, ...]) -> FileResult:
-        blob, summary, refs, findings = entry
+        blob, summary, refs, findings = entry[:4]
         return cls(
             relpath,
             blob,
@@ -119,14 +129,13 @@ def validate_repo(
     and their findings are always reported. Raises UsageError for a bad path and RepoError
     for missing schemas."""
     wanted = normalize_paths(root, list(paths), cwd or root) if paths else None
-    results, sources = _load_all(root, overlay, use_cache)
+    results, texts = _load_all(root, overlay, use_cache)
     index = build_index(results)
     issues = [
         issue
         for rule in COLLECTION_RULES
         for issue in rule(index, RunContext(today or date.today()))
     ]
-    texts = {s.relpath: s.raw for s in sources}
     findings = [f for r in results if wanted is None or r.relpath in wanted for f in r.findings]
     findings += _resolve(issues, texts)
     return ValidationResult(
@@ -159,27 +168,72 @@ def build_index(results: Iterable[FileResult]) -> Index:
 
 def _load_all(
     root: Path, overlay: Mapping[str, bytes | None] | None, use_cache: bool
-) -> tuple[list[FileResult], list[Source]]:
+) -> tuple[list[FileResult], Texts]:
     schemas = Schemas(root)
-    fingerprint = f"{__version__}:{schemas.fingerprint}:{MAX_FILE_BYTES}:{MAX_EXPANDED_NODES}"
+    fingerprint = (
+        f"{__version__}:{CACHE_FORMAT}:{schemas.fingerprint}:{MAX_FILE_BYTES}:{MAX_EXPANDED_NODES}"
+    )
     cache_path = cache.cache_dir(root) / CACHE_FILE
     cached = cache.load(cache_path, fingerprint) if use_cache else {}
-    sources = gather(root, overlay)
+    texts = Texts(root, overlay or {})
     results, fresh = [], {}
-    for source in sources:
-        result, entry = _check_source(source, schemas, cached)
+    for relpath, stat in texts.files().items():
+        result, entry = _check_path(relpath, stat, texts, schemas, cached)
         results.append(result)
-        fresh[source.relpath] = entry
-    # Entries are keyed by path and checked by blob id, so content from an overlay is as
-    # cacheable as content on disk.
+        fresh[relpath] = entry
+    # Entries are keyed by path and checked by blob id (or a trusted stat), so content
+    # from an overlay is as cacheable as content on disk.
     if use_cache and _changed(cached, fresh):
         cache.save(cache_path, fingerprint, fresh)
-    return results, sources
+    return results, texts
+
+
+class Texts:
+    """The bytes of every knowledge file as the run sees them (overlay first, then disk),
+    read at most once and only when needed."""
+
+    def __init__(self, root: Path, overlay: Mapping[str, bytes | None]) -> None:
+        self.root, self.overlay = root, overlay
+        self._read: dict[str, bytes | None] = {}
+
+    def files(self) -> dict[str, StatKey | None]:
+        """Path -> stat key (None when only the content can tell: overlay or symlink)."""
+        found = {p: s for p, s in scan(self.root).items() if p not in self.overlay}
+        found.update({p: None for p, raw in self.overlay.items() if raw is not None})
+        return dict(sorted(found.items()))
+
+    def source(self, relpath: str) -> Source:
+        if relpath in self.overlay:
+            return Source(relpath, self.overlay[relpath])
+        source = read_source(self.root, relpath)
+        self._read[relpath] = source.raw
+        return source
+
+    def get(self, relpath: str) -> bytes | None:
+        if relpath in self.overlay:
+            return self.overlay[relpath]
+        if relpath not in self._read:
+            self._read[relpath] = read_source(self.root, relpath).raw
+        return self._read[relpath]
+
+
+def _check_path(
+    relpath: str, stat: StatKey | None, texts: Texts, schemas: Schemas, cached: dict[str, Any]
+) -> tuple[FileResult, tuple[Any, ...]]:
+    """The file's result and cache entry; the file is not even read when its stat matches
+    a trusted one in the cache."""
+    hit = cached.get(relpath)
+    if hit is not None and stat is not None and hit[4] == list(stat):
+        return FileResult.from_cache(relpath, hit), hit
+    read_ns = time.time_ns()
+    result, entry = _check_source(texts.source(relpath), schemas, cached)
+    trusted = trusted_stat(stat, read_ns)
+    return result, (*entry[:4], list(trusted) if trusted is not None else None)
 
 
 def _changed(cached: dict[str, Any], fresh: dict[str, tuple[Any, ...]]) -> bool:
     return cached.keys() != fresh.keys() or any(
-        cached[path][0] != entry[0] for path, entry in fresh.items()
+        cached[path] is not entry and cached[path] != entry for path, entry in fresh.items()
     )
 
 
@@ -193,7 +247,7 @@ def _check_source(
     blob = cache.blob_id(source.raw)
     hit = cached.get(source.relpath)
     if hit is not None and hit[0] == blob:
-        return FileResult.from_cache(source.relpath, hit), hit
+        return FileResult.from_cache(source.relpath, hit), hit[:4]
     doc, findings = check_file(source.relpath, source.raw, schemas)
     result = FileResult(source.relpath, blob, doc, findings, refs_in(doc))
     return result, result.to_cache()
@@ -221,7 +275,7 @@ def check_file(
     return doc, loaded.findings + _resolve(issues, {relpath: raw})
 
 
-def _resolve(issues: list[Issue], texts: Mapping[str, bytes | None]) -> list[Finding]:
+def _resolve(issues: list[Issue], texts: Texts | Mapping[str, bytes | None]) -> list[Finding]:
     """Give each issue its line and column, parsing each affected file once."""
     locators: dict[str, Locator] = {}
     out = []
