@@ -7,7 +7,8 @@ so both sizes see the same machine load, and reports medians:
   - `memkb record` + commit, as a process (what an agent pays, Python start included);
   - the same write through the library (`memkb.authoring.record_outcome`);
   - the peer a user would otherwise use: write the YAML file, `git add`, `git commit`;
-  - 8 writer processes recording outcomes into one clone at once: commits/s in total.
+  - 8 writers recording outcomes into one clone at once, commits/s in total: as
+    long-lived processes calling the library, and as `memkb record` processes.
 Targets (from issue 3) are printed as PASS/MISS for information only: this is a
 measurement, never a test. `--profile` prints where one library write spends its
 time on the big KB.
@@ -42,17 +43,27 @@ HERE = Path(__file__).resolve().parent
 MEMKB = Path(sys.executable).parent / "memkb"
 TARGET_MS, TARGET_RATIO, TARGET_RATE = 400.0, 1.5, 10.0
 FIELDS = {"outcome": "success", "domains": ["e-commerce"], "droids_used": ["security-auditor"]}
+# One writer: `count` outcomes through the library (a long-lived agent process) or
+# one `memkb record` process each (an agent shelling out), starting on a signal.
 WRITER = """
-import sys, time
+import os, subprocess, sys
 from pathlib import Path
 from memkb.authoring import record_outcome
 from memkb.writer import WriteOptions
-root, name, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+root, name, count, mode, memkb = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), *sys.argv[4:]
 sys.stdin.readline()  # start together
 for n in range(count):
-    record_outcome(root, {"project": f"{name} {n}", "outcome": "success",
-                          "domains": ["e-commerce"], "droids_used": ["security-auditor"]},
-                   WriteOptions(lock_timeout=900))
+    if mode == "process":
+        done = subprocess.run([memkb, "record", "--project", f"{name} {n}", "--outcome",
+                               "success", "--domain", "e-commerce", "--droid",
+                               "security-auditor", "--repo", str(root)], capture_output=True,
+                              text=True, env={**os.environ, "MEMKB_LOCK_TIMEOUT": "900"})
+        if done.returncode:
+            sys.exit(f"memkb record exited {done.returncode}: {done.stderr}")
+    else:
+        record_outcome(root, {"project": f"{name} {n}", "outcome": "success",
+                              "domains": ["e-commerce"], "droids_used": ["security-auditor"]},
+                       WriteOptions(lock_timeout=900))
 """
 
 
@@ -133,11 +144,11 @@ def measure_writes(roots: dict[int, Path], runs: int) -> dict[tuple[str, int], l
     return times
 
 
-def measure_writers(root: Path, writers: int, each: int) -> float:
+def measure_writers(root: Path, writers: int, each: int, mode: str) -> float:
     """Commits per second of `writers` processes writing `each` outcomes into `root`."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(root), f"w{i}", str(each)],
+            [sys.executable, "-c", WRITER, str(root), f"w{i}", str(each), mode, str(MEMKB)],
             stdin=subprocess.PIPE,
             text=True,
         )
@@ -194,7 +205,7 @@ def report(
     times: dict[tuple[str, int], list[float]],
     big: int,
     small: int,
-    rates: dict[int, float],
+    rates: dict[tuple[str, int], float],
     runs: int,
     writers: int,
 ) -> str:
@@ -217,9 +228,10 @@ def report(
         f"{cli_big / peer:.1f}x ({cli_big:.0f} ms vs {peer:.0f} ms)",
         "",
     ]
-    for size, rate in rates.items():
+    for (mode, size), rate in rates.items():
         lines.append(
-            f"{writers} concurrent writers on one clone, {size} records: {rate:.1f} commits/s"
+            f"{writers} concurrent writers ({mode}) on one clone, {size} records: "
+            f"{rate:.1f} commits/s"
         )
     lines += [
         "",
@@ -230,9 +242,9 @@ def report(
         f"{verdict(cli_big / cli_small <= TARGET_RATIO)} ({cli_big / cli_small:.2f}x)",
     ]
     lines += [
-        f"  {writers} writers >= {TARGET_RATE:.0f} commits/s ({size} records): "
+        f"  {writers} writers ({mode}) >= {TARGET_RATE:.0f} commits/s ({size} records): "
         f"{verdict(rate >= TARGET_RATE)} ({rate:.1f})"
-        for size, rate in rates.items()
+        for (mode, size), rate in rates.items()
     ]
     return "\n".join(lines)
 
@@ -257,7 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         roots = {n: fresh_clone(src, Path(tmp) / f"kb{n}") for n, src in sources.items()}
         times = measure_writes(roots, args.runs)
         rates = {
-            n: measure_writers(fresh_clone(src, Path(tmp) / f"writers{n}"), args.writers, args.each)
+            (mode, n): measure_writers(
+                fresh_clone(src, Path(tmp) / f"writers-{mode}-{n}"), args.writers, args.each, mode
+            )
+            for mode in ("library", "process")
             for n, src in sorted(sources.items())
         }
         print(report(times, args.records, args.small, rates, args.runs, args.writers))
