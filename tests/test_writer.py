@@ -329,3 +329,10 @@ def test_no_commit_works_without_git_and_a_commit_says_why_not(tmp_path: Path) -
     assert (plain / result.paths[0]).is_file() and result.commit is None
     with pytest.raises(RepoError, match="not a Git repository"):
         record_outcome(plain, OUTCOME)
+
+
+def test_a_failed_push_says_the_commit_stands(kb_repo: Path) -> None:
+    with pytest.raises(RepoError, match="but the push failed") as caught:
+        record_outcome(kb_repo, OUTCOME, WriteOptions(push="nowhere"))
+    assert head(kb_repo)[:10] in caught.value.message
+    assert changed_in(kb_repo) == ["kb/outcomes/2025/2025-03-01-big-shop.yaml"]

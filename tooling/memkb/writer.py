@@ -179,7 +179,16 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         result.findings = findings
         if options.push:
             fault("before-push")
-            result.push_attempts = push_with_retry(repo, options.push, branch, target.in_worktree)
+            try:
+                result.push_attempts = push_with_retry(
+                    repo, options.push, branch, target.in_worktree
+                )
+            except RepoError as exc:
+                # The commit stands; say so, so that an agent does not write it twice.
+                raise RepoError(
+                    f"committed {result.commit} on {branch}, but the push failed: {exc.message}",
+                    hint=exc.hint,
+                ) from exc
             result.pushed_to = options.push
         return result
 
