@@ -584,6 +584,11 @@ TRICKY = [
     "kind: outcome\ndate: 2025-01-01\noutcome: success\nerror_count: 1_000\n",
     "kind: outcome\ndate: 2025-01-01\noutcome: failure\nuser_satisfaction: 1e-1\n",
     "kind: outcome\ndate: 2025-01-01\noutcome: failure\nuser_satisfaction: .inf\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: failure\nerror_count: 010\n",  # octal 8
+    "kind: outcome\ndate: 2025-01-01\noutcome: failure\nerror_count: -0\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: failure\nquality_score: 1.5e+3\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: failure\nquality_score: 1_0.5\n",
+    "kind: outcome\ndate: 2025-01-01\noutcome: failure\nerror_count: 1:30\n",
     "kind: outcome\ndate: 2025-01-01\noutcome: success\noutcome: failure\n",  # duplicate
     "kind: outcome\ndate: &d 2025-01-01\noutcome: success\nnotes: *d\n",  # anchor, alias
     "kind: pattern\nstatus: !!str deprecated\nprior: {success_rate: 0.5, weight: 2}\n",

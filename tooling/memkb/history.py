@@ -405,7 +405,7 @@ def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
     }
 
 
-_PLAIN_INT = re.compile(r"[-+]?[0-9]+\Z")
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")  # YAML 1.1 reads 010 as octal 8
 _PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
 _TAG = "tag:yaml.org,2002:"
 
