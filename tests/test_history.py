@@ -303,6 +303,26 @@ def test_series_by_month_is_the_learning_curve(story: dict[str, Any]) -> None:
     assert [p["month"] for p in upto_march] == ["2025-01", "2025-02", "2025-03"]
 
 
+def test_series_since_starts_at_that_month_and_counts_later_outcomes(
+    story: dict[str, Any],
+) -> None:
+    points = series(story["repo"], since="2025-03-01")["series"]
+    assert [p["month"] for p in points] == ["2025-03", "2025-04", "2025-05"]
+    # O4 (2025-03-14) arrives with the April merge, O5 (2025-05-02) in May
+    assert [p["learning_metrics"]["total_projects"] for p in points] == [0, 1, 2]
+    assert points[0]["learning_metrics"]["success_rate"] is None
+
+
+def test_series_as_a_markdown_table(story: dict[str, Any]) -> None:
+    result = runner.invoke(
+        app, ["metrics", "--series", "month", "--format", "markdown", "--repo", str(story["repo"])]
+    )
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "## memkb metrics by month (as known at each month's end)"
+    assert "| 2025-02 | 2 | 0.750 | -0.500 | 0.500 | 0.500 | 0.600 |" in lines
+
+
 # -------------------------------------------------------------------------- the cache
 
 
