@@ -101,6 +101,10 @@ def test_knowledge_workflow_triggers_and_least_privilege() -> None:
     assert workflow["permissions"] == {"contents": "read"}
     [checkout] = [s for s in steps_of(workflow) if s.get("uses", "").startswith("actions/checkout")]
     assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": False}
+    # The checker is installed from the base commit, never from the pull request.
+    [install] = [s for s in steps_of(workflow) if "pip install" in s.get("run", "")]
+    assert 'git archive "$BASE_SHA"' in install["run"]
+    assert "pip install ." not in install["run"]
 
 
 @pytest.mark.parametrize(
