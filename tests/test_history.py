@@ -391,7 +391,7 @@ def test_a_long_journal_is_folded_into_the_cache(
     repo = tmp_path / "clone"
     git(story["repo"], "clone", "-q", str(story["repo"]), str(repo))
     report(repo)
-    monkeypatch.setattr("memkb.history.MAX_JOURNAL_BYTES", 0)
+    monkeypatch.setattr("memkb.history.store.MAX_JOURNAL_BYTES", 0)
     commit(
         repo,
         "2025-06-01",
@@ -625,12 +625,12 @@ TRICKY = [
 
 
 def _both_ways(kind: str, raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    import memkb.history as history
+    from memkb.history import blobs
 
-    fast = history.facts(kind, raw, "x.yaml")
+    fast = blobs.facts(kind, raw, "x.yaml")
     with monkeypatch.context() as patch:
-        patch.setattr(history, "_plain_doc", lambda _raw: None)
-        slow = history.facts(kind, raw, "x.yaml")
+        patch.setattr(blobs, "_plain_doc", lambda _raw: None)
+        slow = blobs.facts(kind, raw, "x.yaml")
     return fast, slow
 
 
@@ -653,7 +653,7 @@ def test_fast_facts_equal_the_safe_loader_on_real_and_synthetic_kbs(
     generate_kb(tmp_path / "synth", 300, broken_fraction=0.1, seed=3)
     files = [*(tmp_path / "synth" / "kb").rglob("*.yaml"), *(project / "kb").rglob("*.yaml")]
     assert len(files) > 300
-    from memkb.history import _plain_doc
+    from memkb.history.blobs import _plain_doc
 
     plain = sum(_plain_doc(path.read_bytes()) is not None for path in files)
     assert plain > 0.8 * len(files)  # the fast path is the one that ran

@@ -1,0 +1,133 @@
+"""Replaying main commit by commit: what memory knew after each one, as Evidence."""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+from typing import Any
+
+from memkb.history._git import Commit, iso
+from memkb.history.blobs import ensure_facts
+from memkb.history.store import Cache
+from memkb.layout import location_of
+from memkb.metrics import Evidence, FailureMet, Outcome, Record
+
+
+class Replay:
+    """Applies a chain of commits in order, keeping what memory knew after each one."""
+
+    def __init__(self, commits: list[Commit]) -> None:
+        self.commits = commits
+        self.index = -1
+        self.state: dict[str, str] = {}  # path -> blob
+        self.first_seen: dict[tuple[str, str], int] = {}
+        self.last_changed: dict[tuple[str, str], int] = {}
+        self.content: dict[tuple[str, str], str] = {}  # (kind, id) -> last blob seen
+        self.recorded: dict[str, tuple[int, int]] = {}  # outcome id -> (index, patterns)
+        self.pattern_events: dict[str, list[tuple[int, str | None]]] = {}
+        self.pattern_paths = 0
+        self.where: dict[str, tuple[str, str]] = {}  # path -> (kind, id) of record paths
+        self.built: dict[tuple[str, str], Outcome] = {}  # (id, blob) -> Outcome, see evidence
+
+    def advance(self, upto: int) -> None:
+        """Apply commits up to and including index `upto` (never goes back)."""
+        while self.index < upto:
+            self.index += 1
+            commit = self.commits[self.index]
+            added: list[str] = []
+            # Deletions first: a record moved within one commit must end up present.
+            changes = commit.changes
+            if len(changes) > 1:
+                changes = tuple(sorted(changes, key=lambda c: c[1] is not None))
+            for path, blob in changes:
+                self._apply(path, blob, commit.time, added)
+            for oid in added:
+                self.recorded.setdefault(oid, (self.index, self.pattern_paths))
+
+    def _apply(self, path: str, blob: str | None, ts: int, added: list[str]) -> None:
+        key = self.where.get(path)
+        if key is None:
+            loc = location_of(path)
+            if loc.kind is None or loc.kind == "vocabulary" or not path.endswith(".yaml"):
+                return
+            key = self.where[path] = (loc.kind, loc.stem)
+        existed = path in self.state
+        if blob is None:
+            self.state.pop(path, None)
+        else:
+            self.state[path] = blob
+            self.first_seen.setdefault(key, ts)
+            if self.content.get(key) != blob:  # a pure move is not a change
+                self.last_changed[key] = ts
+                self.content[key] = blob
+        if key[0] == "pattern":
+            self.pattern_paths += (blob is not None) - existed
+            self.pattern_events.setdefault(key[1], []).append((self.index, blob))
+        elif key[0] == "outcome" and blob is not None:
+            added.append(key[1])
+
+    def pattern_blob_at(self, pid: str, index: int) -> str | None:
+        """Blob of pattern `pid` after commit `index`, None if it did not exist then."""
+        events = self.pattern_events.get(pid, [])
+        pos = bisect.bisect_right(events, index, key=lambda e: e[0])
+        return events[pos - 1][1] if pos else None
+
+
+def evidence(root: Path, cache: Cache, replay: Replay) -> Evidence:
+    """The Evidence of the replay's current state (facts read through the cache)."""
+    where = replay.where
+    current = sorted(replay.state.items())
+    ensure_facts(root, cache, {f"{where[p][0]}:{b}": (where[p][0], p) for p, b in current})
+    ev = Evidence(last_update=iso(replay.commits[replay.index].time) if replay.index >= 0 else None)
+    tables = {"pattern": ev.patterns, "template": ev.templates, "failure": ev.failures}
+    raw_outcomes = []
+    for path, blob in current:
+        kind, stem = where[path]
+        got = cache.blobs[f"{kind}:{blob}"]
+        if len(got) == 2:
+            ev.skipped.append({"path": path, "reason": got[1]})
+        elif kind == "outcome":
+            raw_outcomes.append((stem, blob, got))
+        else:
+            key = (kind, stem)
+            first, last = iso(replay.first_seen[key]), iso(replay.last_changed[key])
+            tables[kind][stem] = Record(stem, got[0], got[1], got[2], first, last)
+    ev.outcomes = _outcomes(root, cache, replay, raw_outcomes)
+    return ev
+
+
+def _outcomes(
+    root: Path, cache: Cache, replay: Replay, raw: list[tuple[str, str, tuple[Any, ...]]]
+) -> list[Outcome]:
+    """Outcome objects, with the patterns that were active when each was recorded.
+
+    Built once per (id, blob) and replay: what an outcome was recorded against never
+    changes afterwards, so a monthly series reuses them."""
+    todo = [(oid, blob, got) for oid, blob, got in raw if (oid, blob) not in replay.built]
+    cited: dict[str, list[str | None]] = {}
+    for oid, _, got in todo:
+        index = replay.recorded[oid][0]
+        cited[oid] = [replay.pattern_blob_at(p, index) for p in got[3]]
+    wanted = {b for blobs in cited.values() for b in blobs if b}
+    ensure_facts(root, cache, {f"pattern:{b}": ("pattern", f"kb/patterns/@{b}") for b in wanted})
+    blobs = cache.blobs
+    for oid, blob, got in todo:
+        active = sum(1 for b in cited[oid] if b and blobs[f"pattern:{b}"][0] == "active")
+        met = tuple(FailureMet(f, bool(r), p) for f, r, p in got[5])
+        replay.built[(oid, blob)] = Outcome(
+            oid,
+            got[0],
+            got[1],
+            got[2],
+            got[3],
+            got[4],
+            met,
+            got[6],
+            got[7],
+            got[8],
+            got[9],
+            got[10],
+            replay.recorded[oid][1],
+            active,
+        )
+    return [replay.built[(oid, blob)] for oid, blob, _ in raw]

@@ -1,0 +1,190 @@
+"""The entry points: figures as memory knew them at a commit or date, and by month."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from memkb.errors import RepoError, UsageError
+from memkb.history._git import Commit, Progress, git, iso, resolve
+from memkb.history.replay import Replay, evidence
+from memkb.history.store import Cache, cached_report, store_report
+from memkb.history.walk import chain
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which state of memory to report: a chain of main and how far along it to go."""
+
+    commits: list[Commit]
+    upto: int  # index into commits; -1 = before any knowledge commit
+    label: str | None  # what the user asked for (rev or date), None for HEAD
+
+
+def end_of_day(day: str) -> int:
+    """Seconds since the epoch at 23:59:59 UTC of `day` (YYYY-MM-DD); UsageError if invalid."""
+    try:
+        parsed = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise UsageError(f"'{day}' is not a date", hint="write dates as YYYY-MM-DD") from exc
+    return int(parsed.timestamp()) + 86_399
+
+
+def tip_of(root: Path, as_of: str | None) -> str:
+    """The commit whose main is read: HEAD, or the revision given as --as-of.
+
+    Raise RepoError when the repository has no commit, UsageError for a bad revision.
+    """
+    head = git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).strip()
+    if not head:
+        git(root, "rev-parse", "--git-dir")  # raises RepoError outside a Git repository
+        raise RepoError(
+            "the repository has no commits yet",
+            hint="commit the knowledge base first: memory is read from Git",
+        )
+    if as_of is None or DATE_RE.match(as_of):
+        return head
+    return resolve(root, as_of)
+
+
+def target(
+    root: Path, cache: Cache, tip: str, as_of: str | None, progress: Progress | None = None
+) -> Target:
+    """The state to report: all of `tip`'s main, or (for a YYYY-MM-DD --as-of) up to the
+    last commit dated on or before the end of that day (UTC)."""
+    commits = chain(root, cache, tip, progress)
+    if as_of is not None and DATE_RE.match(as_of):
+        limit = end_of_day(as_of)
+        upto = max((i for i, c in enumerate(commits) if c.time <= limit), default=-1)
+        return Target(commits, upto, as_of)
+    return Target(commits, len(commits) - 1, as_of)
+
+
+def _request(root: Path, mode: str, as_of: str | None, since: str | None) -> tuple[str, str]:
+    """Validate the request; return the tip commit and the key of its finished report.
+
+    The key names everything a report depends on: the tip commit (content-addressed),
+    the options, and the code that computes it."""
+    if since is not None:
+        end_of_day(since)  # validates the date
+    if as_of is not None and DATE_RE.match(as_of):
+        end_of_day(as_of)
+    tip = tip_of(root, as_of)
+    return tip, "\0".join((mode, as_of or "", since or "", tip, code_fingerprint()))
+
+
+def code_fingerprint() -> str:
+    """Hash of the modules whose code shapes a report: a changed formula is a new report."""
+    from memkb import metrics
+
+    digest = hashlib.sha256()
+    for module_file in (*sorted(Path(__file__).parent.glob("*.py")), Path(metrics.__file__)):
+        digest.update(module_file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _as_of_info(tg: Target) -> dict[str, Any]:
+    last = tg.commits[tg.upto] if tg.upto >= 0 else None
+    return {
+        "requested": tg.label,
+        "commit": last.sha if last else None,
+        "date": iso(last.time) if last else None,
+    }
+
+
+def report(
+    root: Path,
+    *,
+    as_of: str | None = None,
+    since: str | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Every figure as memory knew it at `as_of`, from outcomes dated on/after `since`.
+
+    Raise UsageError for a bad date or revision, RepoError outside a usable repository.
+    """
+    from memkb.metrics import compute
+
+    tip, key = _request(root, "report", as_of, since)
+    hit = cached_report(root, key) if use_cache else None
+    if hit is not None:
+        return hit
+    cache = Cache.load(root, enabled=use_cache)
+    tg = target(root, cache, tip, as_of, progress)
+    replay = Replay(tg.commits)
+    replay.advance(tg.upto)
+    ev = evidence(root, cache, replay)
+    ev.intervals = cache.intervals
+    figures = compute(ev, since=since)
+    result = {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
+    cache.save()
+    if use_cache:
+        store_report(root, key, result)
+    return result
+
+
+def months(first: int, last: int) -> Iterator[tuple[str, int]]:
+    """(YYYY-MM, end of that month in epoch seconds) from the month of `first` to `last`."""
+    start = datetime.fromtimestamp(first, UTC)
+    year, month = start.year, start.month
+    while True:
+        nxt = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        yield f"{year:04d}-{month:02d}", int(nxt.timestamp()) - 1
+        if int(nxt.timestamp()) > last:
+            return
+        year, month = nxt.year, nxt.month
+
+
+def series(
+    root: Path,
+    *,
+    as_of: str | None = None,
+    since: str | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The learning curve: learning and performance metrics as known at each month's end.
+
+    Raise UsageError for a bad date or revision, RepoError outside a usable repository.
+    """
+    from memkb.metrics import learning_metrics, performance_metrics, select
+
+    tip, key = _request(root, "series", as_of, since)
+    hit = cached_report(root, key) if use_cache else None
+    if hit is not None:
+        return hit
+    cache = Cache.load(root, enabled=use_cache)
+    tg = target(root, cache, tip, as_of, progress)
+    points: list[dict[str, Any]] = []
+    if tg.upto >= 0:
+        replay = Replay(tg.commits)
+        last = end_of_day(as_of) if as_of and DATE_RE.match(as_of) else tg.commits[tg.upto].time
+        floor = end_of_day(since) - 86_399 if since else 0
+        for month, end in months(max(tg.commits[0].time, floor), last):
+            upto = max(
+                (i for i, c in enumerate(tg.commits[: tg.upto + 1]) if c.time <= end), default=-1
+            )
+            replay.advance(upto)
+            ev = evidence(root, cache, replay)
+            chosen = select(ev.outcomes, since)
+            points.append(
+                {
+                    "month": month,
+                    "commit": tg.commits[upto].sha if upto >= 0 else None,
+                    "learning_metrics": learning_metrics(ev, chosen),
+                    "performance_metrics": performance_metrics(chosen),
+                }
+            )
+    result = {"as_of": _as_of_info(tg), "since": since, "series": points}
+    cache.save()
+    if use_cache:
+        store_report(root, key, result)
+    return result

@@ -1,0 +1,173 @@
+"""The history cache: sealed marshal files under .git/memkb/, and finished reports."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import marshal
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memkb.cache import cache_dir
+from memkb.history._git import Commit
+
+CACHE_VERSION = 3
+CACHE_NAME = "history-v3.cache"
+JOURNAL_NAME = "history-v3.journal"
+MAX_JOURNAL_BYTES = 1 << 20
+_SECTIONS = ("commits", "tips", "blobs", "intervals")
+MAX_REPORTS = 16
+
+
+def _seal(path: Path, data: Any) -> None:
+    """Write plain data with marshal behind a SHA-256 header, atomically; a failure to
+    write is ignored (caches are an optimisation, never a source of truth)."""
+    body = marshal.dumps(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(f"memkb-history {CACHE_VERSION} {_digest(body)}\n".encode() + body)
+        tmp.replace(path)
+    except OSError:
+        return
+
+
+def _unseal(path: Path) -> Any:
+    """The data _seal wrote at `path`; raise OSError/ValueError if missing or damaged."""
+    header, _, body = path.read_bytes().partition(b"\n")
+    if header != f"memkb-history {CACHE_VERSION} ".encode() + _digest(body).encode():
+        raise ValueError("cache header or checksum mismatch")
+    try:
+        return marshal.loads(body)
+    except (EOFError, TypeError) as exc:
+        raise ValueError("undecodable cache") from exc
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass
+class Cache:
+    """Commits, blob facts and Beta intervals, keyed by object ids (never goes stale).
+
+    Stored with marshal (plain data only, read back several times faster than JSON or
+    pickle) behind a SHA-256 of the payload: a damaged file is detected and rebuilt.
+    What a run adds is appended to a journal next to it (a new commit costs a few KB,
+    not a rewrite of megabytes); the journal is folded into the file when it grows.
+    Entries are only ever added, so "what is new" is what lies past the loaded counts.
+    """
+
+    path: Path | None
+    commits: dict[str, Commit] = field(default_factory=dict)
+    tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
+    blobs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # "kind:blob" -> _pack
+    intervals: dict[str, list[float | None]] = field(default_factory=dict)  # Beta memo
+    dirty: bool = False  # the files must be rewritten whole (missing or damaged)
+    loaded: dict[str, int] = field(default_factory=dict)  # section -> entries on disk
+    journal_bytes: int = 0
+
+    @classmethod
+    def load(cls, root: Path, *, enabled: bool = True) -> Cache:
+        """The cache of the repository at `root`; empty if missing, corrupt or disabled."""
+        cache = cls(cache_dir(root) / CACHE_NAME if enabled else None)
+        if cache.path is not None:
+            try:
+                cache._merge(_unseal(cache.path))
+                cache._read_journal(cache.path.with_name(JOURNAL_NAME))
+                if any(v is not None and v not in cache.commits for v in cache.tips.values()):
+                    raise ValueError("cache tip points at an unknown commit")
+            except (OSError, ValueError, TypeError, KeyError, IndexError):
+                cache = cls(cache.path, dirty=True)  # rebuilt from Git, then rewritten
+        cache.loaded = cache._counts()
+        return cache
+
+    def _merge(self, data: dict[str, Any]) -> None:
+        for sha, (prev, ts, changes) in data["commits"].items():
+            self.commits[sha] = Commit(sha, prev, ts, changes)
+        self.tips.update(data["tips"])
+        self.blobs.update(data["blobs"])
+        self.intervals.update(data["intervals"])
+
+    def _read_journal(self, journal: Path) -> None:
+        """Merge every intact frame of the journal; stop at the first damaged one."""
+        try:
+            data = journal.read_bytes()
+        except FileNotFoundError:
+            return
+        pos = 0
+        while (end := data.find(b"\n", pos)) > 0:
+            header = data[pos:end].split()
+            size = int(header[1]) if len(header) == 3 and header[1].isdigit() else -1
+            body = data[end + 1 : end + 1 + size]
+            if header[:1] != [b"memkb-journal"] or len(body) != size:
+                break
+            if header[2].decode() != _digest(body):
+                break
+            self._merge(marshal.loads(body))
+            pos = end + 1 + size
+        self.journal_bytes = len(data)
+
+    def _counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in _SECTIONS}
+
+    def _since(self, counts: dict[str, int]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in _SECTIONS:
+            section: dict[str, Any] = getattr(self, name)
+            out[name] = dict(itertools.islice(section.items(), counts.get(name, 0), None))
+        out["commits"] = {sha: (c.prev, c.time, c.changes) for sha, c in out["commits"].items()}
+        return out
+
+    def save(self) -> None:
+        """Record what this run added: a journal frame, or the whole file when the cache
+        was rebuilt or the journal has grown. A failed write only loses the cache."""
+        if self.path is None or (not self.dirty and self._counts() == self.loaded):
+            return
+        journal = self.path.with_name(JOURNAL_NAME)
+        if self.dirty or self.journal_bytes > MAX_JOURNAL_BYTES:
+            _seal(self.path, self._since({}))
+            with contextlib.suppress(OSError):
+                journal.unlink()
+            self.journal_bytes = 0
+        else:
+            body = marshal.dumps(self._since(self.loaded))
+            frame = f"memkb-journal {len(body)} {_digest(body)}\n".encode() + body
+            try:
+                with journal.open("ab") as handle:  # one append: frames never interleave
+                    handle.write(frame)
+            except OSError:
+                return
+            self.journal_bytes += len(frame)
+        self.dirty, self.loaded = False, self._counts()
+
+
+def _report_path(root: Path, key: str) -> Path:
+    return cache_dir(root) / "reports" / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.bin"
+
+
+def cached_report(root: Path, key: str) -> dict[str, Any] | None:
+    """The finished report stored under `key`, or None (missing, damaged, other key)."""
+    try:
+        stored = _unseal(_report_path(root, key))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("key") != key:
+        return None
+    result = stored.get("result")
+    return result if isinstance(result, dict) else None
+
+
+def store_report(root: Path, key: str, result: dict[str, Any]) -> None:
+    """Keep a finished report under `key`; only the MAX_REPORTS most recent are kept."""
+    path = _report_path(root, key)
+    _seal(path, {"key": key, "result": result})
+    try:
+        kept = sorted(path.parent.glob("*.bin"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-MAX_REPORTS]:
+            old.unlink()
+    except OSError:
+        return

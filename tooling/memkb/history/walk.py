@@ -1,0 +1,103 @@
+"""One pass over main: a single `git log --raw` process, parsed as it streams."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from memkb.errors import RepoError
+from memkb.history._git import Commit, Progress, git
+from memkb.history.store import Cache
+from memkb.layout import KB_DIR
+
+_RAW_FORMAT = "--format=%x01%H%x00%ct"
+_KB_PREFIX = KB_DIR.encode() + b"/"
+
+
+def chain(root: Path, cache: Cache, tip: str, progress: Progress | None = None) -> list[Commit]:
+    """Commits of `tip`'s first-parent chain that touched kb/, oldest first.
+
+    Only commits after the newest already-cached tip on that chain are read from Git.
+    """
+    if tip not in cache.tips:
+        _walk_new(root, cache, tip, progress)
+    out: list[Commit] = []
+    sha = cache.tips[tip]
+    while sha is not None:
+        commit = cache.commits[sha]
+        out.append(commit)
+        sha = commit.prev
+    out.reverse()
+    return out
+
+
+def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> None:
+    # Usually a cached tip is a few commits back: look there before listing all of main.
+    line = git(root, "rev-list", "--first-parent", "-n", "64", tip).split()
+    if not any(sha in cache.tips for sha in line) and len(line) == 64:
+        line = git(root, "rev-list", "--first-parent", tip).split()
+    base = next((sha for sha in line if sha in cache.tips), None)
+    expected = line.index(base) if base else len(line)
+    args = [
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "-z",
+        _RAW_FORMAT,
+        tip,
+        *([f"^{base}"] if base else []),
+    ]  # no "-- kb" pathspec: filtering paths here is ~2x cheaper than git's path limiting
+    new = _stream(root, args, expected, progress)
+    prev = cache.tips[base] if base else None
+    for sha, ts, changes in reversed(new):
+        cache.commits[sha] = Commit(sha, prev, ts, changes)
+        prev = sha
+    cache.tips[tip] = prev
+
+
+def _stream(
+    root: Path, args: list[str], expected: int, progress: Progress | None
+) -> list[tuple[str, int, tuple[tuple[str, str | None], ...]]]:
+    """Run `git log` and parse its commits as they arrive (git walks on one core while
+    Python parses on the other), reporting progress; newest commit first."""
+    proc = subprocess.Popen(
+        ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out: list[tuple[str, int, tuple[tuple[str, str | None], ...]]] = []
+    pending, seen = b"", 0
+    while chunk := proc.stdout.read(1 << 16):
+        pending += chunk
+        cut = pending.rfind(b"\x01")
+        if cut > 0:  # everything before the last marker is whole commits
+            out += _parse_raw(pending[:cut])
+            pending = pending[cut:]
+        if progress is not None:
+            seen += chunk.count(b"\x01")
+            progress(seen, expected)
+    out += _parse_raw(pending)
+    err = proc.stderr.read()
+    if proc.wait() != 0:
+        raise RepoError(f"git log failed: {err.decode('utf-8', 'replace').strip()}")
+    return out
+
+
+def _parse_raw(data: bytes) -> list[tuple[str, int, tuple[tuple[str, str | None], ...]]]:
+    """Parse `git log --raw -z` output in the _RAW_FORMAT; newest commit first."""
+    out = []
+    for record in data.split(b"\x01")[1:]:
+        tokens = record.split(b"\0")
+        sha, ts = tokens[0].decode(), int(tokens[1])
+        changes = []
+        for meta, path in zip(tokens[2::2], tokens[3::2], strict=False):
+            fields = meta.split()
+            if len(fields) < 5 or fields[1] == b"160000" or not path.startswith(_KB_PREFIX):
+                continue  # not a raw line, a submodule, or outside kb/
+            blob = None if fields[4].startswith(b"D") else fields[3].decode()
+            changes.append((path.decode("utf-8", "surrogateescape"), blob))
+        if changes:  # commits that leave kb/ alone are not part of memory's history
+            out.append((sha, ts, tuple(changes)))
+    return out
