@@ -84,125 +84,47 @@ def _prior(row: dict[str, Any]) -> str:
     return "-" if p is None else f"{p['rate']:.3f} (w {_fmt(p['weight'])})"
 
 
+def _day(stamp: str | None) -> str | None:
+    return stamp[:10] if stamp else None
+
+
+# Each table of the report: title, key in the report, column headers, row builder.
+TABLES: list[tuple[str, str, list[str], Callable[[dict[str, Any]], list[Any]]]] = [
+    ("Success patterns", "patterns",
+     ["pattern", "status", "applied", "success", "partial", "failure", "observed", "prior",
+      "posterior", "90% interval", "first seen", "last changed"],
+     lambda r: [r["id"], r["status"], r["applications"], r["successes"], r["partials"],
+                r["failures"], r["observed_rate"], _prior(r), r["posterior_mean"],
+                _interval(r), _day(r["first_seen"]), _day(r["last_changed"])]),
+    ("Templates", "templates",
+     ["template", "status", "uses", "success", "partial", "failure", "realised", "declared",
+      "posterior", "90% interval"],
+     lambda r: [r["id"], r["status"], r["uses"], r["successes"], r["partials"], r["failures"],
+                r["observed_rate"], r["declared"], r["posterior_mean"], _interval(r)]),
+    ("Failure patterns", "failures",
+     ["failure", "status", "occurrences", "recoveries", "recovery rate", "prevention used"],
+     lambda r: [r["id"], r["status"], r["occurrences"], r["recoveries"], r["recovery_rate"],
+                r["prevention_used"]]),
+    ("Droids", "droids", ["droid", "projects", "success rate"],
+     lambda r: [r["id"], r["projects"], r["success_rate"]]),
+]  # fmt: skip
+
+
 def render_report(rep: dict[str, Any], markdown: bool) -> str:
     """The full metrics report as text tables or markdown."""
     asof = rep["as_of"]
-    where = (
-        f"{asof['commit'][:10]} ({asof['date']})"
-        if asof["commit"]
-        else "no commit touching kb/ yet"
-    )
-    head = f"memkb metrics as of {where}" + (
-        f", outcomes since {rep['since']}" if rep["since"] else ""
-    )
+    where = f"{asof['commit'][:10]} ({asof['date']})" if asof["commit"] else "no commit yet"
+    since = f", outcomes since {rep['since']}" if rep["since"] else ""
+    head = f"memkb metrics as of {where}{since}"
     out = f"## {head}\n" if markdown else head + "\n"
     out += _section("Learning metrics", _pairs(rep["learning_metrics"], markdown), markdown)
     out += _section("Performance metrics", _pairs(rep["performance_metrics"], markdown), markdown)
-    out += _section(
-        "Success patterns",
-        table(
-            [
-                "pattern",
-                "status",
-                "applied",
-                "success",
-                "partial",
-                "failure",
-                "observed",
-                "prior",
-                "posterior",
-                "90% interval",
-                "first seen",
-                "last changed",
-            ],
-            [
-                [
-                    r["id"],
-                    r["status"],
-                    r["applications"],
-                    r["successes"],
-                    r["partials"],
-                    r["failures"],
-                    r["observed_rate"],
-                    _prior(r),
-                    r["posterior_mean"],
-                    _interval(r),
-                    (r["first_seen"] or "")[:10] or None,
-                    (r["last_changed"] or "")[:10] or None,
-                ]
-                for r in rep["patterns"]
-            ],
-            markdown,
-        ),
-        markdown,
-    )
-    out += _section(
-        "Templates",
-        table(
-            [
-                "template",
-                "status",
-                "uses",
-                "success",
-                "partial",
-                "failure",
-                "realised",
-                "declared",
-                "posterior",
-                "90% interval",
-            ],
-            [
-                [
-                    r["id"],
-                    r["status"],
-                    r["uses"],
-                    r["successes"],
-                    r["partials"],
-                    r["failures"],
-                    r["observed_rate"],
-                    r["declared"],
-                    r["posterior_mean"],
-                    _interval(r),
-                ]
-                for r in rep["templates"]
-            ],
-            markdown,
-        ),
-        markdown,
-    )
-    out += _section(
-        "Failure patterns",
-        table(
-            ["failure", "status", "occurrences", "recoveries", "recovery rate", "prevention used"],
-            [
-                [
-                    r["id"],
-                    r["status"],
-                    r["occurrences"],
-                    r["recoveries"],
-                    r["recovery_rate"],
-                    r["prevention_used"],
-                ]
-                for r in rep["failures"]
-            ],
-            markdown,
-        ),
-        markdown,
-    )
-    out += _section(
-        "Droids",
-        table(
-            ["droid", "projects", "success rate"],
-            [[r["id"], r["projects"], r["success_rate"]] for r in rep["droids"]],
-            markdown,
-        ),
-        markdown,
-    )
+    for title, key, headers, row in TABLES:
+        out += _section(title, table(headers, [row(r) for r in rep[key]], markdown), markdown)
     if rep["skipped"]:
+        skipped = [[s["path"], s["reason"]] for s in rep["skipped"]]
         out += _section(
-            "Skipped (unreadable) records",
-            table(["path", "reason"], [[s["path"], s["reason"]] for s in rep["skipped"]], markdown),
-            markdown,
+            "Skipped (unreadable) records", table(["path", "reason"], skipped, markdown), markdown
         )
     return out
 

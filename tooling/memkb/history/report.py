@@ -155,36 +155,42 @@ def series(
 
     Raise UsageError for a bad date or revision, RepoError outside a usable repository.
     """
-    from memkb.metrics import learning_metrics, performance_metrics, select
-
     tip, key = _request(root, "series", as_of, since)
     hit = cached_report(root, key) if use_cache else None
     if hit is not None:
         return hit
     cache = Cache.load(root, enabled=use_cache)
     tg = target(root, cache, tip, as_of, progress)
-    points: list[dict[str, Any]] = []
-    if tg.upto >= 0:
-        replay = Replay(tg.commits)
-        last = end_of_day(as_of) if as_of and DATE_RE.match(as_of) else tg.commits[tg.upto].time
-        floor = end_of_day(since) - 86_399 if since else 0
-        for month, end in months(max(tg.commits[0].time, floor), last):
-            upto = max(
-                (i for i, c in enumerate(tg.commits[: tg.upto + 1]) if c.time <= end), default=-1
-            )
-            replay.advance(upto)
-            ev = evidence(root, cache, replay)
-            chosen = select(ev.outcomes, since)
-            points.append(
-                {
-                    "month": month,
-                    "commit": tg.commits[upto].sha if upto >= 0 else None,
-                    "learning_metrics": learning_metrics(ev, chosen),
-                    "performance_metrics": performance_metrics(chosen),
-                }
-            )
+    points = _monthly(root, cache, tg, as_of, since) if tg.upto >= 0 else []
     result = {"as_of": _as_of_info(tg), "since": since, "series": points}
     cache.save()
     if use_cache:
         store_report(root, key, result)
     return result
+
+
+def _monthly(
+    root: Path, cache: Cache, tg: Target, as_of: str | None, since: str | None
+) -> list[dict[str, Any]]:
+    """One point per month: the figures at the last commit dated within that month."""
+    from memkb.metrics import learning_metrics, performance_metrics, select
+
+    replay = Replay(tg.commits)
+    last = end_of_day(as_of) if as_of and DATE_RE.match(as_of) else tg.commits[tg.upto].time
+    floor = end_of_day(since) - 86_399 if since else 0
+    times = [c.time for c in tg.commits[: tg.upto + 1]]
+    points = []
+    for month, end in months(max(times[0], floor), last):
+        upto = max((i for i, t in enumerate(times) if t <= end), default=-1)
+        replay.advance(upto)
+        ev = evidence(root, cache, replay)
+        chosen = select(ev.outcomes, since)
+        points.append(
+            {
+                "month": month,
+                "commit": tg.commits[upto].sha if upto >= 0 else None,
+                "learning_metrics": learning_metrics(ev, chosen),
+                "performance_metrics": performance_metrics(chosen),
+            }
+        )
+    return points
