@@ -413,3 +413,30 @@ def test_explicit_head_ignores_the_working_tree(kb_repo: Path) -> None:
     assert result.ok, result.findings
     assert [c.path for c in result.changes] == [outcome_path(oid)]
     assert run_check(kb_repo, "main", today=TODAY).ok is False  # the working tree is broken
+
+
+# ------------------------------------------------------------- merged result
+
+
+def test_branch_behind_the_base_is_checked_merged_into_it(kb_repo: Path) -> None:
+    mine, theirs = "2025-02-12-mine", "2025-02-13-theirs"
+    head = head_branch(kb_repo, "behind", {outcome_path(mine): outcome_text(mine)})
+    head_branch(kb_repo, "other", {outcome_path(theirs): outcome_text(theirs)})
+    git(kb_repo, "merge", "-q", "--ff-only", "other")  # main moved on after `behind` forked
+    result = run_check(kb_repo, "main", head, today=TODAY)
+    assert (result.ok, result.merged, result.risk) == (True, True, "evidence")
+    assert [c.path for c in result.changes] == [outcome_path(mine)]  # only the branch's own
+    assert result.validation.records == 10  # both outcomes: the merged result
+    assert result.delta is not None
+    moves = {(m.subject, m.figure): (m.before, m.after) for m in result.delta.moves}
+    assert moves[("all projects", "total_projects")] == (2, 3)
+
+
+def test_conflict_with_the_base_is_an_error(kb_repo: Path) -> None:
+    text = text_of(kb_repo, PATTERN)
+    head = head_branch(kb_repo, "ours", {PATTERN: text + "best_practices: [Ours.]\n"})
+    head_branch(kb_repo, "theirs", {PATTERN: text + "best_practices: [Theirs.]\n"})
+    git(kb_repo, "merge", "-q", "--ff-only", "theirs")
+    result = run_check(kb_repo, "main", head, today=TODAY)
+    assert [(f.code, f.path) for f in result.findings] == [("KB407", PATTERN)]
+    assert result.merged is False

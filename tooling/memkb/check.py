@@ -26,7 +26,7 @@ from pathlib import Path
 from memkb import check_rules, safety
 from memkb.check_delta import Delta, metrics_delta
 from memkb.errors import RepoError, UsageError
-from memkb.findings import Finding, Severity, has_errors
+from memkb.findings import Finding, Severity, error, has_errors
 from memkb.gitio import GitRepo
 from memkb.history import BlobReader
 from memkb.layout import KB_DIR, SCHEMAS_DIR, location_of
@@ -85,6 +85,7 @@ class CheckResult:
     validation: ValidationResult
     delta: Delta | None = None
     delta_error: str | None = None
+    merged: bool = False  # True when head was merged into base to get the state checked
 
     @property
     def ok(self) -> bool:
@@ -113,16 +114,18 @@ def run_check(
 ) -> CheckResult:
     """Check the change from `base` to `head` (a revision, or None for the working tree).
 
-    The change set is taken from the merge base of the two, so only the change's own
-    edits count; validation runs on the head state. Raises UsageError for a revision
-    that does not exist and RepoError when `root` is not a usable Git repository."""
+    With a revision that `base` is not an ancestor of, the state checked is the merge of
+    the two (as CI checks a pull request's merge commit) and a conflict is an error; the
+    working tree is checked as it is, against its merge base with `base`. Either way only
+    the change's own edits count as changes. Raises UsageError for a revision that does
+    not exist and RepoError when `root` is not a usable Git repository."""
     repo = GitRepo(root)
     base_sha = _resolve(repo, base, "--base")
     head_sha = _resolve(repo, head, "--head") if head is not None else None
-    fork = _merge_base(repo, base_sha, head_sha or _resolve(repo, "HEAD", "HEAD"))
-    changes, others = change_set(repo, root, fork, head_sha)
-    validation = _validate_head(repo, root, head_sha, use_cache, today)
-    allow_raw = _head_content(repo, root, head_sha, safety.ALLOW_FILE)
+    state, fork, conflicts = _head_state(repo, base_sha, head_sha)
+    changes, others = change_set(repo, root, fork, state)
+    validation = _validate_head(repo, root, state, use_cache, today)
+    allow_raw = _head_content(repo, root, state, safety.ALLOW_FILE)
     allows, allow_problems = safety.load_allowlist(allow_raw)
     raw_findings = check_rules.run_rules(changes, validation.index, limits)
     findings, allowed = _apply_allows(raw_findings, _safety_hits(changes), allows)
@@ -133,11 +136,12 @@ def run_check(
         fork,
         changes,
         others,
-        sorted(set(validation.findings + findings + allow_problems)),
+        sorted(set(validation.findings + findings + allow_problems + conflicts)),
         allowed,
         risk,
         reasons,
         validation,
+        merged=state is not None and state != head_sha,
     )
     if with_metrics and changes:
         try:
@@ -348,6 +352,33 @@ def _resolve(repo: GitRepo, rev: str, option: str) -> str:
             "(actions/checkout with fetch-depth: 0)",
         )
     return sha
+
+
+def _head_state(
+    repo: GitRepo, base: str, head: str | None
+) -> tuple[str | None, str, list[Finding]]:
+    """The tree-ish to check (None = working tree), the commit its changes are taken
+    from, and KB407 findings for paths where `head` conflicts with `base`."""
+    if head is None:
+        return None, _merge_base(repo, base, _resolve(repo, "HEAD", "HEAD")), []
+    if repo.is_ancestor(base, head):
+        return head, base, []
+    status, out, _ = repo.try_run(
+        "merge-tree", "--write-tree", "-z", "--name-only", "--no-messages", base, head
+    )
+    fields = [f for f in out.split("\0") if f]
+    if status == 0 and fields:
+        return fields[0], base, []
+    conflicts = [
+        error(
+            path,
+            "KB407",
+            "the change conflicts with the base here",
+            hint="merge the base into the branch (or rebase it) and resolve the conflict",
+        )
+        for path in sorted(set(fields[1:])) if status == 1
+    ]  # fmt: skip
+    return head, _merge_base(repo, base, head), conflicts
 
 
 def _merge_base(repo: GitRepo, base: str, head: str) -> str:

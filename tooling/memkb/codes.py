@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "KB404": "a record deprecated in this change is still used by active knowledge",
     "KB405": "a merged record's declared prior figure was edited by hand",
     "KB406": "a schema changed without raising its schema_version, or was deleted",
+    "KB407": "the change conflicts with the base (checking its merge is impossible)",
     "KB410": "a changed file is larger than the per-file limit of a change",
     "KB411": "the change touches more files or bytes than the per-change limit",
     # KB5xx: content safety (memkb check)

@@ -99,7 +99,8 @@ def delta_json(result: CheckResult) -> dict[str, Any] | None:
 def render_text(result: CheckResult) -> str:
     """Changes, findings (one per line, compiler style), exceptions, risk, summary."""
     head = result.head[:12] if result.head else "working tree"
-    lines = [f"memkb check: {result.base[:12]} -> {head} ({len(result.changes)} changed)"]
+    merged = " (merged into the base)" if result.merged else ""
+    lines = [f"memkb check: {result.base[:12]} -> {head}{merged} ({len(result.changes)} changed)"]
     for change in result.changes:
         lines.append(
             f"  {change_verb(change):10} {change.path}: {'; '.join(field_changes(change))}"
@@ -268,6 +269,7 @@ def _md_header(result: CheckResult) -> str:
     errors, warnings = result.errors, len(result.findings) - result.errors
     verdict = "passed" if result.ok else f"failed: {errors} error{'s' * (errors != 1)}"
     head = f"`{result.head[:12]}`" if result.head else "the working tree"
+    head += " merged into the base" if result.merged else ""
     lines = [
         f"## memkb check {verdict}",
         "",
