@@ -164,3 +164,16 @@ def _step(source: str) -> tuple[dict[str, Any], dict[str, str]]:
     action = load(ACTION)
     defaults = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
     return check_step(action), defaults
+
+
+def test_workflows_and_action_pass_zizmor() -> None:
+    zizmor = Path(sys.executable).parent / "zizmor"
+    if not zizmor.exists():
+        pytest.skip("zizmor is not installed (it is in the dev extra)")
+    done = subprocess.run(
+        [str(zizmor), "--offline", "--no-progress", str(WORKFLOWS), str(ACTION)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
