@@ -164,7 +164,12 @@ def test_cli_json_has_risk_changes_and_delta(kb_repo: Path, tmp_path: Path) -> N
     got = runner.invoke(app, [*args, "--repo", str(kb_repo)])
     assert got.exit_code == 0, got.output
     body = json.loads(got.stdout)
-    assert (body["ok"], body["risk"], body["head"]) == (True, "evidence", None)
+    assert (body["ok"], body["risk"], body["head"], body["merged"]) == (
+        True,
+        "evidence",
+        None,
+        False,
+    )
     assert body["changes"] == [
         {
             "status": "added",

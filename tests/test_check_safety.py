@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import BUNDLED_KB
 from memkb.findings import error
@@ -115,3 +117,13 @@ def test_allowlist_of_the_wrong_shape_is_one_finding(raw: bytes) -> None:
 
 def test_missing_allowlist_is_empty() -> None:
     assert load_allowlist(None) == ([], [])
+
+
+@given(st.text(max_size=300))
+def test_scan_never_fails_and_locates_hits_inside_their_line(text: str) -> None:
+    raw = text.encode("utf-8", errors="surrogatepass")
+    lines = raw.decode("utf-8", errors="replace").splitlines()
+    for hit in scan_text("kb/x.yaml", raw):
+        line = lines[hit.line - 1]
+        assert line[hit.col - 1 :].startswith(hit.text)
+        assert hit.finding().code in ("KB501", "KB502")

@@ -124,6 +124,7 @@ def render_json(result: CheckResult) -> str:
         "base": result.base,
         "head": result.head,
         "merge_base": result.fork,
+        "merged": result.merged,
         "risk": result.risk,
         "risk_reasons": result.risk_reasons,
         "files": result.files,
