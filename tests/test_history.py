@@ -562,11 +562,12 @@ def test_bundled_kb_counts_its_seed_outcome(tmp_path: Path) -> None:
 
 
 def test_cold_walk_reports_progress_and_warm_run_does_not(story: dict[str, Any]) -> None:
-    calls: list[tuple[int, int]] = []
-    report(story["repo"], progress=lambda done, total: calls.append((done, total)))
-    assert calls and calls[-1] == (7, 7)  # seven commits on main
+    calls: list[tuple[str, int, int]] = []
+    report(story["repo"], progress=lambda *call: calls.append(call))
+    assert ("commits", 7, 7) in calls  # seven commits on main
+    assert calls[-1] == ("records", 9, 9)  # 5 outcomes, 2 patterns, 1 template, 1 failure
     calls.clear()
-    report(story["repo"], progress=lambda done, total: calls.append((done, total)))
+    report(story["repo"], progress=lambda *call: calls.append(call))
     assert calls == []
 
 
@@ -584,9 +585,9 @@ def test_progress_bar_only_on_a_terminal_and_long_walks(monkeypatch: pytest.Monk
     monkeypatch.setattr("sys.stderr", tty)
     show = metrics_cmd.progress_bar()
     assert show is not None
-    show(10, 100)  # a short walk: not worth a bar
+    show("commits", 10, 100)  # a short walk: not worth a bar
     assert tty.getvalue() == ""
-    show(1000, 1000)
+    show("commits", 1000, 1000)
     assert tty.getvalue() == f"\rreading history [{'#' * 30}] 1000/1000 commits\n"
 
 

@@ -16,7 +16,7 @@ from memkb.cli.app import app, handles_errors, repo_root
 from memkb.errors import UsageError
 
 UNKNOWN = "unknown"
-PROGRESS_MIN_COMMITS = 500  # below this a cold walk is too quick to deserve a bar
+PROGRESS_MIN = 500  # commits or records: below this the work is too quick for a bar
 
 
 class Format(StrEnum):
@@ -150,21 +150,24 @@ def render_series(rep: dict[str, Any], markdown: bool) -> str:
     )
 
 
-def progress_bar() -> Callable[[int, int], None] | None:
-    """A stderr progress callback when stderr is a terminal, else None (pipes stay clean)."""
+def progress_bar() -> Callable[[str, int, int], None] | None:
+    """A stderr progress callback when stderr is a terminal, else None (pipes stay clean).
+
+    Drawn only for long work (PROGRESS_MIN items), redrawn at most ten times a second;
+    each phase (commits walked, then records read) ends its line when complete."""
     if not sys.stderr.isatty():
         return None
     last = [0.0]
 
-    def show(done: int, total: int) -> None:
+    def show(what: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if total < PROGRESS_MIN_COMMITS or (now - last[0] < 0.1 and done < total):
+        if total < PROGRESS_MIN or (now - last[0] < 0.1 and done < total):
             return
         last[0] = now
         width = 30
         filled = width * min(done, total) // max(total, 1)
         sys.stderr.write(
-            f"\rreading history [{'#' * filled}{'.' * (width - filled)}] {done}/{total} commits"
+            f"\rreading history [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
         )
         if done >= total:
             sys.stderr.write("\n")

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from memkb.errors import RepoError, UsageError
 
-Progress = Callable[[int, int], None]  # (commits read, commits expected)
+Progress = Callable[[str, int, int], None]  # (what: "commits" or "records", done, expected)
 
 
 class Commit(NamedTuple):

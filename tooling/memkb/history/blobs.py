@@ -14,6 +14,7 @@ from typing import IO, Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from memkb.history._git import Progress
 from memkb.history.store import Cache
 from memkb.yamlio import MAX_FILE_BYTES, KbLoader, load_bytes
 
@@ -210,8 +211,14 @@ def _pack(kind: str, got: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def ensure_facts(root: Path, cache: Cache, wanted: dict[str, tuple[str, str]]) -> None:
-    """Fill cache.blobs for every "kind:blob" key in `wanted` (key -> (kind, path))."""
+def ensure_facts(
+    root: Path,
+    cache: Cache,
+    wanted: dict[str, tuple[str, str]],
+    progress: Progress | None = None,
+) -> None:
+    """Fill cache.blobs for every "kind:blob" key in `wanted` (key -> (kind, path)),
+    reporting ("records", done, expected) every 256 records if asked."""
     blobs = cache.blobs
     missing = {k: v for k, v in wanted.items() if k not in blobs}
     if not missing:
@@ -219,7 +226,9 @@ def ensure_facts(root: Path, cache: Cache, wanted: dict[str, tuple[str, str]]) -
     by_blob: dict[str, list[tuple[str, str, str]]] = {}
     for key, (kind, path) in missing.items():
         by_blob.setdefault(key.split(":", 1)[1], []).append((key, kind, path))
-    for blob, raw in BlobReader(root).stream(by_blob):
+    for done, (blob, raw) in enumerate(BlobReader(root).stream(by_blob), start=1):
         for key, kind, path in by_blob[blob]:
             got = facts(kind, raw, path) if raw is not None else {"bad": "blob missing"}
             blobs[key] = _pack(kind, got)
+        if progress is not None and (done % 256 == 0 or done == len(by_blob)):
+            progress("records", done, len(by_blob))

@@ -6,7 +6,7 @@ import bisect
 from pathlib import Path
 from typing import Any
 
-from memkb.history._git import Commit, iso
+from memkb.history._git import Commit, Progress, iso
 from memkb.history.blobs import ensure_facts
 from memkb.history.store import Cache
 from memkb.layout import location_of
@@ -73,11 +73,14 @@ class Replay:
         return events[pos - 1][1] if pos else None
 
 
-def evidence(root: Path, cache: Cache, replay: Replay) -> Evidence:
+def evidence(
+    root: Path, cache: Cache, replay: Replay, progress: Progress | None = None
+) -> Evidence:
     """The Evidence of the replay's current state (facts read through the cache)."""
     where = replay.where
     current = sorted(replay.state.items())
-    ensure_facts(root, cache, {f"{where[p][0]}:{b}": (where[p][0], p) for p, b in current})
+    wanted = {f"{where[p][0]}:{b}": (where[p][0], p) for p, b in current}
+    ensure_facts(root, cache, wanted, progress)
     ev = Evidence(last_update=iso(replay.commits[replay.index].time) if replay.index >= 0 else None)
     tables = {"pattern": ev.patterns, "template": ev.templates, "failure": ev.failures}
     raw_outcomes = []

@@ -121,7 +121,7 @@ def report(
     tg = target(root, cache, tip, as_of, progress)
     replay = Replay(tg.commits)
     replay.advance(tg.upto)
-    ev = evidence(root, cache, replay)
+    ev = evidence(root, cache, replay, progress)
     ev.intervals = cache.intervals
     figures = compute(ev, since=since)
     result = {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}

@@ -77,7 +77,7 @@ def _stream(
             pending = pending[cut:]
         if progress is not None:
             seen += chunk.count(b"\x01")
-            progress(seen, expected)
+            progress("commits", seen, expected)
     out += _parse_raw(pending)
     err = proc.stderr.read()
     if proc.wait() != 0:
