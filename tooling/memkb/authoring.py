@@ -19,12 +19,9 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from memkb.errors import RecordError, UsageError
 from memkb.index import Record
@@ -33,6 +30,9 @@ from memkb.refs import refs_of
 from memkb.render import FIELD_ORDER
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
 from memkb.yamlio import KbLoader, load_bytes
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 EDITABLE_KINDS = ("pattern", "failure", "template", "vocabulary")
 PERMANENT_FIELDS = ("kind", "schema_version", "id")
@@ -309,6 +309,9 @@ def _missing(kind: str, rid: str) -> RecordError:
 
 
 def _yaml(text: str) -> YAML:
+    # ruamel is imported here, not at the top: `memkb record` never needs it.
+    from ruamel.yaml import YAML
+
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
     rt.width = 4096  # never re-wrap a long line we did not edit
@@ -318,6 +321,7 @@ def _yaml(text: str) -> YAML:
 
 def _indentation(text: str) -> dict[str, int]:
     """The file's own indentation, so lines we add look like their neighbours."""
+    from ruamel.yaml.error import YAMLError
     from ruamel.yaml.util import load_yaml_guess_indent
 
     try:
@@ -349,6 +353,8 @@ def edit_text(raw: bytes, relpath: str, steps: Sequence[str | int], change: Any)
     Raises RecordError if the file cannot be parsed or the path does not lead
     to a mapping or list.
     """
+    from ruamel.yaml.error import YAMLError
+
     text = raw.decode("utf-8")
     rt = _yaml(text)
     try:
@@ -449,6 +455,8 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, str) and any(
         unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\n" for ch in value
     ):
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
         return DoubleQuotedScalarString(value)
     return value
 

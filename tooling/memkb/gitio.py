@@ -22,6 +22,7 @@ from pathlib import Path
 
 import git
 from git.objects.fun import tree_entries_from_data
+from git.refs.reference import Reference
 from gitdb.base import IStream
 
 from memkb.errors import RepoError
@@ -119,6 +120,12 @@ class GitRepo:
 
     def rev(self, ref: str) -> str | None:
         """Commit id of `ref`, or None if it does not exist (e.g. an unborn branch)."""
+        if ref.startswith("refs/"):
+            # Read by GitPython from the ref files: 0.2 ms instead of a 2-5 ms process.
+            try:
+                return str(Reference(self.repo, ref).commit.hexsha)
+            except ValueError:
+                return None
         status, out, _ = self.try_run("rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
         return out.strip() if status == 0 else None
 
