@@ -147,7 +147,7 @@ class GitRepo:
 
     def staged(self) -> list[str]:
         """Paths whose staged content differs from HEAD (none on an unborn branch)."""
-        if self.rev("HEAD") is None:
+        if not self.repo.head.is_valid():
             return []
         out = self.run("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD")
         return [p for p in out.split("\0") if p]
