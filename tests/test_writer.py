@@ -12,7 +12,7 @@ import pytest
 
 from conftest import git, make_kb_repo
 from memkb.authoring import record_outcome, set_field
-from memkb.errors import RecordError, RepoError
+from memkb.errors import RecordError, RepoError, UsageError
 from memkb.gitio import DEFAULT_IDENTITY
 from memkb.lock import write_lock
 from memkb.writer import WriteOptions
@@ -336,3 +336,9 @@ def test_a_failed_push_says_the_commit_stands(kb_repo: Path) -> None:
         record_outcome(kb_repo, OUTCOME, WriteOptions(push="nowhere"))
     assert head(kb_repo)[:10] in caught.value.message
     assert changed_in(kb_repo) == ["kb/outcomes/2025/2025-03-01-big-shop.yaml"]
+
+
+def test_an_invalid_branch_name_is_a_usage_error(kb_repo: Path) -> None:
+    with pytest.raises(UsageError, match="not a valid branch name"):
+        record_outcome(kb_repo, OUTCOME, WriteOptions(branch="two words"))
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""

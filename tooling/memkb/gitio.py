@@ -129,6 +129,11 @@ class GitRepo:
         status, out, _ = self.try_run("rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
         return out.strip() if status == 0 else None
 
+    def is_branch_name(self, name: str) -> bool:
+        """True if `name` is a valid branch name for Git."""
+        status, _, _ = self.try_run("check-ref-format", "--branch", name)
+        return status == 0 and not name.startswith("-")
+
     def operation_in_progress(self) -> str | None:
         """A description of a rebase/merge/cherry-pick in progress in this checkout, or None."""
         for marker, what in _IN_PROGRESS.items():

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memkb.cache import blob_id
-from memkb.errors import RecordError, RepoError
+from memkb.errors import RecordError, RepoError, UsageError
 from memkb.findings import Finding, Severity
 from memkb.gitio import Change, GitRepo, Identity, PushRejected
 from memkb.lock import write_lock
@@ -219,6 +219,11 @@ def _target(root: Path, repo: GitRepo | None, options: WriteOptions) -> tuple[Ta
     """Where the edit applies, after checking that Git's state allows it."""
     if repo is None or not options.commit:
         return Target(root, repo, None, True), None
+    if options.branch is not None and not repo.is_branch_name(options.branch):
+        raise UsageError(
+            f"'{options.branch}' is not a valid branch name",
+            hint="use letters, digits, '-', '_' and '/' (e.g. memory/add-shop-pattern)",
+        )
     current = repo.current_branch()
     branch = options.branch or current
     busy = repo.operation_in_progress()
