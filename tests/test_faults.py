@@ -166,3 +166,45 @@ def test_user_edit_after_a_crash_is_not_rolled_over(kb_repo: Path) -> None:
     with pytest.raises(RepoError, match="uncommitted changes"):
         set_field(kb_repo, "pattern", "ecommerce_security_first", "description", "x")
     assert path.read_text() == mine
+
+
+def test_recovery_never_stages_or_overwrites_a_later_user_edit(kb_repo: Path) -> None:
+    killed_write(kb_repo, "after-ref-update", "edit")  # committed, index not yet synced
+    path = kb_repo / PATTERN
+    mine = path.read_text() + "# my own note\n"
+    path.write_text(mine)
+
+    result = record_outcome(
+        kb_repo,
+        {
+            "project": "After Crash",
+            "outcome": "success",
+            "date": "2025-05-06",
+            "domains": ["e-commerce"],
+            "droids_used": ["security-auditor"],
+        },
+    )
+
+    assert result.notes[0] == "completed an interrupted write"
+    assert path.read_text() == mine
+    assert git(kb_repo, "status", "--porcelain").strip() == f"M {PATTERN}"  # unstaged only
+
+
+def test_recovery_leaves_a_checkout_that_moved_to_another_branch(kb_repo: Path) -> None:
+    killed_write(kb_repo, "after-replace", "record")  # file written, nothing committed
+    git(kb_repo, "switch", "-q", "-c", "elsewhere")
+
+    result = record_outcome(
+        kb_repo,
+        {
+            "project": "After Crash",
+            "outcome": "success",
+            "date": "2025-05-06",
+            "domains": ["e-commerce"],
+            "droids_used": ["security-auditor"],
+        },
+    )
+
+    assert "files left as they are" in result.notes[0]
+    assert (kb_repo / OUTCOME_PATH).exists()  # the user decides what to do with it
+    assert not list((kb_repo / ".git/memkb").glob("journal*"))

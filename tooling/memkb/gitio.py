@@ -293,6 +293,18 @@ class GitRepo:
         if paths:
             self.run("update-index", "--add", "--remove", "--", *paths)
 
+    def set_index(self, changes: Sequence[Change]) -> None:
+        """Point the user's index entries for these paths at the given blobs (or drop them),
+        without reading the work tree."""
+        args = ["update-index", "--add"]
+        for change in changes:
+            if change.blob is None:
+                args += ["--force-remove", change.path]
+            else:
+                args += ["--cacheinfo", f"{_FILE_MODE:o},{change.blob},{change.path}"]
+        if changes:
+            self.run(*args)
+
     def update_worktree(self, old: str, new: str) -> None:
         """Move the checkout from commit `old` to `new` like a fast-forward, keeping local work.
 

@@ -165,18 +165,19 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
     lock_path = repo.memkb_dir / "write.lock" if repo else _scratch_lock(root)
     with write_lock(lock_path, options.lock_timeout):
         fault("after-lock")
-        if repo is not None:
-            recover(repo)
+        recovered = recover(repo) if repo is not None else None
         target, branch = _target(root, repo, options)
         edit = plan(target)
         findings = check_edit(root, edit)
         if not options.commit:
             # --no-commit edits the work tree as it is, the user's own changes included.
             write_files(root, edit.files)
-            return WriteResult(edit, findings=findings)
+            return WriteResult(edit, findings=findings, notes=[recovered] if recovered else [])
         assert repo is not None and branch is not None
         result = _commit(repo, target, branch, edit, options)
         result.findings = findings
+        if recovered:
+            result.notes.insert(0, recovered)
         if options.push:
             fault("before-push")
             try:
@@ -461,28 +462,44 @@ def recover(repo: GitRepo) -> str | None:
     entries: dict[str, dict[str, str | None]] = data["files"]
     for relpath in entries:
         _tmp_path(repo.root / relpath).unlink(missing_ok=True)
+    if repo.current_branch() != data["branch"]:
+        _drop_journal(repo)  # the checkout moved on: its files are not ours to change
+        return f"found an interrupted write on branch '{data['branch']}'; files left as they are"
     tip = repo.rev(f"refs/heads/{data['branch']}")
     landed = (
         tip is not None
         and tip != data["old"]
         and all(repo.blob_id(tip, p) == e["new"] for p, e in entries.items())
     )
+    settled = _settle(repo, entries, "new" if landed else "old")
     if landed:
-        for relpath, entry in entries.items():
-            _put(repo, relpath, entry["new"])
-        repo.sync_index(sorted(entries))
-    else:
-        _roll_back(repo, entries)
+        repo.sync_index(settled)
+        # A file changed since keeps its change, unstaged: the index follows the commit.
+        repo.set_index([Change(p, e["new"]) for p, e in entries.items() if p not in settled])
     _drop_journal(repo)
     return "completed an interrupted write" if landed else "rolled back an interrupted write"
 
 
 def _roll_back(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]]) -> None:
-    for relpath, entry in entries.items():
+    for relpath in entries:
         _tmp_path(repo.root / relpath).unlink(missing_ok=True)
+    _settle(repo, entries, "old")
+
+
+def _settle(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]], to: str) -> list[str]:
+    """Put each file in its `to` ("old" or "new") state if it is still in the other one;
+    a file changed by someone else is left alone. Returns the paths now in that state."""
+    other = "new" if to == "old" else "old"
+    done = []
+    for relpath, entry in entries.items():
         current = _read(repo.root / relpath)
-        if (None if current is None else blob_id(current)) == entry["new"]:
-            _put(repo, relpath, entry["old"])
+        blob = None if current is None else blob_id(current)
+        if blob == entry[other] and blob != entry[to]:
+            _put(repo, relpath, entry[to])
+            blob = entry[to]
+        if blob == entry[to]:
+            done.append(relpath)
+    return sorted(done)
 
 
 def _put(repo: GitRepo, relpath: str, blob: str | None) -> None:
