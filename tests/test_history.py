@@ -336,7 +336,7 @@ def test_cache_is_written_and_a_corrupt_one_is_rebuilt(
     assert report(repo) == fresh
     cache_file = repo / ".git" / "memkb" / CACHE_NAME
     raw = cache_file.read_bytes()
-    assert raw.startswith(b"memkb-history 3 ")
+    assert raw.startswith(b"memkb-history 4 ")
     first = Cache.load(repo)
     assert len(first.commits) == 7  # main: c4 is on a branch
     [stored] = (repo / ".git" / "memkb" / "reports").glob("*.bin")
@@ -348,7 +348,7 @@ def test_cache_is_written_and_a_corrupt_one_is_rebuilt(
         shutil.rmtree(stored.parent)  # no finished report: the history cache must be read
         assert report(repo) == fresh
         rebuilt = cache_file.read_bytes()
-        assert rebuilt != damaged and rebuilt.startswith(b"memkb-history 3 ")
+        assert rebuilt != damaged and rebuilt.startswith(b"memkb-history 4 ")
         assert Cache.load(repo).commits == first.commits
     cache_file.unlink()
     assert report(repo) == fresh
@@ -662,3 +662,26 @@ def test_fast_facts_equal_the_safe_loader_on_real_and_synthetic_kbs(
         kind = path.parent.name.rstrip("s") if "outcomes" not in path.parts else "outcome"
         fast, slow = _both_ways(kind, path.read_bytes(), monkeypatch)
         assert fast == slow, path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "kb/patterns/p_a.yaml",
+        "kb/outcomes/2025/2025-01-04-alpha.yaml",
+        "kb/outcomes/archive/x/2025-01-04-alpha.yaml",
+        "kb/vocabulary.yaml",
+        "kb/patterns/README.md",
+        "kb/widgets/w.yaml",
+        "kb/p.yaml",
+        "docs/patterns/p.yaml",
+        "kb/templates/t.v2.yaml",
+    ],
+)
+def test_record_key_agrees_with_layout(path: str) -> None:
+    from memkb.history.replay import record_key
+    from memkb.layout import location_of
+
+    loc = location_of(path)
+    usable = path.endswith(".yaml") and loc.kind not in (None, "vocabulary")
+    assert record_key(path) == ((loc.kind, loc.stem) if usable else None)

@@ -9,8 +9,22 @@ from typing import Any
 from memkb.history._git import Commit, Progress, iso
 from memkb.history.blobs import ensure_facts
 from memkb.history.store import Cache
-from memkb.layout import location_of
+from memkb.layout import KB_DIR, KIND_BY_FOLDER
 from memkb.metrics import Evidence, FailureMet, Outcome, Record
+
+
+def record_key(path: str) -> tuple[str, str] | None:
+    """(kind, id) of a record file under kb/; None for the vocabulary and anything else.
+
+    What memkb.layout.location_of says, without building a Location: replaying 10,000
+    commits calls it once per changed path."""
+    if not path.endswith(".yaml"):
+        return None
+    parts = path.split("/")
+    if len(parts) < 3 or parts[0] != KB_DIR:
+        return None
+    kind = KIND_BY_FOLDER.get(parts[1])
+    return (kind, parts[-1][:-5]) if kind is not None else None
 
 
 class Replay:
@@ -47,10 +61,10 @@ class Replay:
     def _apply(self, path: str, blob: str | None, ts: int, added: list[str]) -> None:
         key = self.where.get(path)
         if key is None:
-            loc = location_of(path)
-            if loc.kind is None or loc.kind == "vocabulary" or not path.endswith(".yaml"):
+            key = record_key(path)
+            if key is None:
                 return
-            key = self.where[path] = (loc.kind, loc.stem)
+            self.where[path] = key
         existed = path in self.state
         if blob is None:
             self.state.pop(path, None)
@@ -107,15 +121,8 @@ def _outcomes(
     Built once per (id, blob) and replay: what an outcome was recorded against never
     changes afterwards, so a monthly series reuses them."""
     todo = [(oid, blob, got) for oid, blob, got in raw if (oid, blob) not in replay.built]
-    cited: dict[str, list[str | None]] = {}
-    for oid, _, got in todo:
-        index = replay.recorded[oid][0]
-        cited[oid] = [replay.pattern_blob_at(p, index) for p in got[3]]
-    wanted = {b for blobs in cited.values() for b in blobs if b}
-    ensure_facts(root, cache, {f"pattern:{b}": ("pattern", f"kb/patterns/@{b}") for b in wanted})
-    blobs = cache.blobs
+    active = _active_applied(root, cache, replay, todo)
     for oid, blob, got in todo:
-        active = sum(1 for b in cited[oid] if b and blobs[f"pattern:{b}"][0] == "active")
         met = tuple(FailureMet(f, bool(r), p) for f, r, p in got[5])
         replay.built[(oid, blob)] = Outcome(
             oid,
@@ -131,6 +138,29 @@ def _outcomes(
             got[9],
             got[10],
             replay.recorded[oid][1],
-            active,
+            active[oid],
         )
     return [replay.built[(oid, blob)] for oid, blob, _ in raw]
+
+
+def _active_applied(
+    root: Path, cache: Cache, replay: Replay, todo: list[tuple[str, str, tuple[Any, ...]]]
+) -> dict[str, int]:
+    """Per outcome: how many of the patterns it applied were active in the KB at the
+    commit that recorded it. Cached by (outcome, blob, recording commit): it never
+    changes, and working it out means a history lookup per cited pattern."""
+    out: dict[str, int] = {}
+    cited: dict[str, tuple[str, list[str | None]]] = {}
+    for oid, blob, got in todo:
+        index = replay.recorded[oid][0]
+        key = f"{oid}:{blob}:{replay.commits[index].sha}"
+        if key in cache.applied:
+            out[oid] = cache.applied[key]
+        else:
+            cited[oid] = (key, [replay.pattern_blob_at(p, index) for p in got[3]])
+    wanted = {b for _, blobs in cited.values() for b in blobs if b}
+    ensure_facts(root, cache, {f"pattern:{b}": ("pattern", f"kb/patterns/@{b}") for b in wanted})
+    for oid, (key, blobs) in cited.items():
+        n = sum(1 for b in blobs if b and cache.blobs[f"pattern:{b}"][0] == "active")
+        out[oid] = cache.applied[key] = n
+    return out

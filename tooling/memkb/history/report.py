@@ -14,10 +14,10 @@ from typing import Any
 from memkb.errors import RepoError, UsageError
 from memkb.history._git import Commit, Progress, git, iso, resolve
 from memkb.history.blobs import ensure_facts
-from memkb.history.replay import Replay, evidence
+from memkb.history.replay import Replay, evidence, record_key
 from memkb.history.store import Cache, cached_report, store_report
 from memkb.history.walk import chain
-from memkb.layout import KB_DIR, location_of
+from memkb.layout import KB_DIR
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -121,7 +121,7 @@ def report(
     if hit is not None:
         return hit
     cache = Cache.load(root, enabled=use_cache)
-    prefetch = _Prefetch(root, cache, tip, progress) if _walk_ahead(cache, tip, as_of) else None
+    prefetch = _Prefetch(root, cache, tip, progress) if _walk_ahead(cache, as_of) else None
     tg = target(root, cache, tip, as_of, progress)
     if prefetch is not None:
         prefetch.join()
@@ -137,10 +137,11 @@ def report(
     return result
 
 
-def _walk_ahead(cache: Cache, tip: str, as_of: str | None) -> bool:
-    """Whether to read the tip's records while history is walked: when a walk is due and
-    the report is of the tip itself (an --as-of date may need older versions instead)."""
-    return tip not in cache.tips and (as_of is None or not DATE_RE.match(as_of))
+def _walk_ahead(cache: Cache, as_of: str | None) -> bool:
+    """Whether to read the tip's records while history is walked: on a cold cache (a
+    warm one already holds nearly every record), for a report of the tip itself (an
+    --as-of date may need older versions instead)."""
+    return not cache.tips and (as_of is None or not DATE_RE.match(as_of))
 
 
 class _Prefetch:
@@ -169,9 +170,9 @@ class _Prefetch:
         for entry in listing.split("\0"):
             meta, _, path = entry.partition("\t")
             fields = meta.split()
-            kind = location_of(path).kind if path.endswith(".yaml") else None
-            if len(fields) == 3 and fields[1] == "blob" and kind not in (None, "vocabulary"):
-                wanted[f"{kind}:{fields[2]}"] = (str(kind), path)
+            key = record_key(path)
+            if len(fields) == 3 and fields[1] == "blob" and key is not None:
+                wanted[f"{key[0]}:{fields[2]}"] = (key[0], path)
         ensure_facts(root, cache, wanted, self._report)
 
     def _report(self, what: str, done: int, total: int) -> None:

@@ -14,11 +14,11 @@ from typing import Any
 from memkb.cache import cache_dir
 from memkb.history._git import Commit
 
-CACHE_VERSION = 3
-CACHE_NAME = "history-v3.cache"
-JOURNAL_NAME = "history-v3.journal"
+CACHE_VERSION = 4
+CACHE_NAME = "history-v4.cache"
+JOURNAL_NAME = "history-v4.journal"
 MAX_JOURNAL_BYTES = 1 << 20
-_SECTIONS = ("commits", "tips", "blobs", "intervals")
+_SECTIONS = ("commits", "tips", "blobs", "intervals", "applied")
 MAX_REPORTS = 16
 
 
@@ -66,6 +66,7 @@ class Cache:
     tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
     blobs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # "kind:blob" -> _pack
     intervals: dict[str, list[float | None]] = field(default_factory=dict)  # Beta memo
+    applied: dict[str, int] = field(default_factory=dict)  # see replay._active_applied
     dirty: bool = False  # the files must be rewritten whole (missing or damaged)
     loaded: dict[str, int] = field(default_factory=dict)  # section -> entries on disk
     journal_bytes: int = 0
@@ -91,6 +92,7 @@ class Cache:
         self.tips.update(data["tips"])
         self.blobs.update(data["blobs"])
         self.intervals.update(data["intervals"])
+        self.applied.update(data["applied"])
 
     def _read_journal(self, journal: Path) -> None:
         """Merge every intact frame of the journal; stop at the first damaged one."""
