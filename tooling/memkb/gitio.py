@@ -1,14 +1,15 @@
-"""Every Git call of the write path: state checks, blobs, commits built off a private index.
+"""Every Git call of the write path: state checks, objects, commits, refs, push.
 
 A memory commit never goes through the user's index. Its tree is the target
 branch's tree with only the paths memkb wrote replaced (the trees along those
-paths are rewritten, nothing else), it becomes a commit with `commit-tree`, and
-is published with a compare-and-swap `update-ref`, so staged or unstaged work of the user is never
-swept in and a branch that moved under us is detected instead of overwritten.
+paths are rewritten, nothing else), it becomes a commit with `commit-tree`, and it
+is published with a compare-and-swap `update-ref`: the user's staged or unstaged
+work is never swept in, and a branch that moved under us is detected, not overwritten.
 
-Plumbing goes through GitPython (`Repo.git.execute`, and its object database
-for blobs); measured, a command through GitPython costs the same as a bare
-subprocess (about 1.2 ms here), and reading HEAD's state needs no process at all.
+Measured choices: commands go through GitPython's `Repo.git.execute` (the same
+~1.2 ms as a bare subprocess); HEAD, branch tips and objects are read by GitPython
+without a process; new objects are written by gitdb's loose-object writer in
+process (GitPython's `odb.store` would run `git hash-object` for each one).
 """
 
 from __future__ import annotations
