@@ -563,12 +563,18 @@ def test_bundled_kb_counts_its_seed_outcome(tmp_path: Path) -> None:
 
 def test_cold_walk_reports_progress_and_warm_run_does_not(story: dict[str, Any]) -> None:
     calls: list[tuple[str, int, int]] = []
-    report(story["repo"], progress=lambda *call: calls.append(call))
-    assert ("commits", 7, 7) in calls  # seven commits on main
+    # a date: no reading ahead in a thread, so the order of the reports is fixed
+    report(story["repo"], as_of="2099-01-01", progress=lambda *call: calls.append(call))
+    assert calls[0] == ("commits", 7, 7)  # seven commits on main
     assert calls[-1] == ("records", 9, 9)  # 5 outcomes, 2 patterns, 1 template, 1 failure
     calls.clear()
-    report(story["repo"], progress=lambda *call: calls.append(call))
+    report(story["repo"], as_of="2099-01-01", progress=lambda *call: calls.append(call))
     assert calls == []
+    # at HEAD the records are read during the walk; only the walk must be reported
+    shutil.rmtree(story["repo"] / ".git" / "memkb")
+    report(story["repo"], progress=lambda *call: calls.append(call))
+    assert ("commits", 7, 7) in calls
+    assert all(call[0] == "commits" or call[2] <= 9 for call in calls)
 
 
 class _Tty(io.StringIO):
