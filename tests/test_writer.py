@@ -342,3 +342,14 @@ def test_an_invalid_branch_name_is_a_usage_error(kb_repo: Path) -> None:
     with pytest.raises(UsageError, match="not a valid branch name"):
         record_outcome(kb_repo, OUTCOME, WriteOptions(branch="two words"))
     assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_kb_below_the_top_of_a_repository_is_explained(tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "-q", "-b", "main")
+    inner = make_kb_repo(outer / "memory")
+    shutil.rmtree(inner / ".git")
+    with pytest.raises(RepoError, match="not at its top"):
+        record_outcome(inner, OUTCOME)
+    assert not list((inner / "kb/outcomes").rglob("2025-03-01-*"))
