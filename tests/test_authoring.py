@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import git
+from conftest import git, make_kb_repo
 from memkb.authoring import _assign, edit_text, set_field, slugify
 from memkb.cli.main import app
 from memkb.validate import validate_repo
@@ -357,3 +357,30 @@ def test_any_value_round_trips_and_keeps_every_other_line(value: str) -> None:
 )
 def test_slugs_are_ascii_kebab_case(project: str, slug: str) -> None:
     assert slugify(project) == slug
+
+
+def test_cli_branch_and_push(tmp_path: Path) -> None:
+    seed = make_kb_repo(tmp_path / "seed")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(remote))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+
+    code, out = run(
+        clone,
+        "set",
+        "pattern",
+        "ecommerce_security_first",
+        "title",
+        "Proposed",
+        "--branch",
+        "memory/proposal",
+        "--push",
+        "--json",
+    )
+    assert code == 0, out
+    result = json.loads(out)
+    assert (result["branch"], result["pushed_to"]) == ("memory/proposal", "origin")
+    assert git(remote, "rev-parse", "memory/proposal").strip() == result["commit"]
+    assert git(clone, "branch", "--show-current").strip() == "main"
+    assert "title:" not in (clone / PATTERN).read_text()

@@ -103,3 +103,32 @@ def test_four_clones_pushing_to_one_remote_all_land(tmp_path: Path) -> None:
             git(remote, "cat-file", "-t", git(clone, "rev-parse", "HEAD").strip()).strip()
             == "commit"
         )
+
+
+EDITOR = """
+import sys
+from pathlib import Path
+from memkb.authoring import add_item
+from memkb.writer import WriteOptions
+
+add_item(Path(sys.argv[1]), "pattern", "ecommerce_security_first", "best_practices",
+         f"Practice from editor {sys.argv[2]}", WriteOptions(lock_timeout=120))
+"""
+
+
+def test_concurrent_edits_of_one_record_are_all_kept(kb_repo: Path) -> None:
+    # Each edit reads the file under the lock, so no read-modify-write is lost.
+    editors = [
+        subprocess.Popen(
+            [sys.executable, "-c", EDITOR, str(kb_repo), str(i)], stderr=subprocess.PIPE, text=True
+        )
+        for i in range(8)
+    ]
+    for editor in editors:
+        _, err = editor.communicate(timeout=120)
+        assert editor.returncode == 0, err
+    text = git(kb_repo, "show", "HEAD:kb/patterns/ecommerce_security_first.yaml")
+    assert sorted(line.strip() for line in text.splitlines() if "editor" in line) == [
+        f"- Practice from editor {i}" for i in range(8)
+    ]
+    assert git(kb_repo, "status", "--porcelain") == ""
