@@ -385,6 +385,15 @@ def test_warm_run_reads_only_new_commits(story: dict[str, Any], tmp_path: Path) 
     assert report(repo) == rep
 
 
+def test_a_branch_walk_stops_where_it_left_main(story: dict[str, Any]) -> None:
+    report(story["repo"])  # main is cached
+    calls: list[tuple[str, int, int]] = []
+    rep = report(story["repo"], as_of="feature", progress=lambda *call: calls.append(call))
+    assert [c for c in calls if c[0] == "commits"] == [("commits", 1, 1)]  # only C4
+    assert lm(rep)["total_projects"] == 4
+    assert rep == report(story["repo"], as_of="feature", use_cache=False)
+
+
 def test_a_long_journal_is_folded_into_the_cache(
     story: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

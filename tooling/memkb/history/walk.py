@@ -32,11 +32,16 @@ def chain(root: Path, cache: Cache, tip: str, progress: Progress | None = None) 
 
 
 def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> None:
-    # Usually a cached tip is a few commits back: look there before listing all of main.
+    # Any cached commit or tip ends the walk: its own first-parent history is known
+    # (a branch forked from main stops where it left main). Usually one is a few
+    # commits back, so look there before listing the whole line.
+    def known(sha: str) -> bool:
+        return sha in cache.tips or sha in cache.commits
+
     line = git(root, "rev-list", "--first-parent", "-n", "64", tip).split()
-    if not any(sha in cache.tips for sha in line) and len(line) == 64:
+    if not any(known(sha) for sha in line) and len(line) == 64:
         line = git(root, "rev-list", "--first-parent", tip).split()
-    base = next((sha for sha in line if sha in cache.tips), None)
+    base = next((sha for sha in line if known(sha)), None)
     expected = line.index(base) if base else len(line)
     args = [
         "log",
@@ -51,7 +56,7 @@ def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> 
         *([f"^{base}"] if base else []),
     ]  # no "-- kb" pathspec: filtering paths here is ~2x cheaper than git's path limiting
     new = _stream(root, args, expected, progress)
-    prev = cache.tips[base] if base else None
+    prev = None if base is None else cache.tips.get(base, base)
     for sha, ts, changes in reversed(new):
         cache.commits[sha] = Commit(sha, prev, ts, changes)
         prev = sha
