@@ -486,6 +486,8 @@ runner = CliRunner()
         (["metrics", "--json"], "metrics.json"),
         (["metrics", "--series", "month", "--format", "json"], "metrics_series.json"),
         (["metrics", "--as-of", "2025-02-28", "--json"], "metrics_asof.json"),
+        (["history", "pattern", "p_a", "--json"], "metrics_history_pattern.json"),
+        (["history", "outcome", O2, "--json"], "metrics_history_moved.json"),
     ],
 )
 def test_json_shape_matches_golden(story: dict[str, Any], args: list[str], golden: str) -> None:
