@@ -384,3 +384,16 @@ def test_cli_branch_and_push(tmp_path: Path) -> None:
     assert git(remote, "rev-parse", "memory/proposal").strip() == result["commit"]
     assert git(clone, "branch", "--show-current").strip() == "main"
     assert "title:" not in (clone / PATTERN).read_text()
+
+
+def test_new_refuses_a_record_of_another_kind(kb_repo: Path) -> None:
+    code, out = run(
+        kb_repo,
+        "new",
+        "pattern",
+        "--from",
+        "-",
+        stdin='{"kind": "failure", "id": "x", "common_causes": ["a"]}',
+    )
+    assert code == 2 and "says kind 'failure'" in out
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""

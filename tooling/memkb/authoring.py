@@ -87,6 +87,11 @@ def new_record(
             f"cannot create a record of kind '{kind}' with `new`",
             hint="use `memkb record` for an outcome; new: pattern, failure, template",
         )
+    if doc.get("kind", kind) != kind:
+        raise UsageError(
+            f"the record says kind '{doc['kind']}' but `new {kind}` was asked for",
+            hint=f"run `memkb new {doc['kind']} ...`, or drop 'kind' from the input",
+        )
     full = {"kind": kind, "schema_version": 1, **doc}
     rid = str(full.get("id", ""))
     if not rid:
