@@ -74,6 +74,15 @@ def required_fields(root: Path, kind: str) -> list[str]:
 # -- create ----------------------------------------------------------------------------
 
 
+def check_same_kind(kind: str, doc: Mapping[str, Any]) -> None:
+    """Raise UsageError if `doc` names a kind other than `kind`."""
+    if doc.get("kind", kind) != kind:
+        raise UsageError(
+            f"the record says kind '{doc['kind']}' but `new {kind}` was asked for",
+            hint=f"run `memkb new {doc['kind']} ...`, or drop 'kind' from the input",
+        )
+
+
 def new_record(
     root: Path, kind: str, doc: Mapping[str, Any], options: WriteOptions = WriteOptions()
 ) -> WriteResult:
@@ -87,11 +96,7 @@ def new_record(
             f"cannot create a record of kind '{kind}' with `new`",
             hint="use `memkb record` for an outcome; new: pattern, failure, template",
         )
-    if doc.get("kind", kind) != kind:
-        raise UsageError(
-            f"the record says kind '{doc['kind']}' but `new {kind}` was asked for",
-            hint=f"run `memkb new {doc['kind']} ...`, or drop 'kind' from the input",
-        )
+    check_same_kind(kind, doc)
     full = {"kind": kind, "schema_version": 1, **doc}
     rid = str(full.get("id", ""))
     if not rid:

@@ -172,6 +172,7 @@ def new(
     a terminal; without one, the command fails and lists them."""
     root = repo_root(repo)
     doc: dict[str, Any] = _read_doc(from_file) if from_file else {}
+    authoring.check_same_kind(kind, doc)
     if record_id:
         doc["id"] = record_id
     lists = {
