@@ -4,7 +4,7 @@ One `git log --first-parent --raw` process lists every commit of main with the b
 id of every changed file under kb/ (`walk`); record contents are read through one
 `git cat-file --batch` process and reduced to facts (`blobs`); commits are replayed to
 give the Evidence memory held at any commit (`replay`), from which `memkb.metrics`
-computes the figures (`report`). Commits, blob facts and finished reports are cached
+computes the figures (`query`). Commits, blob facts and finished reports are cached
 under .git/memkb/ (`store`), so a warm run only reads what it has not seen; a
 missing, truncated or corrupt cache is rebuilt, never trusted. `record` answers
 `memkb history KIND ID`. The formulas and choices are in docs/metrics.md.
@@ -12,9 +12,7 @@ missing, truncated or corrupt cache is rebuilt, never trusted. `record` answers
 
 from memkb.history._git import Commit, Progress, git, iso, resolve
 from memkb.history.blobs import BlobReader, ensure_facts, facts
-from memkb.history.record import find_record, record_history, summarize
-from memkb.history.replay import Replay, evidence
-from memkb.history.report import (
+from memkb.history.query import (
     DATE_RE,
     Target,
     code_fingerprint,
@@ -25,6 +23,8 @@ from memkb.history.report import (
     target,
     tip_of,
 )
+from memkb.history.record import find_record, record_history, summarize
+from memkb.history.replay import Replay, evidence
 from memkb.history.store import (
     CACHE_NAME,
     CACHE_VERSION,
