@@ -5,7 +5,8 @@ generated once under tooling/bench/out/ and cloned fresh for every run, so the
 kept copies are never written to), it measures, --runs times each, interleaved
 so both sizes see the same machine load, and reports medians:
   - `memkb record` + commit, as a process (what an agent pays, Python start included);
-  - the same write through the library (`memkb.authoring.record_outcome`);
+  - the same write through the library (`memkb.authoring.record_outcome`), and, as a
+    diagnostic only, the same with validation stubbed out (what lock, file and Git cost);
   - the peer a user would otherwise use: write the YAML file, `git add`, `git commit`;
   - 8 writers recording outcomes into one clone at once, commits/s in total: as
     long-lived processes calling the library, and as `memkb record` processes.
@@ -37,6 +38,7 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
 
 from tooling.bench import synth
 
+from memkb import writer
 from memkb.authoring import record_outcome
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +50,7 @@ FIELDS = {"outcome": "success", "domains": ["e-commerce"], "droids_used": ["secu
 WRITER = """
 import os, subprocess, sys
 from pathlib import Path
+from memkb import writer
 from memkb.authoring import record_outcome
 from memkb.writer import WriteOptions
 root, name, count, mode, memkb = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), *sys.argv[4:]
@@ -115,6 +118,17 @@ def api_write(root: Path, n: int) -> None:
     record_outcome(root, {"project": f"api {n}", **FIELDS})
 
 
+def unvalidated_write(root: Path, n: int) -> None:
+    """A diagnostic, not a way to write: the library write with validation stubbed out,
+    i.e. what the lock, the file and Git cost on their own (a lower bound)."""
+    saved = writer.check_edit
+    writer.check_edit = lambda _root, _edit: []
+    try:
+        record_outcome(root, {"project": f"unvalidated {n}", **FIELDS})
+    finally:
+        writer.check_edit = saved
+
+
 def git_write(root: Path, n: int) -> None:
     """The peer: what a person would do by hand (write the file, git add, git commit)."""
     relpath = f"kb/outcomes/2024/2024-12-31-git-{n}.yaml"
@@ -134,6 +148,7 @@ def measure_writes(roots: dict[int, Path], runs: int) -> dict[tuple[str, int], l
     ways = {
         "memkb record (process)": cli_write,
         "record_outcome (library)": api_write,
+        "  same, validation stubbed out": unvalidated_write,
         "file + git add + git commit": git_write,
     }
     times: dict[tuple[str, int], list[float]] = {}
