@@ -702,3 +702,16 @@ def test_record_key_agrees_with_layout(path: str) -> None:
     loc = location_of(path)
     usable = path.endswith(".yaml") and loc.kind not in (None, "vocabulary")
     assert record_key(path) == ((loc.kind, loc.stem) if usable else None)
+
+
+def test_an_error_while_reading_ahead_reaches_the_caller(
+    story: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memkb.history import readahead
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(readahead, "ensure_facts", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        report(story["repo"])  # raised in the caller's thread, not printed by the thread

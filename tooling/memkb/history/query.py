@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,11 +12,10 @@ from typing import Any
 
 from memkb.errors import RepoError, UsageError
 from memkb.history._git import Commit, Progress, git, iso, resolve
-from memkb.history.blobs import ensure_facts
-from memkb.history.replay import Replay, evidence, record_key
+from memkb.history.readahead import ReadAhead
+from memkb.history.replay import Replay, evidence
 from memkb.history.store import Cache, cached_report, store_report
 from memkb.history.walk import chain
-from memkb.layout import KB_DIR
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -121,7 +119,7 @@ def report(
     if hit is not None:
         return hit
     cache = Cache.load(root, enabled=use_cache)
-    prefetch = _Prefetch(root, cache, tip, progress) if _walk_ahead(cache, as_of) else None
+    prefetch = ReadAhead(root, cache, tip, progress) if _walk_ahead(cache, as_of) else None
     tg = target(root, cache, tip, as_of, progress)
     if prefetch is not None:
         prefetch.join()
@@ -142,49 +140,6 @@ def _walk_ahead(cache: Cache, as_of: str | None) -> bool:
     warm one already holds nearly every record), for a report of the tip itself (an
     --as-of date may need older versions instead)."""
     return not cache.tips and (as_of is None or not DATE_RE.match(as_of))
-
-
-class _Prefetch:
-    """Reads and parses the records of the tip's tree in a thread while `git log` walks.
-
-    The walk is mostly waiting on git (another process, another core); parsing records
-    is Python work. Overlapping them takes the shorter of the two off a cold run. Facts
-    land in cache.blobs, which the replay then finds there."""
-
-    def __init__(self, root: Path, cache: Cache, tip: str, progress: Progress | None) -> None:
-        self.walked = False
-        self.progress = progress
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(root, cache, tip), daemon=True)
-        self.thread.start()
-
-    def _run(self, root: Path, cache: Cache, tip: str) -> None:
-        try:
-            self._read(root, cache, tip)
-        except BaseException as exc:  # handed to the main thread by join(), not lost
-            self.error = exc
-
-    def _read(self, root: Path, cache: Cache, tip: str) -> None:
-        listing = git(root, "ls-tree", "-r", "-z", tip, "--", KB_DIR, check=False)
-        wanted = {}
-        for entry in listing.split("\0"):
-            meta, _, path = entry.partition("\t")
-            fields = meta.split()
-            key = record_key(path)
-            if len(fields) == 3 and fields[1] == "blob" and key is not None:
-                wanted[f"{key[0]}:{fields[2]}"] = (key[0], path)
-        ensure_facts(root, cache, wanted, self._report)
-
-    def _report(self, what: str, done: int, total: int) -> None:
-        if self.walked and self.progress is not None:  # one bar at a time on the terminal
-            self.progress(what, done, total)
-
-    def join(self) -> None:
-        """Wait for the records (reporting their progress from now on)."""
-        self.walked = True
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
 
 
 def months(first: int, last: int) -> Iterator[tuple[str, int]]:
