@@ -2,7 +2,8 @@
 
 One `git log --first-parent --raw` process lists every commit of main with the blob
 id of every changed file under kb/ (`walk`); record contents are read through one
-`git cat-file --batch` process and reduced to facts (`blobs`); commits are replayed to
+`git cat-file --batch` process and reduced to facts (`blobs`), on a cold run while the
+walk is still going (`readahead`); commits are replayed to
 give the Evidence memory held at any commit (`replay`), from which `memkb.metrics`
 computes the figures (`query`). Commits, blob facts and finished reports are cached
 under .git/memkb/ (`store`), so a warm run only reads what it has not seen; a
