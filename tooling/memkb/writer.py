@@ -262,9 +262,15 @@ def check_edit(root: Path, edit: Edit) -> list[Finding]:
     """
     from memkb.validate import validate_repo
 
-    # No `paths=`: the engine resolves paths on disk, and ours do not exist yet. The
-    # whole KB is loaded either way (cross-file rules need it); we filter below.
-    result = validate_repo(root, overlay=dict(edit.files))
+    overlay = dict(edit.files)
+    written_now = sorted(p for p, raw in overlay.items() if raw is not None)
+    try:
+        # `paths=` lets the engine limit per-file work to the written files.
+        result = validate_repo(root, written_now or None, overlay=overlay)
+    except UsageError:
+        # The engine resolves `paths` on disk, where a new record does not exist yet;
+        # validate everything then (our filter below keeps the verdict the same).
+        result = validate_repo(root, overlay=overlay)
     written = set(edit.files)
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     mine = [f for f in errors if f.path in written]
