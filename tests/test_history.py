@@ -715,3 +715,20 @@ def test_an_error_while_reading_ahead_reaches_the_caller(
     monkeypatch.setattr(readahead, "ensure_facts", broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         report(story["repo"])  # raised in the caller's thread, not printed by the thread
+
+
+def test_unreadable_records_are_skipped_and_named(story: dict[str, Any]) -> None:
+    repo = story["repo"]
+    commit(repo, "2025-06-01", {
+        "kb/outcomes/2025/2025-06-01-broken.yaml": "kind: outcome\noutcome: [unclosed\n",
+        "kb/outcomes/2025/2025-06-02-nodate.yaml": "kind: outcome\noutcome: success\n",
+    })  # fmt: skip
+    rep = report(repo)
+    assert lm(rep)["total_projects"] == 5  # neither counts
+    assert [s["path"] for s in rep["skipped"]] == [
+        "kb/outcomes/2025/2025-06-01-broken.yaml",
+        "kb/outcomes/2025/2025-06-02-nodate.yaml",
+    ]
+    assert "memkb validate" in rep["skipped"][0]["reason"]
+    text = runner.invoke(app, ["metrics", "--repo", str(repo)]).stdout
+    assert "Skipped (unreadable) records" in text and "2025-06-01-broken.yaml" in text
