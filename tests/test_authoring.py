@@ -397,3 +397,11 @@ def test_new_refuses_a_record_of_another_kind(kb_repo: Path) -> None:
     )
     assert code == 2 and "says kind 'failure'" in out
     assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_show_reads_only_its_own_file_and_reports_a_broken_one(kb_repo: Path) -> None:
+    (kb_repo / "kb/patterns/zz_broken.yaml").write_text("kind: pattern\nid: [unclosed\n")
+    code, out = run(kb_repo, "show", "pattern", "ecommerce_security_first", "--json")
+    assert code == 0 and json.loads(out)["id"] == "ecommerce_security_first"
+    code, out = run(kb_repo, "show", "pattern", "zz_broken")
+    assert code == 1 and "kb/patterns/zz_broken.yaml:3:1: error KB101" in out

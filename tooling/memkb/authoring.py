@@ -26,7 +26,6 @@ import yaml
 from memkb.errors import RecordError, UsageError
 from memkb.index import Record
 from memkb.layout import FOLDERS, record_relpath
-from memkb.refs import refs_of
 from memkb.render import FIELD_ORDER
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
 from memkb.yamlio import KbLoader, load_bytes
@@ -263,14 +262,12 @@ def delete(root: Path, kind: str, rid: str, options: WriteOptions = WriteOptions
 
 def referrers(root: Path, kind: str, rid: str) -> list[str]:
     """`path: field` of every reference to record `kind`/`rid` in the KB."""
-    from memkb.validate import load_index
-
     found = []
-    for (_, other), record in sorted(load_index(root).records.items()):
-        for ref in refs_of(record.kind, record.doc):
-            if ref.target == kind and ref.value == rid and other != rid:
-                found.append(f"{record.relpath}: {'.'.join(map(str, ref.path))}")
-    return found
+    for record in sorted(_indexed(root), key=lambda r: (r.kind, r.id)):
+        for target, value, path in record.refs:
+            if target == kind and value == rid and (record.kind, record.id) != (kind, rid):
+                found.append(f"{record.relpath}: {'.'.join(map(str, path))}")
+    return sorted(found)
 
 
 def _edit(
@@ -496,13 +493,17 @@ def _list_at(parent: Any, key: str | int, *, create: bool) -> list[Any]:
 
 
 def show(root: Path, kind: str, rid: str) -> Record:
-    """The record `kind`/`rid`; RecordError if there is none."""
-    from memkb.validate import load_index
-
-    record = load_index(root).records.get((kind, rid))
-    if record is None:
-        raise _missing(kind, rid)
-    return record
+    """The record `kind`/`rid`, read from its own file; RecordError if there is none or it
+    cannot be parsed."""
+    relpath = record_relpath(kind, rid)
+    try:
+        raw = (root / relpath).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise _missing(kind, rid) from None
+    loaded = load_bytes(raw, relpath)
+    if loaded.doc is None:
+        raise RecordError(f"{relpath} cannot be read", findings=list[object](loaded.findings))
+    return Record(kind, rid, relpath, loaded.doc)
 
 
 def list_records(
@@ -513,24 +514,29 @@ def list_records(
     phase: str | None = None,
     droid: str | None = None,
 ) -> list[Record]:
-    """Records filtered by kind, domain, phase and droid (each optional), by kind then id."""
-    from memkb.validate import load_index
+    """Records filtered by kind, domain, phase and droid (each optional), by kind then id.
 
-    records = [r for r in load_index(root).records.values() if r.kind != "vocabulary"]
-    return sorted(
-        (
-            r
-            for r in records
-            if (kind is None or r.kind == kind)
-            and _has(r, "domain", domain)
-            and _has(r, "phase", phase)
-            and _has(r, "droid", droid)
-        ),
-        key=lambda r: (r.kind, r.id),
-    )
+    Filters run on the validation engine's cached index (references included), so only
+    the records listed are parsed in full.
+    """
+    wanted = {"domain": domain, "phase": phase, "droid": droid}
+    found = []
+    for record in sorted(_indexed(root), key=lambda r: (r.kind, r.id)):
+        if record.kind == "vocabulary" or kind not in (None, record.kind):
+            continue
+        names = {(target, value) for target, value, _ in record.refs}
+        if all(v is None or (t, v) in names for t, v in wanted.items()):
+            found.append(_full(root, record))
+    return found
 
 
-def _has(record: Record, target: str, name: str | None) -> bool:
-    return name is None or any(
-        ref.target == target and ref.value == name for ref in refs_of(record.kind, record.doc)
-    )
+def _indexed(root: Path) -> list[Record]:
+    from memkb.validate import validate_repo
+
+    return list(validate_repo(root).index.records.values())
+
+
+def _full(root: Path, record: Record) -> Record:
+    loaded = load_bytes((root / record.relpath).read_bytes(), record.relpath)
+    doc = loaded.doc if isinstance(loaded.doc, dict) else record.doc
+    return Record(record.kind, record.id, record.relpath, doc, record.refs)
