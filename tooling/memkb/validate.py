@@ -9,6 +9,7 @@ Usage from Python::
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from memkb.discover import (
 )
 from memkb.findings import Finding, Severity, has_errors
 from memkb.index import Index, Record
-from memkb.layout import KINDS, location_of
+from memkb.layout import FOLDERS, KB_DIR, KINDS, VOCABULARY_FILE, location_of, record_relpath
 from memkb.refs import RefTuple, refs_of
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
@@ -141,6 +142,71 @@ def validate_repo(
     return ValidationResult(
         sorted(set(findings)), len(results), sum(r.doc is not None for r in results), index
     )
+
+
+def validate_changes(
+    root: Path, overlay: Mapping[str, bytes | None], *, today: date | None = None
+) -> ValidationResult:
+    """Validate a write before it happens, in time that does not grow with the KB.
+
+    Returns the findings of the files in `overlay` only. References are resolved through
+    the layout invariant (a record of kind K and id I lives at record_relpath(K, I), which
+    validate enforces), so only the vocabulary, the referenced records and the kind
+    folders' listings are read. A deletion or a vocabulary change can break other
+    records, so those fall back to validate_repo (whose findings cover the whole KB)."""
+    if any(raw is None for raw in overlay.values()) or VOCABULARY_FILE in overlay:
+        return validate_repo(root, overlay=overlay, today=today)
+    schemas = Schemas(root)
+    texts = Texts(root, overlay)
+    written = [_fresh_result(relpath, raw, schemas) for relpath, raw in overlay.items()]
+    index = build_index([*_neighbours(root, written, texts), *written])
+    issues = [
+        issue
+        for rule in COLLECTION_RULES
+        for issue in rule(index, RunContext(today or date.today()))
+        if issue.relpath in overlay
+    ]
+    findings = [f for r in written for f in r.findings] + _resolve(issues, texts)
+    return ValidationResult(
+        sorted(set(findings)), len(written), sum(r.doc is not None for r in written), index
+    )
+
+
+def _fresh_result(relpath: str, raw: bytes | None, schemas: Schemas) -> FileResult:
+    assert raw is not None  # deletions never reach here
+    doc, findings = check_file(relpath, raw, schemas)
+    return FileResult(relpath, cache.blob_id(raw), doc, findings, refs_in(doc))
+
+
+def _neighbours(root: Path, written: list[FileResult], texts: Texts) -> list[FileResult]:
+    """The records the written files can be judged against: the vocabulary, every
+    referenced record (whole), and a stub per other record id (for "did you mean")."""
+    own = {r.relpath for r in written}
+    referenced = {
+        record_relpath(target, value)
+        for r in written
+        for target, value, _ in r.refs
+        if target in FOLDERS and _is_plain_id(value)
+    }
+    out = []
+    for relpath in sorted(referenced | {VOCABULARY_FILE}):
+        raw = texts.get(relpath) if (root / relpath).is_file() else None
+        if relpath not in own and raw is not None:
+            out.append(FileResult(relpath, "", load_bytes(raw, relpath).doc, []))
+    for kind in ("pattern", "failure", "template"):
+        folder = root / KB_DIR / FOLDERS[kind]
+        names = os.listdir(folder) if folder.is_dir() else []  # noqa: PTH208 - speed
+        out += [
+            FileResult(rel, "", {"kind": kind, "id": name[:-5]}, [])
+            for name in names
+            if name.endswith(".yaml")
+            and (rel := f"{KB_DIR}/{FOLDERS[kind]}/{name}") not in own | referenced
+        ]
+    return out
+
+
+def _is_plain_id(value: str) -> bool:
+    return value.replace("_", "").replace("-", "").isalnum()
 
 
 def load_index(root: Path, overlay: Mapping[str, bytes | None] | None = None) -> Index:

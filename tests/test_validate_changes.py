@@ -1,0 +1,79 @@
+"""validate_changes (the write path's check) agrees with a full validate on the written files."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from memkb.validate import validate_changes, validate_repo
+
+OUTCOME = """\
+# yaml-language-server: $schema=../../../schemas/outcome.schema.json
+kind: outcome
+schema_version: 1
+id: {id}
+project: Demo
+date: {date}
+outcome: success
+domains: [{domain}]
+patterns_applied: [{pattern}]
+droids_used: [{droid}]
+"""
+PATH = "kb/outcomes/2025/2025-02-01-demo.yaml"
+
+
+def outcome(**fields: str) -> bytes:
+    values = {
+        "id": "2025-02-01-demo",
+        "date": "2025-02-01",
+        "domain": "e-commerce",
+        "pattern": "ecommerce_security_first",
+        "droid": "security-auditor",
+        **fields,
+    }
+    return OUTCOME.format(**values).encode()
+
+
+CASES = {
+    "valid": {PATH: outcome()},
+    "misspelled droid": {PATH: outcome(droid="security-airditor")},
+    "alias": {PATH: outcome(domain="ecommerce")},
+    "unknown pattern": {PATH: outcome(pattern="ecommerce_security_frist")},
+    "future date": {
+        "kb/outcomes/2027/2027-02-01-demo.yaml": outcome(id="2027-02-01-demo", date="2027-02-01")
+    },
+    "wrong name": {"kb/outcomes/2025/2025-02-01-other.yaml": outcome()},
+    "duplicate key": {PATH: outcome() + b"outcome: failure\n"},
+    "schema": {PATH: outcome().replace(b"outcome: success", b"outcome: great")},
+    "edit of a pattern": {
+        "kb/patterns/ecommerce_security_first.yaml": (
+            Path(__file__).resolve().parents[1] / "kb/patterns/ecommerce_security_first.yaml"
+        )
+        .read_bytes()
+        .replace(b"finance", b"financ")
+    },
+    "deletion falls back": {"kb/patterns/ecommerce_security_first.yaml": None},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_same_findings_as_a_full_validate(kb_repo: Path, name: str) -> None:
+    overlay = CASES[name]
+    today = date(2026, 1, 1)
+    full = validate_repo(kb_repo, overlay=overlay, today=today, use_cache=False)
+    quick = validate_changes(kb_repo, overlay, today=today)
+    if name == "deletion falls back":
+        assert quick.findings == full.findings and not quick.ok
+        return
+    assert quick.findings == [f for f in full.findings if f.path in overlay]
+    assert (name == "valid") == (quick.findings == [])
+
+
+def test_reads_only_what_it_needs(kb_repo: Path) -> None:
+    for index in range(50):
+        (kb_repo / f"kb/failures/unrelated_{index}.yaml").write_text("not: [valid\n")
+    quick = validate_changes(kb_repo, {PATH: outcome()})
+    assert quick.findings == [] and quick.files == 1
+    assert not validate_repo(kb_repo, use_cache=False).ok  # the broken files are there
