@@ -353,3 +353,18 @@ def test_a_kb_below_the_top_of_a_repository_is_explained(tmp_path: Path) -> None
     with pytest.raises(RepoError, match="not at its top"):
         record_outcome(inner, OUTCOME)
     assert not list((inner / "kb/outcomes").rglob("2025-03-01-*"))
+
+
+def test_a_record_both_clones_edited_is_not_merged_blindly(tmp_path: Path) -> None:
+    remote, one, two = clone_pair(tmp_path)
+    set_field(
+        one, "pattern", "ecommerce_security_first", "title", "Theirs", WriteOptions(push="origin")
+    )
+    with pytest.raises(RepoError, match="changed on the remote too") as caught:
+        set_field(
+            two, "pattern", "ecommerce_security_first", "title", "Ours", WriteOptions(push="origin")
+        )
+    assert "but the push failed" in caught.value.message  # ours is committed locally
+    assert "title: Ours" in git(two, "show", f"HEAD:{PATTERN}")
+    assert "title: Theirs" in git(remote, "show", f"main:{PATTERN}")
+    assert git(two, "status", "--porcelain") == ""
