@@ -77,3 +77,8 @@ def test_reads_only_what_it_needs(kb_repo: Path) -> None:
     quick = validate_changes(kb_repo, {PATH: outcome()})
     assert quick.findings == [] and quick.files == 1
     assert not validate_repo(kb_repo, use_cache=False).ok  # the broken files are there
+
+
+def test_paths_may_name_files_that_exist_only_in_the_overlay(kb_repo: Path) -> None:
+    result = validate_repo(kb_repo, [PATH], overlay={PATH: outcome(droid="nobody")})
+    assert [(f.path, f.code) for f in result.findings] == [(PATH, "KB304")]

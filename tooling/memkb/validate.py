@@ -129,7 +129,7 @@ def validate_repo(
     default the root) while the whole KB is still loaded, so cross-file rules stay correct
     and their findings are always reported. Raises UsageError for a bad path and RepoError
     for missing schemas."""
-    wanted = normalize_paths(root, list(paths), cwd or root) if paths else None
+    wanted = _wanted(root, paths, overlay or {}, cwd or root) if paths else None
     results, texts = _load_all(root, overlay, use_cache)
     index = build_index(results)
     issues = [
@@ -142,6 +142,14 @@ def validate_repo(
     return ValidationResult(
         sorted(set(findings)), len(results), sum(r.doc is not None for r in results), index
     )
+
+
+def _wanted(
+    root: Path, paths: Sequence[str], overlay: Mapping[str, bytes | None], cwd: Path
+) -> set[str]:
+    """Root-relative paths to report on; a path of the overlay need not exist on disk."""
+    on_disk = [p for p in paths if p not in overlay]
+    return normalize_paths(root, on_disk, cwd) | {p for p in paths if p in overlay}
 
 
 def validate_changes(
