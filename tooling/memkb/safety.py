@@ -15,7 +15,9 @@ Usage::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from memkb.findings import Finding, error
@@ -175,6 +177,28 @@ def scan_text(path: str, raw: bytes) -> list[Hit]:
             for match in pattern.regex.finditer(line):
                 hits.append(Hit(path, number, match.start() + 1, pattern, match.group(0)))
     return hits
+
+
+def unsafe_additions(root: Path, files: Mapping[str, bytes | None]) -> list[Finding]:
+    """Safety findings a write would add: hits in the new content of each written file
+    that its current content does not already hold, less reviewed exceptions. A write is
+    refused on them, so poisoned memory never reaches a commit, not even an unreviewed one."""
+    allow_file = root / ALLOW_FILE
+    allows, _ = load_allowlist(allow_file.read_bytes() if allow_file.is_file() else None)
+    found = []
+    for path, new in files.items():
+        if new is None or path == ALLOW_FILE:
+            continue
+        current = root / path
+        old_raw = current.read_bytes() if current.is_file() else b""
+        before = {(hit.pattern.code, hit.text) for hit in scan_text(path, old_raw)}
+        for hit in scan_text(path, new):
+            finding = hit.finding()
+            if (hit.pattern.code, hit.text) not in before and not any(
+                allow.covers(finding, hit.text) for allow in allows
+            ):
+                found.append(finding)
+    return found
 
 
 # --------------------------------------------------------------- reviewed exceptions

@@ -259,7 +259,9 @@ def check_edit(root: Path, edit: Edit) -> list[Finding]:
 
     Errors in the written files block the write; errors elsewhere block it only if
     the edit introduces them (a KB that is already broken elsewhere stays writable).
+    New secrets or instructions to the orchestrator block it too (KB501, KB502).
     """
+    from memkb.safety import unsafe_additions
     from memkb.validate import validate_changes, validate_repo
 
     # Checks the written files against the records they name, not the whole KB, so a
@@ -272,6 +274,7 @@ def check_edit(root: Path, edit: Edit) -> list[Finding]:
     if others:
         before = set(validate_repo(root).findings)
         mine += [f for f in others if f not in before]
+    mine += unsafe_additions(root, edit.files)
     if mine:
         raise RecordError(
             f"{edit.kind} '{edit.id}' is not valid; nothing was written",
