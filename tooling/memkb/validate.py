@@ -131,13 +131,28 @@ def validate_repo(
     for missing schemas."""
     wanted = _wanted(root, paths, overlay or {}, cwd or root) if paths else None
     results, texts = _load_all(root, overlay, use_cache)
-    index = build_index(results)
+    return _judge(results, build_index(results), texts, today, per_file=wanted)
+
+
+def _judge(
+    results: list[FileResult],
+    index: Index,
+    texts: Texts,
+    today: date | None,
+    *,
+    per_file: set[str] | None = None,
+    cross_file: Mapping[str, object] | None = None,
+) -> ValidationResult:
+    """Run the collection rules over `index` and gather every finding, keeping per-file
+    findings of `per_file` only and collection findings of `cross_file` only (None: all)."""
+    ctx = RunContext(today or date.today())
     issues = [
         issue
         for rule in COLLECTION_RULES
-        for issue in rule(index, RunContext(today or date.today()))
+        for issue in rule(index, ctx)
+        if cross_file is None or issue.relpath in cross_file
     ]
-    findings = [f for r in results if wanted is None or r.relpath in wanted for f in r.findings]
+    findings = [f for r in results if per_file is None or r.relpath in per_file for f in r.findings]
     findings += _resolve(issues, texts)
     return ValidationResult(
         sorted(set(findings)), len(results), sum(r.doc is not None for r in results), index
@@ -166,22 +181,14 @@ def validate_changes(
         return validate_repo(root, overlay=overlay, today=today)
     schemas = Schemas(root)
     texts = Texts(root, overlay)
-    written = [_fresh_result(relpath, raw, schemas) for relpath, raw in overlay.items()]
-    index = build_index([*_neighbours(root, written, texts), *written])
-    issues = [
-        issue
-        for rule in COLLECTION_RULES
-        for issue in rule(index, RunContext(today or date.today()))
-        if issue.relpath in overlay
+    written = [
+        _fresh_result(relpath, raw, schemas) for relpath, raw in overlay.items() if raw is not None
     ]
-    findings = [f for r in written for f in r.findings] + _resolve(issues, texts)
-    return ValidationResult(
-        sorted(set(findings)), len(written), sum(r.doc is not None for r in written), index
-    )
+    index = build_index([*_neighbours(root, written, texts), *written])
+    return _judge(written, index, texts, today, cross_file=overlay)
 
 
-def _fresh_result(relpath: str, raw: bytes | None, schemas: Schemas) -> FileResult:
-    assert raw is not None  # deletions never reach here
+def _fresh_result(relpath: str, raw: bytes, schemas: Schemas) -> FileResult:
     doc, findings = check_file(relpath, raw, schemas)
     return FileResult(relpath, cache.blob_id(raw), doc, findings, refs_in(doc))
 
@@ -196,7 +203,7 @@ def _neighbours(root: Path, written: list[FileResult], texts: Texts) -> list[Fil
         for target, value, _ in r.refs
         if target in FOLDERS and _is_plain_id(value)
     }
-    out = []
+    out, skip = [], own | referenced
     for relpath in sorted(referenced | {VOCABULARY_FILE}):
         raw = texts.get(relpath) if (root / relpath).is_file() else None
         if relpath not in own and raw is not None:
@@ -207,8 +214,7 @@ def _neighbours(root: Path, written: list[FileResult], texts: Texts) -> list[Fil
         out += [
             FileResult(rel, "", {"kind": kind, "id": name[:-5]}, [])
             for name in names
-            if name.endswith(".yaml")
-            and (rel := f"{KB_DIR}/{FOLDERS[kind]}/{name}") not in own | referenced
+            if name.endswith(".yaml") and (rel := f"{KB_DIR}/{FOLDERS[kind]}/{name}") not in skip
         ]
     return out
 
