@@ -230,3 +230,12 @@ def test_misnamed_outcome_in_the_right_year_is_only_a_name_problem(kb_repo: Path
     src = kb_repo / "kb/outcomes/2025/2025-01-20-shumica-marketplace.yaml"
     src.rename(src.with_name("2025-01-20-shumica.yaml"))
     assert found(kb_repo) == [("kb/outcomes/2025/2025-01-20-shumica.yaml", 4, 5, "KB301")]
+
+
+def test_huge_offending_value_is_clipped_in_the_message(kb_repo: Path) -> None:
+    text = PATTERN.format(id="p1", droid="security-auditor").replace(
+        "domains: [e-commerce]", "domains: " + "[" * 300 + "]" * 300
+    )
+    write(kb_repo, "kb/patterns/p1.yaml", text)
+    [finding] = [f for f in validate_repo(kb_repo).findings if f.code == "KB201"]
+    assert len(finding.message) < 260 and " ... " in finding.message

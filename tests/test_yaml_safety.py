@@ -52,7 +52,7 @@ def test_billion_laughs_fails_fast() -> None:
         lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 10)}]")
     started = time.perf_counter()
     result = codes("\n".join(lines).encode() + b"\n")
-    assert result == [("KB104", 1, 1)]
+    assert result == [("KB104", 5, 4)]  # the first list whose expansion passes the limit
     assert time.perf_counter() - started < 1.0  # 10**10 nodes if expanded
 
 
@@ -91,3 +91,14 @@ def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
 def test_arbitrary_yaml_like_text_never_raises(text: str) -> None:
     loaded = load_bytes(text.encode(), "f.yaml")
     assert all(f.line >= 1 and f.col >= 1 for f in loaded.findings)
+
+
+def test_recursive_alias_is_reported_not_a_crash() -> None:
+    assert codes(b"a: &x [1, *x]\n") == [("KB111", 1, 4)]
+
+
+def test_deep_nesting_is_reported_not_a_crash() -> None:
+    deep_alias = b"a: &x " + b"[" * 150 + b"]" * 150 + b"\nb: *x\n"
+    assert [c for c, _, _ in codes(deep_alias)] == ["KB111"]
+    deep_mapping = b"notes: " + b"{a: " * 900 + b"1" + b"}" * 900 + b"\n"
+    assert [c for c, _, _ in codes(deep_mapping)] == ["KB111"]

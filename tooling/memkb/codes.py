@@ -15,6 +15,7 @@ CODES: dict[str, str] = {
     "KB108": "file is empty",
     "KB109": "top level of the file is not a mapping",
     "KB110": "file cannot be read",
+    "KB111": "values nest too deeply, or an alias refers to itself",
     # KB2xx: schema
     "KB201": "value violates the kind's JSON Schema",
     "KB202": "missing or unknown 'kind'",

@@ -179,12 +179,19 @@ def _explain(err: ValidationError) -> Iterator[SchemaIssue]:
         best = min(err.context, key=lambda e: len(e.absolute_path))
         yield from _explain(best)
         return
-    yield SchemaIssue(path, f"{where or 'record'}: {err.message}")
+    yield SchemaIssue(path, f"{where or 'record'}: {_clip(err.message)}")
 
 
 def _declared(err: ValidationError) -> set[str]:
     schema = err.schema if isinstance(err.schema, dict) else {}
     return set(schema.get("properties", {}))
+
+
+def _clip(message: str, limit: int = 200) -> str:
+    """jsonschema quotes the offending value whole; keep a finding to one readable line."""
+    if len(message) <= limit:
+        return message
+    return f"{message[: limit // 2]} ... {message[-limit // 3 :]}"
 
 
 def _extra_keys(err: ValidationError) -> list[str]:

@@ -17,6 +17,7 @@ from memkb.findings import Finding, error
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_EXPANDED_NODES = 20_000
+MAX_DEPTH = 100
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -118,23 +119,12 @@ def _parse(text: str, path: str) -> Loaded:
     loader.duplicates = []
     try:
         node = loader.get_single_node()
-        if node is not None and "*" in text:
-            size = _expanded_size(node, MAX_EXPANDED_NODES)
-            if size > MAX_EXPANDED_NODES:
-                return Loaded(
-                    text=text,
-                    findings=[
-                        error(
-                            path,
-                            "KB104",
-                            f"aliases expand to more than {MAX_EXPANDED_NODES} nodes",
-                            line=1,
-                            col=1,
-                            hint="write values out instead of using anchors and aliases",
-                        )
-                    ],
-                )
+        problem = _alias_problem(node, path) if node is not None and "*" in text else None
+        if problem is not None:
+            return Loaded(text=text, findings=[problem])
         doc = loader.construct_document(node) if node is not None else None
+    except RecursionError:  # only absurd nesting gets here: records are a few levels deep
+        return Loaded(text=text, findings=[_too_deep(path, None)])
     except yaml.constructor.ConstructorError as exc:
         return Loaded(
             text=text,
@@ -187,28 +177,64 @@ def _marked(path: str, code: str, message: str, mark: yaml.Mark | None, hint: st
     return error(path, code, message, line=line, col=col, hint=hint)
 
 
-def _expanded_size(root: yaml.Node, limit: int) -> int:
-    """Number of nodes the document has once aliases are expanded, stopping past `limit`."""
-    memo: dict[int, int] = {}
+def _alias_problem(root: yaml.Node, path: str) -> Finding | None:
+    """KB104/KB111 when aliases make the document expand past MAX_EXPANDED_NODES, nest
+    past MAX_DEPTH or refer to themselves; None when the document is sound.
 
-    def size(node: yaml.Node) -> int:
-        if id(node) in memo:
-            return memo[id(node)]
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            children: list[yaml.Node] = list(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        else:
-            children = []
-        for child in children:
-            total += size(child)
-            if total > limit:
-                break
-        memo[id(node)] = total
-        return total
+    Iterative, with a colour per node (1 expanding, 2 done), so neither a "billion
+    laughs" file nor a recursive alias can exhaust memory or Python's stack."""
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    colour: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key, kids = id(node), _children(node)
+        if finished:
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
+            colour[key] = 2
+            if size[key] > MAX_EXPANDED_NODES:
+                return _marked(
+                    path,
+                    "KB104",
+                    f"aliases expand to more than {MAX_EXPANDED_NODES} nodes",
+                    node.start_mark,
+                    "write values out instead of using anchors and aliases",
+                )
+            if height[key] > MAX_DEPTH:
+                return _too_deep(path, node.start_mark)
+        elif colour.get(key) == 1:
+            return _marked(
+                path,
+                "KB111",
+                "an alias refers to itself",
+                node.start_mark,
+                "write values out instead of using anchors and aliases",
+            )
+        elif colour.get(key) != 2:
+            colour[key] = 1
+            stack.append((node, True))
+            stack.extend((kid, False) for kid in kids)
+    return None
 
-    return size(root)
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _too_deep(path: str, mark: yaml.Mark | None) -> Finding:
+    return _marked(
+        path,
+        "KB111",
+        f"values nest more than {MAX_DEPTH} levels deep",
+        mark,
+        "flatten the record: knowledge files nest a few levels at most",
+    )
 
 
 def _tab_findings(text: str, path: str) -> list[Finding]:
