@@ -525,6 +525,7 @@ def test_markdown_tables_for_a_pull_request(story: dict[str, Any]) -> None:
         (["metrics", "--as-of", "no-such-rev"], "'no-such-rev' is not a commit"),
         (["metrics", "--as-of", "2025-13-45"], "'2025-13-45' is not a date"),
         (["metrics", "--since", "yesterday"], "'yesterday' is not a date"),
+        (["metrics", "--since", "2025-3-1"], "'2025-3-1' is not a date"),
         (["metrics", "--series", "week"], "unknown series 'week'"),
         (["history", "pattern", "nope"], "no pattern 'nope' in the history"),
         (["history", "widget", "x"], "unknown kind 'widget'"),

@@ -30,8 +30,13 @@ class Target:
 
 
 def end_of_day(day: str) -> int:
-    """Seconds since the epoch at 23:59:59 UTC of `day` (YYYY-MM-DD); UsageError if invalid."""
+    """Seconds since the epoch at 23:59:59 UTC of `day` (YYYY-MM-DD); UsageError if invalid.
+
+    strptime alone accepts 2025-3-1, which then compares wrongly with the outcomes'
+    YYYY-MM-DD dates (as text): only the zero-padded form is a date here."""
     try:
+        if not DATE_RE.match(day):
+            raise ValueError(day)
         parsed = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError as exc:
         raise UsageError(f"'{day}' is not a date", hint="write dates as YYYY-MM-DD") from exc
