@@ -405,3 +405,35 @@ def test_show_reads_only_its_own_file_and_reports_a_broken_one(kb_repo: Path) ->
     assert code == 0 and json.loads(out)["id"] == "ecommerce_security_first"
     code, out = run(kb_repo, "show", "pattern", "zz_broken")
     assert code == 1 and "kb/patterns/zz_broken.yaml:3:1: error KB101" in out
+
+
+def test_an_id_that_is_a_path_is_refused_and_nothing_changes(kb_repo: Path) -> None:
+    code, out = run(
+        kb_repo,
+        "new",
+        "pattern",
+        "lonely",
+        "--title",
+        "T",
+        "--description",
+        "D",
+        "--domain",
+        "e-commerce",
+        "--phase",
+        "security_first",
+        "--droid",
+        "security-auditor",
+    )
+    assert code == 0, out
+    head = git(kb_repo, "rev-parse", "HEAD")
+    # Before: the file was deleted from the work tree by a commit that changed nothing.
+    code, out = run(kb_repo, "rm", "failure", "../patterns/lonely")
+    assert code == 2 and "'../patterns/lonely' is not a record id" in out
+    assert (kb_repo / "kb/patterns/lonely.yaml").exists()
+    assert git(kb_repo, "rev-parse", "HEAD") == head
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_show_of_an_unknown_kind_is_a_usage_error(kb_repo: Path) -> None:
+    code, out = run(kb_repo, "show", "widget", "x")
+    assert code == 2 and "unknown kind 'widget'" in out

@@ -25,7 +25,7 @@ import yaml
 
 from memkb.errors import RecordError, UsageError
 from memkb.index import Record
-from memkb.layout import FOLDERS, record_relpath
+from memkb.layout import FOLDERS, check_kind, record_relpath
 from memkb.render import FIELD_ORDER
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
 from memkb.yamlio import KbLoader, load_bytes
@@ -100,7 +100,7 @@ def new_record(
     rid = str(full.get("id", ""))
     if not rid:
         raise UsageError("the new record has no id", hint="give it as `memkb new KIND ID`")
-    relpath = record_relpath(kind, rid)
+    relpath = _relpath(kind, rid)
 
     def plan(target: Target) -> Edit:
         if target.exists(relpath):
@@ -243,7 +243,7 @@ def rename(kind: str, rid: str) -> None:
 def delete(root: Path, kind: str, rid: str, options: WriteOptions = WriteOptions()) -> WriteResult:
     """Delete a record; RecordError listing the records that still refer to it."""
     _check_editable(kind, rid)
-    relpath = record_relpath(kind, rid)
+    relpath = _relpath(kind, rid)
 
     def plan(target: Target) -> Edit:
         if target.read(relpath) is None:
@@ -287,7 +287,7 @@ def _edit(
         if steps[0] == "id":
             rename(kind, rid)
         raise UsageError(f"'{steps[0]}' is fixed for every record", hint="edit another field")
-    relpath = record_relpath(kind, rid)
+    relpath = _relpath(kind, rid)
 
     def plan(target: Target) -> Edit:
         raw = target.read(relpath)
@@ -303,6 +303,19 @@ def _check_editable(kind: str, rid: str) -> None:
         raise UsageError(f"outcome '{rid}' cannot be changed", hint=APPEND_ONLY_HINT)
     if kind not in EDITABLE_KINDS:
         raise UsageError(f"unknown kind '{kind}'", hint=f"use one of: {', '.join(FOLDERS)}")
+
+
+def _relpath(kind: str, rid: str) -> str:
+    """The path of record `kind`/`rid`; UsageError for an unknown kind, or for an id that
+    is not a plain file name (one holding '/' or starting with '.' would name a file
+    outside the kind's folder, e.g. `rm failure ../patterns/x`)."""
+    check_kind(kind)
+    if not rid or "/" in rid or "\0" in rid or rid.startswith("."):
+        raise UsageError(
+            f"'{rid}' is not a record id",
+            hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
+        )
+    return record_relpath(kind, rid)
 
 
 def _missing(kind: str, rid: str) -> RecordError:
@@ -494,8 +507,8 @@ def _list_at(parent: Any, key: str | int, *, create: bool) -> list[Any]:
 
 def show(root: Path, kind: str, rid: str) -> Record:
     """The record `kind`/`rid`, read from its own file; RecordError if there is none or it
-    cannot be parsed."""
-    relpath = record_relpath(kind, rid)
+    cannot be parsed; UsageError for an unknown kind or an id that is not a file name."""
+    relpath = _relpath(kind, rid)
     try:
         raw = (root / relpath).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
