@@ -783,3 +783,14 @@ def test_any_json_memory_is_reported_never_crashes(
     for relpath, text in result.contents.items():
         assert load_bytes(text.encode(), relpath).findings == []
     assert kb_files(repo) == ["kb/vocabulary.yaml"]
+
+
+def test_absurdly_nested_json_is_a_finding_not_a_traceback(
+    empty_kb_repo: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "deep.json"
+    source.write_text('{"success_patterns": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = CliRunner().invoke(app, ["import-legacy", str(source), "--repo", str(empty_kb_repo)])
+    assert "KB602" in result.output and "nests too deeply" in result.output
+    assert result.exit_code == 1 and not isinstance(result.exception, RecursionError)
+    assert list((empty_kb_repo / "kb").rglob("*.yaml")) == []

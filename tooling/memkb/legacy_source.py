@@ -204,6 +204,18 @@ def _parse_block(source: LegacySource, index: int, offset: int, body: str) -> Bl
                 hint="fix the JSON here; this block was not imported",
             )
         )
+    except RecursionError:  # only absurd nesting gets here: memory is a few levels deep
+        line, col = source.line_col(offset)
+        source.findings.append(
+            error(
+                source.path,
+                "KB602",
+                "JSON nests too deeply to read",
+                line=line,
+                col=col,
+                hint="flatten this block; it was not imported",
+            )
+        )
     return block
 
 
