@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,21 +119,37 @@ def report(
     """
     from memkb.metrics import compute
 
-    tip, key = _request(root, "report", as_of, since)
+    def build(cache: Cache, tip: str) -> dict[str, Any]:
+        prefetch = ReadAhead(root, cache, tip, progress) if _walk_ahead(cache, as_of) else None
+        tg = target(root, cache, tip, as_of, progress)
+        if prefetch is not None:
+            prefetch.join()
+        replay = Replay(tg.commits)
+        replay.advance(tg.upto)
+        ev = evidence(root, cache, replay, progress)
+        ev.intervals = cache.intervals
+        figures = compute(ev, since=since)
+        return {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
+
+    return _answer(root, "report", as_of, since, use_cache, build)
+
+
+def _answer(
+    root: Path,
+    mode: str,
+    as_of: str | None,
+    since: str | None,
+    use_cache: bool,
+    build: Callable[[Cache, str], dict[str, Any]],
+) -> dict[str, Any]:
+    """The finished report for the request if one is stored; else `build(cache, tip)`,
+    then the history cache and the report are saved for the next run."""
+    tip, key = _request(root, mode, as_of, since)
     hit = cached_report(root, key) if use_cache else None
     if hit is not None:
         return hit
     cache = Cache.load(root, enabled=use_cache)
-    prefetch = ReadAhead(root, cache, tip, progress) if _walk_ahead(cache, as_of) else None
-    tg = target(root, cache, tip, as_of, progress)
-    if prefetch is not None:
-        prefetch.join()
-    replay = Replay(tg.commits)
-    replay.advance(tg.upto)
-    ev = evidence(root, cache, replay, progress)
-    ev.intervals = cache.intervals
-    figures = compute(ev, since=since)
-    result = {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
+    result = build(cache, tip)
     cache.save()
     if use_cache:
         store_report(root, key, result)
@@ -171,18 +187,13 @@ def series(
 
     Raise UsageError for a bad date or revision, RepoError outside a usable repository.
     """
-    tip, key = _request(root, "series", as_of, since)
-    hit = cached_report(root, key) if use_cache else None
-    if hit is not None:
-        return hit
-    cache = Cache.load(root, enabled=use_cache)
-    tg = target(root, cache, tip, as_of, progress)
-    points = _monthly(root, cache, tg, as_of, since) if tg.upto >= 0 else []
-    result = {"as_of": _as_of_info(tg), "since": since, "series": points}
-    cache.save()
-    if use_cache:
-        store_report(root, key, result)
-    return result
+
+    def build(cache: Cache, tip: str) -> dict[str, Any]:
+        tg = target(root, cache, tip, as_of, progress)
+        points = _monthly(root, cache, tg, as_of, since) if tg.upto >= 0 else []
+        return {"as_of": _as_of_info(tg), "since": since, "series": points}
+
+    return _answer(root, "series", as_of, since, use_cache, build)
 
 
 def _monthly(
