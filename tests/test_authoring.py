@@ -437,3 +437,11 @@ def test_an_id_that_is_a_path_is_refused_and_nothing_changes(kb_repo: Path) -> N
 def test_show_of_an_unknown_kind_is_a_usage_error(kb_repo: Path) -> None:
     code, out = run(kb_repo, "show", "widget", "x")
     assert code == 2 and "unknown kind 'widget'" in out
+
+
+def test_a_misspelled_kind_names_the_kinds_that_apply(kb_repo: Path) -> None:
+    # Before: `list --kind patterns` printed "0 record(s)" and exited 0.
+    code, out = run(kb_repo, "list", "--kind", "patterns")
+    assert code == 2 and "unknown kind 'patterns'" in out
+    code, out = run(kb_repo, "set", "patterns", "x", "title", "T")
+    assert code == 2 and "use one of: pattern, failure, template, vocabulary" in out

@@ -25,7 +25,7 @@ import yaml
 
 from memkb.errors import RecordError, UsageError
 from memkb.index import Record
-from memkb.layout import FOLDERS, check_kind, record_relpath
+from memkb.layout import check_kind, record_relpath
 from memkb.render import FIELD_ORDER
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
 from memkb.yamlio import KbLoader, load_bytes
@@ -302,7 +302,7 @@ def _check_editable(kind: str, rid: str) -> None:
     if kind == "outcome":
         raise UsageError(f"outcome '{rid}' cannot be changed", hint=APPEND_ONLY_HINT)
     if kind not in EDITABLE_KINDS:
-        raise UsageError(f"unknown kind '{kind}'", hint=f"use one of: {', '.join(FOLDERS)}")
+        raise UsageError(f"unknown kind '{kind}'", hint=f"use one of: {', '.join(EDITABLE_KINDS)}")
 
 
 def _relpath(kind: str, rid: str) -> str:
@@ -530,8 +530,10 @@ def list_records(
     """Records filtered by kind, domain, phase and droid (each optional), by kind then id.
 
     Filters run on the validation engine's cached index (references included), so only
-    the records listed are parsed in full.
+    the records listed are parsed in full. Raises UsageError for an unknown kind.
     """
+    if kind is not None:
+        check_kind(kind)
     wanted = {"domain": domain, "phase": phase, "droid": droid}
     found = []
     for record in sorted(_indexed(root), key=lambda r: (r.kind, r.id)):
