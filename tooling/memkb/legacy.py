@@ -40,6 +40,7 @@ from memkb.lock import write_lock
 from memkb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.render import render_record
 from memkb.schema import Schemas
+from memkb.writer import write_file
 from memkb.yamlio import load_bytes
 
 __all__ = ["LEGACY_CODES", "ImportResult", "import_legacy"]
@@ -360,7 +361,7 @@ def _write_all(root: Path, files: dict[str, str], previous: dict[str, bytes | No
             if path.parent not in seen_dirs:  # one stat per folder, not per file
                 made.extend(_make_dirs(root, path.parent))
                 seen_dirs.add(path.parent)
-            _atomic_write(path, text.encode("utf-8"))
+            write_file(path, text.encode("utf-8"))
             done.append((path, previous.get(relpath)))
     except OSError as exc:
         _undo(done, made)
@@ -382,23 +383,9 @@ def _make_dirs(root: Path, folder: Path) -> list[Path]:
     return list(reversed(missing))
 
 
-def _atomic_write(path: Path, raw: bytes) -> None:
-    # A dot-name without .yaml: never taken for a record by validate or `git add kb/`.
-    tmp = path.with_name(f".{path.name}.memkb-tmp")
-    try:
-        tmp.write_bytes(raw)
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _undo(done: list[tuple[Path, bytes | None]], made: list[Path]) -> None:
     for path, previous in reversed(done):
-        if previous is None:
-            path.unlink(missing_ok=True)
-        else:
-            _atomic_write(path, previous)
+        write_file(path, previous)
     for folder in reversed(made):
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()

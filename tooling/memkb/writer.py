@@ -15,6 +15,7 @@ Test hook: MEMKB_FAULT=<point> makes the process SIGKILL itself at that point
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -383,24 +384,31 @@ JOURNAL = "journal.json"
 def write_files(root: Path, files: Mapping[str, bytes | None]) -> None:
     """Write (or delete) each file atomically: a synced temp file renamed over the old one."""
     for relpath, raw in files.items():
-        _write_one(root / relpath, raw)
+        write_file(root / relpath, raw)
     fault("after-replace")
 
 
-def _write_one(path: Path, raw: bytes | None) -> None:
+def write_file(path: Path, raw: bytes | None) -> None:
+    """Write `raw` to `path` atomically (None: delete it): a synced temp file, given the old
+    file's mode, renamed over it. Raises OSError; a failed write leaves no temp file."""
     if raw is None:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(path)
-    with tmp.open("wb") as out:
-        out.write(raw)
-        out.flush()
-        os.fsync(out.fileno())
-    if path.exists():
-        tmp.chmod(path.stat().st_mode & 0o7777)
-    fault("after-temp-write")
-    tmp.replace(path)
+    try:
+        with tmp.open("wb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        if path.exists():
+            tmp.chmod(path.stat().st_mode & 0o7777)
+        fault("after-temp-write")
+        tmp.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _tmp_path(path: Path) -> Path:
@@ -506,7 +514,7 @@ def _settle(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]], to: 
 
 
 def _put(repo: GitRepo, relpath: str, blob: str | None) -> None:
-    _write_one(repo.root / relpath, None if blob is None else repo.read_object(blob))
+    write_file(repo.root / relpath, None if blob is None else repo.read_object(blob))
 
 
 def _read(path: Path) -> bytes | None:
