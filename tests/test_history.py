@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -20,6 +21,7 @@ from memkb.history import (
     Cache,
     Replay,
     chain,
+    code_fingerprint,
     iso,
     record_history,
     report,
@@ -421,6 +423,19 @@ def test_a_long_journal_is_folded_into_the_cache(
     rep = report(repo)
     assert not journal.exists()  # folded: everything is in the main file again
     assert len(Cache.load(repo).commits) == 9 and lm(rep)["total_projects"] == 7
+
+
+@pytest.mark.parametrize("module", ["memkb.metrics", "memkb.beta"])
+def test_a_changed_formula_is_a_new_report(
+    module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored reports are keyed by the code that computes them, Beta numerics included."""
+    mod = importlib.import_module(module)
+    before = code_fingerprint()
+    edited = tmp_path / "edited.py"
+    edited.write_bytes(Path(str(mod.__file__)).read_bytes() + b"# a changed formula\n")
+    monkeypatch.setattr(mod, "__file__", str(edited))
+    assert code_fingerprint() != before
 
 
 # ------------------------------------------------------------------ memkb history

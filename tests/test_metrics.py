@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from memkb.beta import beta_cdf, beta_quantile
 from memkb.metrics import (
     Evidence,
     FailureMet,
     Outcome,
     Record,
-    beta_cdf,
-    beta_quantile,
     compute,
     halves,
     posterior,

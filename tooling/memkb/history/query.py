@@ -88,10 +88,11 @@ def _request(root: Path, mode: str, as_of: str | None, since: str | None) -> tup
 
 def code_fingerprint() -> str:
     """Hash of the modules whose code shapes a report: a changed formula is a new report."""
-    from memkb import metrics
+    from memkb import beta, metrics
 
     digest = hashlib.sha256()
-    for module_file in (*sorted(Path(__file__).parent.glob("*.py")), Path(metrics.__file__)):
+    formulas = (Path(metrics.__file__), Path(beta.__file__))
+    for module_file in (*sorted(Path(__file__).parent.glob("*.py")), *formulas):
         digest.update(module_file.read_bytes())
     return digest.hexdigest()[:16]
 
