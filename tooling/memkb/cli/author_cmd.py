@@ -72,9 +72,12 @@ def reports_findings(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(
-    no_commit: bool, branch: str | None, push: str | None, agent: str | None
+    no_commit: bool, branch: str | None, push: bool, remote: str, agent: str | None
 ) -> WriteOptions:
-    return WriteOptions(commit=not no_commit, branch=branch, push=push, agent=agent)
+    """The write options of the shared flags: --push sends to --remote."""
+    return WriteOptions(
+        commit=not no_commit, branch=branch, push=remote if push else None, agent=agent
+    )
 
 
 def _done(result: WriteResult, as_json: bool) -> None:
@@ -191,9 +194,7 @@ def new(
     doc.update(_fields(field))
     _complete(root, kind, doc, interactive=from_file != "-" and stdin_is_terminal())
     _done(
-        authoring.new_record(
-            root, kind, doc, _options(no_commit, branch, remote if push else None, agent)
-        ),
+        authoring.new_record(root, kind, doc, _options(no_commit, branch, push, remote, agent)),
         as_json,
     )
 
@@ -299,9 +300,7 @@ def record(
             hint="give --project, --outcome, --domain and --droid (or the fields in --from)",
         )
     _done(
-        authoring.record_outcome(
-            root, fields, _options(no_commit, branch, remote if push else None, agent)
-        ),
+        authoring.record_outcome(root, fields, _options(no_commit, branch, push, remote, agent)),
         as_json,
     )
 
@@ -339,7 +338,7 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
             record_id,
             field,
             authoring.parse_value(value),
-            _options(no_commit, branch, remote if push else None, agent),
+            _options(no_commit, branch, push, remote, agent),
         )
         _done(result, as_json)
 
@@ -381,7 +380,7 @@ def deprecate(
         kind,
         record_id,
         superseded_by,
-        _options(no_commit, branch, remote if push else None, agent),
+        _options(no_commit, branch, push, remote, agent),
     )
     _done(result, as_json)
 
@@ -405,7 +404,7 @@ def remove_record(
         repo_root(repo),
         kind,
         record_id,
-        _options(no_commit, branch, remote if push else None, agent),
+        _options(no_commit, branch, push, remote, agent),
     )
     _done(result, as_json)
 
