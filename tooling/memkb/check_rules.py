@@ -70,10 +70,16 @@ def pair_renames(changes: list[FileChange]) -> list[FileChange]:
     text at least 80% similar. Same id at a new path is a move; a new id is a rename."""
     deleted = [c for c in changes if c.status == "deleted" and c.kind is not None]
     added = [c for c in changes if c.status == "added" and c.kind is not None]
+    if not (deleted and added):
+        return sorted(changes, key=lambda c: c.path)
+    # Each side parsed once, not once per candidate pair (a change may delete and add
+    # hundreds of records).
+    bodies = {id(c): _body(c.old, c.path) for c in deleted}
+    bodies.update({id(c): _body(c.new, c.path) for c in added})
     pairs: dict[int, FileChange] = {}
     used: set[int] = set()
     for gone in deleted:
-        match = next((a for a in added if id(a) not in used and _same(gone, a)), None)
+        match = next((a for a in added if id(a) not in used and _same(gone, a, bodies)), None)
         if match is not None:
             used.add(id(match))
             same_id = location_of(gone.path).stem == location_of(match.path).stem
@@ -84,16 +90,20 @@ def pair_renames(changes: list[FileChange]) -> list[FileChange]:
     return sorted(out, key=lambda c: c.path)
 
 
-def _same(gone: FileChange, new: FileChange) -> bool:
+def _body(raw: bytes | None, path: str) -> dict[str, Any] | None:
+    """The document's fields other than `id` (None if missing or not a mapping)."""
+    doc = load_bytes(raw, path).doc if raw is not None else None
+    return {k: v for k, v in doc.items() if k != "id"} if isinstance(doc, dict) else None
+
+
+def _same(gone: FileChange, new: FileChange, bodies: dict[int, dict[str, Any] | None]) -> bool:
     if gone.old is None or new.new is None:
         return False
     if gone.old == new.new:
         return True
-    old_doc, new_doc = load_bytes(gone.old, gone.path).doc, load_bytes(new.new, new.path).doc
-    if isinstance(old_doc, dict) and isinstance(new_doc, dict):
-        strip = {k: v for k, v in old_doc.items() if k != "id"}
-        if strip and strip == {k: v for k, v in new_doc.items() if k != "id"}:
-            return True
+    body = bodies[id(gone)]
+    if body and body == bodies[id(new)]:
+        return True
     if gone.kind != new.kind:
         return False
     matcher = difflib.SequenceMatcher(None, gone.old, new.new, autojunk=False)
