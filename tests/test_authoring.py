@@ -445,3 +445,13 @@ def test_a_misspelled_kind_names_the_kinds_that_apply(kb_repo: Path) -> None:
     assert code == 2 and "unknown kind 'patterns'" in out
     code, out = run(kb_repo, "set", "patterns", "x", "title", "T")
     assert code == 2 and "use one of: pattern, failure, template, vocabulary" in out
+
+
+def test_setting_a_field_to_its_current_value_commits_nothing(kb_repo: Path) -> None:
+    args = ("set", "pattern", "ecommerce_security_first", "title", "Same")
+    assert run(kb_repo, *args)[0] == 0
+    head = git(kb_repo, "rev-parse", "HEAD")
+    # Before: a second, empty commit whose trailers told history "update".
+    code, out = run(kb_repo, *args)
+    assert code == 1 and f"{PATTERN} holds that already" in out
+    assert git(kb_repo, "rev-parse", "HEAD") == head

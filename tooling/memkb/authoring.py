@@ -293,7 +293,13 @@ def _edit(
         raw = target.read(relpath)
         if raw is None:
             raise _missing(kind, rid)
-        return Edit(kind, rid, action, {relpath: edit_text(raw, relpath, steps, change)}, detail)
+        edited = edit_text(raw, relpath, steps, change)
+        if edited == raw:
+            # A commit that changes nothing would still tell history "update".
+            raise RecordError(
+                f"{relpath} holds that already; nothing was written", hint="nothing to do"
+            )
+        return Edit(kind, rid, action, {relpath: edited}, detail)
 
     return write(root, plan, options)
 
