@@ -14,6 +14,7 @@ Usage from Python::
 
 from __future__ import annotations
 
+import functools
 import io
 import subprocess
 import tarfile
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from memkb import check_rules, safety
 from memkb.check_delta import Delta, metrics_delta
@@ -31,6 +33,7 @@ from memkb.gitio import GitRepo
 from memkb.history import BlobReader
 from memkb.layout import KB_DIR, SCHEMAS_DIR, location_of
 from memkb.validate import ValidationResult, validate_repo
+from memkb.yamlio import load_bytes
 
 KNOWLEDGE_PREFIXES = (f"{KB_DIR}/", f"{SCHEMAS_DIR}/")
 RISKS = ("none", "evidence", "knowledge", "structure")  # in increasing order of review need
@@ -59,6 +62,22 @@ class FileChange:
         if self.old_path is None or not self.old_path.startswith(f"{KB_DIR}/"):
             return None
         return location_of(self.old_path).kind
+
+    # Parsed once per change: the change rules and every reporter read the same documents.
+    @functools.cached_property
+    def old_doc(self) -> dict[str, Any] | None:
+        """The document at base (None if there is none, or it is not a readable mapping)."""
+        return _mapping_doc(self.old, self.old_path or self.path)
+
+    @functools.cached_property
+    def new_doc(self) -> dict[str, Any] | None:
+        """The document at head (None if there is none, or it is not a readable mapping)."""
+        return _mapping_doc(self.new, self.path)
+
+
+def _mapping_doc(raw: bytes | None, path: str) -> dict[str, Any] | None:
+    doc = load_bytes(raw, path).doc if raw is not None else None
+    return doc if isinstance(doc, dict) else None
 
 
 @dataclass(frozen=True)

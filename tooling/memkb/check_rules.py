@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from memkb.findings import Finding, error
 from memkb.index import Index
 from memkb.layout import location_of
-from memkb.yamlio import Locator, load_bytes
+from memkb.yamlio import Locator
 
 if TYPE_CHECKING:
     from memkb.check import FileChange
@@ -37,18 +37,12 @@ class Limits:
 
 @dataclass
 class Context:
-    """What every change rule sees: the changes, the head index, parsed documents."""
+    """What every change rule sees: the changes (with their parsed documents) and the
+    head index."""
 
     changes: list[FileChange]
     index: Index
     limits: Limits
-
-    def doc(self, raw: bytes | None, path: str) -> dict[str, Any] | None:
-        """The parsed document of `raw` (None if missing or unreadable)."""
-        if raw is None:
-            return None
-        loaded = load_bytes(raw, path).doc
-        return loaded if isinstance(loaded, dict) else None
 
 
 ChangeRule = Callable[[Context], Iterator[Finding]]
@@ -72,10 +66,10 @@ def pair_renames(changes: list[FileChange]) -> list[FileChange]:
     added = [c for c in changes if c.status == "added" and c.kind is not None]
     if not (deleted and added):
         return sorted(changes, key=lambda c: c.path)
-    # Each side parsed once, not once per candidate pair (a change may delete and add
-    # hundreds of records).
-    bodies = {id(c): _body(c.old, c.path) for c in deleted}
-    bodies.update({id(c): _body(c.new, c.path) for c in added})
+    # Each side's document once, not once per candidate pair (a change may delete and
+    # add hundreds of records).
+    bodies = {id(c): _body(c.old_doc) for c in deleted}
+    bodies.update({id(c): _body(c.new_doc) for c in added})
     pairs: dict[int, FileChange] = {}
     used: set[int] = set()
     for gone in deleted:
@@ -90,10 +84,9 @@ def pair_renames(changes: list[FileChange]) -> list[FileChange]:
     return sorted(out, key=lambda c: c.path)
 
 
-def _body(raw: bytes | None, path: str) -> dict[str, Any] | None:
+def _body(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     """The document's fields other than `id` (None if missing or not a mapping)."""
-    doc = load_bytes(raw, path).doc if raw is not None else None
-    return {k: v for k, v in doc.items() if k != "id"} if isinstance(doc, dict) else None
+    return None if doc is None else {k: v for k, v in doc.items() if k != "id"}
 
 
 def _same(gone: FileChange, new: FileChange, bodies: dict[int, dict[str, Any] | None]) -> bool:
@@ -176,7 +169,7 @@ def referenced_deprecations(ctx: Context) -> Iterator[Finding]:
     for change in ctx.changes:
         if change.kind not in PRIOR_KINDS or change.new is None:
             continue
-        old, new = ctx.doc(change.old, change.path), ctx.doc(change.new, change.path)
+        old, new = change.old_doc, change.new_doc
         if new is None or new.get("status") != "deprecated":
             continue
         if old is not None and old.get("status") == "deprecated":
@@ -202,7 +195,7 @@ def hand_edited_figures(ctx: Context) -> Iterator[Finding]:
     for change in ctx.changes:
         if change.status != "modified" or change.kind not in PRIOR_KINDS:
             continue
-        old, new = ctx.doc(change.old, change.path), ctx.doc(change.new, change.path)
+        old, new = change.old_doc, change.new_doc
         if old is None or new is None:
             continue
         old_prior, new_prior = _mapping(old.get("prior")), _mapping(new.get("prior"))

@@ -15,7 +15,6 @@ from memkb.findings import Finding, Severity
 from memkb.history import summarize
 from memkb.layout import location_of
 from memkb.report import finding_line, summary_line
-from memkb.yamlio import load_bytes
 
 # GitHub shows at most 10 error and 10 warning annotations per step (and 50 per job):
 # https://github.com/actions/toolkit/blob/main/docs/problem-matchers.md#limitations
@@ -43,7 +42,7 @@ def record_label(change: FileChange) -> str:
 def change_verb(change: FileChange) -> str:
     """The change's status, or `deprecated` for a record whose status became deprecated."""
     if change.status == "modified" and change.kind is not None:
-        old, new = _doc(change.old, change.path), _doc(change.new, change.path)
+        old, new = change.old_doc, change.new_doc
         if (new or {}).get("status") == "deprecated" and (old or {}).get("status") != "deprecated":
             return "deprecated"
     return change.status
@@ -57,15 +56,10 @@ def field_changes(change: FileChange) -> list[str]:
         return ["removed"]
     if change.path.startswith("schemas/") or change.kind is None:
         return ["content changed"]
-    old, new = _doc(change.old, change.path), _doc(change.new, change.path)
+    old, new = change.old_doc, change.new_doc
     fields = summarize(old, new) if old is not None and new is not None else []
     moved = [f"from {change.old_path}"] if change.old_path != change.path else []
     return moved + fields or ["no field changed"]
-
-
-def _doc(raw: bytes | None, path: str) -> dict[str, Any] | None:
-    doc = load_bytes(raw, path).doc if raw is not None else None
-    return doc if isinstance(doc, dict) else None
 
 
 def changes_json(result: CheckResult) -> list[dict[str, Any]]:
