@@ -455,3 +455,28 @@ def test_setting_a_field_to_its_current_value_commits_nothing(kb_repo: Path) -> 
     code, out = run(kb_repo, *args)
     assert code == 1 and f"{PATTERN} holds that already" in out
     assert git(kb_repo, "rev-parse", "HEAD") == head
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            ("set", "pattern", "ecommerce_security_first", "prior", "{weight: 1, weight: 2}"),
+            None,
+            "duplicate key 'weight'",
+        ),
+        (("new", "pattern", "--from", "-"), "id: one\nid: two\n", "duplicate key 'id'"),
+        (
+            ("add", "pattern", "ecommerce_security_first", "best_practices", "&a [x, *a]"),
+            None,
+            "expands too far through its aliases",
+        ),
+    ],
+)
+def test_a_value_yaml_cannot_hold_is_a_usage_error(
+    kb_repo: Path, args: tuple[str, ...], stdin: str | None, message: str
+) -> None:
+    # Before: an AttributeError or a RecursionError traceback.
+    code, out = run(kb_repo, *args, stdin=stdin)
+    assert code == 2 and message in out
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""

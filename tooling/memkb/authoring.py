@@ -28,7 +28,7 @@ from memkb.index import Record
 from memkb.layout import check_kind, record_relpath
 from memkb.render import FIELD_ORDER
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
-from memkb.yamlio import KbLoader, load_bytes
+from memkb.yamlio import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
@@ -46,12 +46,46 @@ APPEND_ONLY_HINT = (
 
 def parse_value(text: str) -> Any:
     """A command-line value read as YAML (`12` is a number, `[a, b]` a list, dates stay
-    strings); text that is not valid YAML is kept as a string."""
+    strings); text that is not valid YAML is kept as a string.
+
+    Raises UsageError for a repeated key, and for aliases that expand past the limits
+    of a knowledge file (a self-referring alias does): neither can be written."""
+    loader = KbLoader(text)  # a safe loader
+    loader.duplicates = []
     try:
-        value = yaml.load(text, Loader=KbLoader)  # KbLoader is a safe loader
+        value = loader.get_single_data()
     except yaml.YAMLError:
         return text
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        key, mark = loader.duplicates[0]
+        raise UsageError(
+            f"duplicate key '{key}' in the value given (line {mark.line + 1})",
+            hint="give each key once",
+        )
+    if not _bounded(value):
+        raise UsageError(
+            "the value given expands too far through its aliases",
+            hint="write the value out instead of using anchors and aliases",
+        )
     return text if value is None and text.strip() not in ("null", "~") else value
+
+
+def _bounded(value: Any) -> bool:
+    """False if `value`, aliases expanded, has more than MAX_EXPANDED_NODES nodes or
+    nests deeper than MAX_DEPTH (as a knowledge file may not; a cycle does both)."""
+    stack, count = [(value, 0)], 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_EXPANDED_NODES or depth > MAX_DEPTH:
+            return False
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return True
 
 
 def slugify(text: str) -> str:
