@@ -404,6 +404,21 @@ def test_base_evidence_is_cached_by_commit_and_gives_the_same_delta(kb_repo: Pat
     assert run_check(kb_repo, "main", head, today=TODAY).delta == first.delta
 
 
+def test_base_evidence_is_rebuilt_when_the_code_that_builds_it_changes(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memkb import check_delta, history
+
+    base = git(kb_repo, "rev-parse", "HEAD").strip()
+    stored = check_delta.base_evidence(kb_repo, base)
+    built: list[str] = []
+    real = history.evidence
+    monkeypatch.setattr(history, "evidence", lambda *a: built.append("x") or real(*a))
+    assert check_delta.base_evidence(kb_repo, base) == stored and built == []  # cached
+    monkeypatch.setattr(history, "code_fingerprint", lambda: "a changed formula")
+    assert check_delta.base_evidence(kb_repo, base) == stored and built == ["x"]
+
+
 def test_explicit_head_ignores_the_working_tree(kb_repo: Path) -> None:
     oid = "2025-02-11-clean"
     head = head_branch(kb_repo, "clean-head", {outcome_path(oid): outcome_text(oid)})

@@ -27,7 +27,7 @@ ROW_FIGURES = {
 }
 OVERALL_FIGURES = ("total_projects", "success_rate", "failure_recovery_rate")
 EVIDENCE_CACHE = "check-evidence.cache"
-EVIDENCE_VERSION = 1  # bump when metrics.Outcome or metrics.Record change shape
+EVIDENCE_VERSION = 1  # bump when _freeze changes (the rest: history.code_fingerprint)
 SECTION_OF = {"pattern": "patterns", "template": "templates", "failure": "failures"}
 
 
@@ -67,9 +67,11 @@ def metrics_delta(
 
 def base_evidence(root: Path, base: str, *, use_cache: bool = True) -> metrics.Evidence:
     """The Evidence of commit `base` (a full commit id), from memkb.history; kept in a
-    small cache keyed by the commit, since every check of a branch shares its base."""
+    small cache keyed by the commit, since every check of a branch shares its base, and
+    by the code that builds it (as history's own reports are)."""
     path = cache.cache_dir(root) / EVIDENCE_CACHE
-    stored = cache.load(path, f"{EVIDENCE_VERSION}:{base}") if use_cache else {}
+    key = f"{EVIDENCE_VERSION}:{history.code_fingerprint()}:{base}"
+    stored = cache.load(path, key) if use_cache else {}
     if "evidence" in stored:
         return _thaw(stored["evidence"])
     store = history.Cache.load(root, enabled=use_cache)
@@ -79,7 +81,7 @@ def base_evidence(root: Path, base: str, *, use_cache: bool = True) -> metrics.E
     ev = history.evidence(root, store, replay)
     store.save()
     if use_cache:
-        cache.save(path, f"{EVIDENCE_VERSION}:{base}", {"evidence": _freeze(ev)})
+        cache.save(path, key, {"evidence": _freeze(ev)})
     return ev
 
 
