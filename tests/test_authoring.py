@@ -480,3 +480,15 @@ def test_a_value_yaml_cannot_hold_is_a_usage_error(
     code, out = run(kb_repo, *args, stdin=stdin)
     assert code == 2 and message in out
     assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_key_too_long_for_yaml_is_refused_without_a_traceback(kb_repo: Path) -> None:
+    # Before: render's ValueError escaped as a traceback.
+    code, out = run(
+        kb_repo,
+        *("new", "pattern", "long_key", "--title", "T", "--description", "D"),
+        *("--domain", "e-commerce", "--phase", "security_first", "--droid", "security-auditor"),
+        *("--field", f"{'k' * 1001}=1"),
+    )
+    assert code == 1 and "mapping key too long to write as YAML" in out
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""

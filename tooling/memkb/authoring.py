@@ -183,10 +183,10 @@ def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
 
     try:
         raw = render_record(kind, doc, relpath).encode()
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # a value YAML cannot hold; a key too long
         raise RecordError(
             f"cannot write this {kind}: {exc}",
-            hint="values must be text, numbers, booleans, lists or mappings",
+            hint="values must be text, numbers, booleans, lists or mappings, keys short",
         ) from exc
     loaded = load_bytes(raw, relpath)
     if loaded.doc is not None and loaded.doc != dict(doc):
