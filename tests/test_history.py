@@ -315,6 +315,11 @@ def test_series_since_starts_at_that_month_and_counts_later_outcomes(
     assert points[0]["learning_metrics"]["success_rate"] is None
 
 
+def test_series_since_after_as_of_has_no_month(story: dict[str, Any]) -> None:
+    """A month after the state asked for is not part of its learning curve."""
+    assert series(story["repo"], as_of="2025-03-31", since="2025-06-01")["series"] == []
+
+
 def test_series_as_a_markdown_table(story: dict[str, Any]) -> None:
     result = runner.invoke(
         app, ["metrics", "--series", "month", "--format", "markdown", "--repo", str(story["repo"])]

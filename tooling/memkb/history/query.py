@@ -165,7 +165,10 @@ def _walk_ahead(cache: Cache, as_of: str | None) -> bool:
 
 
 def months(first: int, last: int) -> Iterator[tuple[str, int]]:
-    """(YYYY-MM, end of that month in epoch seconds) from the month of `first` to `last`."""
+    """(YYYY-MM, end of that month in epoch seconds) from the month of `first` to `last`;
+    nothing when `first` is after `last`."""
+    if first > last:
+        return
     start = datetime.fromtimestamp(first, UTC)
     year, month = start.year, start.month
     while True:
