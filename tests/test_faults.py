@@ -27,6 +27,14 @@ ROLLED_BACK = (
     "after-commit-object",
 )
 COMMITTED = ("after-ref-update", "after-index-sync")
+# The write after the crash, which settles what the killed one left.
+AFTER_CRASH = {
+    "project": "After Crash",
+    "outcome": "success",
+    "date": "2025-05-06",
+    "domains": ["e-commerce"],
+    "droids_used": ["security-auditor"],
+}
 
 SCRIPT = """
 import sys
@@ -70,16 +78,7 @@ def settled(repo: Path) -> None:
 
 
 def next_write(repo: Path) -> None:
-    result = record_outcome(
-        repo,
-        {
-            "project": "After Crash",
-            "outcome": "success",
-            "date": "2025-05-06",
-            "domains": ["e-commerce"],
-            "droids_used": ["security-auditor"],
-        },
-    )
+    result = record_outcome(repo, AFTER_CRASH)
     assert git(repo, "rev-parse", "HEAD").strip() == result.commit
     assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == result.paths
 
@@ -132,17 +131,7 @@ def test_killed_before_push_is_pushed_by_the_next_write(tmp_path: Path) -> None:
 
     killed_write(clone, "before-push", "record", push="origin")
     assert git(clone, "ls-tree", "--name-only", "HEAD", OUTCOME_PATH).strip() == OUTCOME_PATH
-    record_outcome(
-        clone,
-        {
-            "project": "After Crash",
-            "outcome": "success",
-            "date": "2025-05-06",
-            "domains": ["e-commerce"],
-            "droids_used": ["security-auditor"],
-        },
-        WriteOptions(push="origin"),
-    )
+    record_outcome(clone, AFTER_CRASH, WriteOptions(push="origin"))
     on_remote = git(remote, "ls-tree", "-r", "--name-only", "main", "kb/outcomes/2025").split()
     assert OUTCOME_PATH in on_remote
     assert "kb/outcomes/2025/2025-05-06-after-crash.yaml" in on_remote
@@ -174,16 +163,7 @@ def test_recovery_never_stages_or_overwrites_a_later_user_edit(kb_repo: Path) ->
     mine = path.read_text() + "# my own note\n"
     path.write_text(mine)
 
-    result = record_outcome(
-        kb_repo,
-        {
-            "project": "After Crash",
-            "outcome": "success",
-            "date": "2025-05-06",
-            "domains": ["e-commerce"],
-            "droids_used": ["security-auditor"],
-        },
-    )
+    result = record_outcome(kb_repo, AFTER_CRASH)
 
     assert result.notes[0] == "completed an interrupted write"
     assert path.read_text() == mine
@@ -194,16 +174,7 @@ def test_recovery_leaves_a_checkout_that_moved_to_another_branch(kb_repo: Path) 
     killed_write(kb_repo, "after-replace", "record")  # file written, nothing committed
     git(kb_repo, "switch", "-q", "-c", "elsewhere")
 
-    result = record_outcome(
-        kb_repo,
-        {
-            "project": "After Crash",
-            "outcome": "success",
-            "date": "2025-05-06",
-            "domains": ["e-commerce"],
-            "droids_used": ["security-auditor"],
-        },
-    )
+    result = record_outcome(kb_repo, AFTER_CRASH)
 
     assert "files left as they are" in result.notes[0]
     assert (kb_repo / OUTCOME_PATH).exists()  # the user decides what to do with it
