@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import git, make_kb_repo
-from memkb.authoring import _assign, edit_text, set_field, slugify
+from memkb.authoring import set_field, slugify
 from memkb.cli.main import app
 from memkb.validate import validate_repo
+from memkb.yamledit import assign, edit_text
 
 PATTERN = "kb/patterns/ecommerce_security_first.yaml"
 FAILURE = "kb/failures/payment_webhook_timeout.yaml"
@@ -343,7 +344,7 @@ def test_no_commit_edits_chain_in_the_work_tree(kb_repo: Path) -> None:
 @given(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60))
 def test_any_value_round_trips_and_keeps_every_other_line(value: str) -> None:
     after = edit_text(
-        HAND_WRITTEN.encode(), "x.yaml", ["title"], lambda p, k: _assign(p, k, value)
+        HAND_WRITTEN.encode(), "x.yaml", ["title"], lambda p, k: assign(p, k, value)
     ).decode()
     assert yaml.safe_load(after) == {**yaml.safe_load(HAND_WRITTEN), "title": value}
     kept = [line for line in HAND_WRITTEN.splitlines() if not line.startswith("title:")]

@@ -1,9 +1,8 @@
 """Authoring memory as library calls: create, record, edit, deprecate, delete, read.
 
 Every write goes through `memkb.writer.write` (lock, validation, atomic file,
-one commit with trailers). Edits are round-trip: the file is re-emitted by
-ruamel.yaml and spliced so that every line outside the edited ones keeps its
-bytes (comments, key order, quoting, flow lists).
+one commit with trailers). Edits are round-trip (`memkb.yamledit`): every line
+outside the edited ones keeps its bytes (comments, key order, quoting, flow lists).
 
     from memkb.authoring import record_outcome
     result = record_outcome(root, {"project": "Shop", "outcome": "success", ...})
@@ -11,27 +10,21 @@ bytes (comments, key order, quoting, flow lists).
 
 from __future__ import annotations
 
-import difflib
-import io
-import itertools
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
+from memkb import yamledit
 from memkb.errors import RecordError, UsageError
 from memkb.index import Record
 from memkb.layout import check_kind, record_relpath
-from memkb.render import FIELD_ORDER
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
 from memkb.yamlio import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
-
-if TYPE_CHECKING:
-    from ruamel.yaml import YAML
 
 EDITABLE_KINDS = ("pattern", "failure", "template", "vocabulary")
 PERMANENT_FIELDS = ("kind", "schema_version", "id")
@@ -212,7 +205,7 @@ def set_field(
         field,
         options,
         f"set {field}",
-        lambda parent, key: _assign(parent, key, value),
+        lambda parent, key: yamledit.assign(parent, key, value),
     )
 
 
@@ -222,10 +215,10 @@ def add_item(
     """Append `value` to the list `field` (created if absent); RecordError if already there."""
 
     def change(parent: Any, key: str | int) -> None:
-        items = _list_at(parent, key, create=True)
+        items = yamledit.list_at(parent, key, create=True)
         if value in items:
             raise RecordError(f"{field} already holds {value!r}", hint="nothing to add")
-        items.append(_scalar(value))
+        items.append(yamledit.scalar(value))
 
     return _edit(root, kind, rid, field, options, f"add to {field}", change)
 
@@ -236,7 +229,7 @@ def remove_item(
     """Remove `value` from the list `field`; RecordError if it is not there."""
 
     def change(parent: Any, key: str | int) -> None:
-        items = _list_at(parent, key, create=False)
+        items = yamledit.list_at(parent, key, create=False)
         if value not in items:
             shown = ", ".join(repr(i) for i in items) or "nothing"
             raise RecordError(f"{field} does not hold {value!r}", hint=f"it holds: {shown}")
@@ -257,9 +250,9 @@ def deprecate(
     def change(doc: Any, _key: str | int) -> None:
         if doc.get("status") == "deprecated" and doc.get("superseded_by") == superseded_by:
             raise RecordError(f"{kind} '{rid}' is deprecated already", hint="nothing to do")
-        _assign(doc, "status", "deprecated")
+        yamledit.assign(doc, "status", "deprecated")
         if superseded_by:
-            _assign(doc, "superseded_by", superseded_by)
+            yamledit.assign(doc, "superseded_by", superseded_by)
 
     detail = f"superseded by {superseded_by}" if superseded_by else ""
     return _edit(root, kind, rid, "", options, detail, change, action="deprecate")
@@ -316,7 +309,7 @@ def _edit(
     action: str = "update",
 ) -> WriteResult:
     _check_editable(kind, rid)
-    steps = _steps(field)
+    steps = yamledit.field_steps(field)
     if steps and steps[0] in PERMANENT_FIELDS:
         if steps[0] == "id":
             rename(kind, rid)
@@ -327,7 +320,7 @@ def _edit(
         raw = target.read(relpath)
         if raw is None:
             raise _missing(kind, rid)
-        edited = edit_text(raw, relpath, steps, change)
+        edited = yamledit.edit_text(raw, relpath, steps, change)
         if edited == raw:
             # A commit that changes nothing would still tell history "update".
             raise RecordError(
@@ -363,183 +356,6 @@ def _missing(kind: str, rid: str) -> RecordError:
         f"no {kind} '{rid}' ({record_relpath(kind, rid)} does not exist)",
         hint=f"list them with `memkb list --kind {kind}`",
     )
-
-
-# -- round-trip ------------------------------------------------------------------------
-
-
-def _yaml(text: str) -> YAML:
-    # ruamel is imported here, not at the top: `memkb record` never needs it.
-    from ruamel.yaml import YAML
-
-    rt = YAML(typ="rt")
-    rt.preserve_quotes = True
-    rt.width = 4096  # never re-wrap a long line we did not edit
-    rt.indent(**_indentation(text))
-    return rt
-
-
-def _indentation(text: str) -> dict[str, int]:
-    """The file's own indentation, so lines we add look like their neighbours."""
-    from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.util import load_yaml_guess_indent
-
-    try:
-        _, sequence, offset = load_yaml_guess_indent(text)
-    except YAMLError:
-        sequence, offset = 4, 2
-    if offset is None:
-        sequence, offset = 4, 2  # house style: "  - item" under its key
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    mapping = 2
-    for line, following in itertools.pairwise(lines):
-        if re.match(r"^\s*[^\s#-][^:]*:\s*(#.*)?$", line) and not following.lstrip().startswith(
-            "-"
-        ):
-            step = _spaces(following) - _spaces(line)
-            if step > 0:
-                mapping = step
-                break
-    return {"mapping": mapping, "sequence": sequence, "offset": offset}
-
-
-def _spaces(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
-def edit_text(raw: bytes, relpath: str, steps: Sequence[str | int], change: Any) -> bytes:
-    """`raw` with `change(parent, last_step)` applied at `steps`, every other line unchanged.
-
-    Raises RecordError if the file cannot be parsed or the path does not lead
-    to a mapping or list.
-    """
-    from ruamel.yaml.error import YAMLError
-
-    text = raw.decode("utf-8")
-    rt = _yaml(text)
-    try:
-        doc = rt.load(text)
-    except YAMLError as exc:
-        raise RecordError(
-            f"{relpath} is not valid YAML; fix it before editing", hint=str(exc).splitlines()[0]
-        ) from exc
-    if not isinstance(doc, dict):
-        raise RecordError(f"{relpath} does not hold a mapping of fields; fix it before editing")
-    top_keys = list(doc)
-    parent: Any = doc
-    for step in steps[:-1]:
-        parent = _descend(parent, step, relpath)
-    parent_keys = list(parent) if isinstance(parent, dict) else []
-    change(parent, steps[-1] if steps else "")
-    orders = FIELD_ORDER.get(str(doc.get("kind")), {})
-    _place_new_keys(doc, top_keys, orders.get((), ()))
-    if parent is not doc and isinstance(parent, dict):
-        where = tuple("[]" if isinstance(s, int) else s for s in steps[:-1])
-        _place_new_keys(parent, parent_keys, orders.get(where, ()))
-    after = _splice(text, _dump(rt, rt.load(text)), _dump(rt, doc))
-    if _yaml(after).load(after) != doc:  # a safety net: never write what reads back otherwise
-        raise RecordError(
-            f"{relpath}: the edited file would not read back as the values given",
-            hint="avoid control characters and unusual line breaks in the value",
-        )
-    return after.encode("utf-8")
-
-
-def _place_new_keys(mapping: Any, old_keys: list[Any], order: Sequence[str]) -> None:
-    """Move keys the edit added to their place in the schema's field order (the house
-    style), instead of ruamel's default, the end of the mapping."""
-    for key in [k for k in mapping if k not in old_keys and k in order]:
-        rank = order.index(key)
-        value = mapping.pop(key)
-        before = [i for i, k in enumerate(mapping) if k in order and order.index(k) < rank]
-        mapping.insert(before[-1] + 1 if before else 0, key, value)
-
-
-def _dump(rt: YAML, doc: Any) -> str:
-    out = io.StringIO()
-    rt.dump(doc, out)
-    return out.getvalue()
-
-
-def _splice(original: str, before: str, after: str) -> str:
-    """Apply the line diff `before` -> `after` to `original`.
-
-    `before` is ruamel's re-emission of `original`; where the two agree (always,
-    for files in the house style) the edit's hunks land on the original lines, so
-    formatting ruamel would normalise elsewhere in the file is kept as it was.
-    """
-    if before == original:
-        return after
-    orig, old, new = (s.splitlines(keepends=True) for s in (original, before, after))
-    to_orig = {}
-    for block in difflib.SequenceMatcher(None, old, orig, autojunk=False).get_matching_blocks():
-        for offset in range(block.size):
-            to_orig[block.a + offset] = block.b + offset
-    out, cursor = [], 0
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
-        None, old, new, autojunk=False
-    ).get_opcodes():
-        if tag == "equal":
-            continue
-        start = to_orig.get(i1, to_orig.get(i1 - 1, cursor - 1) + 1)
-        end = to_orig[i2 - 1] + 1 if i2 > i1 and (i2 - 1) in to_orig else start
-        if start < cursor:
-            return after  # the edit overlaps lines ruamel rewrote: take its text whole
-        out += orig[cursor:start] + new[j1:j2]
-        cursor = end
-    return "".join(out + orig[cursor:])
-
-
-def _steps(field: str) -> list[str | int]:
-    return [int(p) if p.isdigit() else p for p in field.split(".")] if field else []
-
-
-def _descend(node: Any, step: str | int, relpath: str) -> Any:
-    if isinstance(node, dict):
-        return node.setdefault(step, {}) if isinstance(step, str) else _bad_step(step, relpath)
-    if isinstance(node, list) and isinstance(step, int) and step < len(node):
-        return node[step]
-    return _bad_step(step, relpath)
-
-
-def _bad_step(step: str | int, relpath: str) -> Any:
-    raise RecordError(
-        f"{relpath} has no field '{step}' to edit inside",
-        hint="use a dotted path to a mapping or list, e.g. prior.weight",
-    )
-
-
-def _scalar(value: Any) -> Any:
-    """`value`, double-quoted where YAML would otherwise fold or drop characters of it
-    (control characters, NEL and the Unicode line and paragraph separators)."""
-    if isinstance(value, str) and any(
-        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\n" for ch in value
-    ):
-        from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-
-        return DoubleQuotedScalarString(value)
-    return value
-
-
-def _assign(parent: Any, key: str | int, value: Any) -> None:
-    value = _scalar(value)
-    if isinstance(parent, list) and isinstance(key, int):
-        if key >= len(parent):
-            raise RecordError(f"list index {key} is out of range ({len(parent)} items)")
-        parent[key] = value
-    elif isinstance(parent, dict):
-        parent[key] = value
-    else:
-        raise RecordError(f"cannot set '{key}' inside a {type(parent).__name__}")
-
-
-def _list_at(parent: Any, key: str | int, *, create: bool) -> list[Any]:
-    if isinstance(parent, dict) and key not in parent and create:
-        parent[key] = []
-    items = parent.get(key) if isinstance(parent, dict) else None
-    if not isinstance(items, list):
-        raise RecordError(f"'{key}' is not a list field", hint="use `memkb set` for it")
-    return items
 
 
 # -- read ------------------------------------------------------------------------------
