@@ -443,6 +443,20 @@ def test_a_changed_formula_is_a_new_report(
     assert code_fingerprint() != before
 
 
+def test_a_changed_formula_is_not_served_from_the_interval_memo(
+    story: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history cache keeps Beta intervals across runs; new code computes its own."""
+    repo = tmp_path / "clone"
+    git(story["repo"], "clone", "-q", str(story["repo"]), str(repo))
+    report(repo)  # the cache now holds the intervals of every pattern and template
+    monkeypatch.setattr("memkb.history.query.code_fingerprint", lambda: "a changed formula")
+    monkeypatch.setattr("memkb.metrics.beta_quantile", lambda *_: 0.5)
+    rep = report(repo)
+    rows = [*rep["patterns"], *rep["templates"]]
+    assert {tuple(r["interval_90"]) for r in rows if r["interval_90"]} == {(0.5, 0.5)}
+
+
 # ------------------------------------------------------------------ memkb history
 
 

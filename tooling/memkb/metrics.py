@@ -71,6 +71,7 @@ class Evidence:
     failures: dict[str, Record] = field(default_factory=dict)
     last_update: str | None = None
     intervals: dict[str, list[float | None]] = field(default_factory=dict)  # posterior memo
+    intervals_tag: str = ""  # names the code in memo keys: a kept memo outlives the code
     skipped: list[dict[str, str]] = field(default_factory=list)  # unreadable records
 
 
@@ -138,20 +139,22 @@ def posterior(
     wins: float,
     losses: float,
     memo: dict[str, list[float | None]] | None = None,
+    tag: str = "",
 ) -> dict[str, Any]:
     """Beta posterior of a success rate: the prior as pseudo-counts plus the evidence.
 
     alpha = rate*weight + wins, beta = (1-rate)*weight + losses (a partial outcome adds
     0.5 to each). Returns mean and 90% equal-tailed interval, None when there is neither
-    a prior with weight nor evidence. `memo` ("alpha,beta" -> interval) saves the
-    quantile search for parameters seen before (the history cache keeps it).
+    a prior with weight nor evidence. `memo` ("<tag>alpha,beta" -> interval) saves the
+    quantile search for parameters seen before (the history cache keeps it; `tag` names
+    the code that computed the intervals, so a changed formula does not reuse them).
     """
     weight = prior_weight or 0.0
     rate = prior_rate if prior_rate is not None else 0.0
     alpha, beta = rate * weight + wins, (1.0 - rate) * weight + losses
     if alpha + beta <= 0.0:
         return {"alpha": None, "beta": None, "mean": None, "interval_90": None}
-    key = f"{alpha!r},{beta!r}"
+    key = f"{tag}{alpha!r},{beta!r}"
     interval = memo.get(key) if memo is not None else None
     if interval is None:
         tail = (1.0 - INTERVAL) / 2.0
@@ -242,7 +245,7 @@ def _evidence_rate(
     tally = _tally(cited, count_name)
     half = tally["partials"] * 0.5
     wins, losses = tally["successes"] + half, tally["failures"] + half
-    post = posterior(rec.prior_rate, rec.prior_weight, wins, losses, ev.intervals)
+    post = posterior(rec.prior_rate, rec.prior_weight, wins, losses, ev.intervals, ev.intervals_tag)
     prior = (
         None
         if rec.prior_rate is None

@@ -128,7 +128,7 @@ def report(
         replay = Replay(tg.commits)
         replay.advance(tg.upto)
         ev = evidence(root, cache, replay, progress)
-        ev.intervals = cache.intervals
+        ev.intervals, ev.intervals_tag = cache.intervals, code_fingerprint() + ":"
         figures = compute(ev, since=since)
         return {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
 
