@@ -1,5 +1,5 @@
 """Fault injection: a writer SIGKILLed at every point of a write loses nothing, half-writes
-nothing, and the next write settles the KB and Git (MEMKB_FAULT is writer.py's test hook)."""
+nothing, and the next write settles the KB and Git (MEMKB_FAULT is journal.py's test hook)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from conftest import git, make_kb_repo
 from memkb.authoring import record_outcome, set_field
 from memkb.errors import RepoError
+from memkb.journal import FAULT_POINTS
 from memkb.validate import validate_repo
-from memkb.writer import FAULT_POINTS, WriteOptions
+from memkb.writer import WriteOptions
 
 OUTCOME_PATH = "kb/outcomes/2025/2025-05-05-crash-test.yaml"
 PATTERN = "kb/patterns/ecommerce_security_first.yaml"

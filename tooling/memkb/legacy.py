@@ -24,6 +24,7 @@ from memkb.errors import RepoError
 from memkb.findings import Finding, Severity, has_errors
 from memkb.gitio import GitRepo
 from memkb.index import Vocabulary
+from memkb.journal import write_file
 from memkb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
 from memkb.legacy_convert import Draft, convert_block
 from memkb.legacy_source import (
@@ -40,7 +41,6 @@ from memkb.lock import write_lock
 from memkb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.render import render_record
 from memkb.schema import Schemas
-from memkb.writer import write_file
 from memkb.yamlio import load_bytes
 
 __all__ = ["LEGACY_CODES", "ImportResult", "import_legacy"]

@@ -5,43 +5,27 @@
 `plan` receives a `Target` (the state being edited: the work tree, or a proposal
 branch's tree) and returns an `Edit` (the bytes of every file to write, None to
 delete). Nothing touches disk before the edit validates. A write on the
-checked-out branch is journaled in `.git/memkb/journal.json` before any file
+checked-out branch goes through `memkb.journal`: journaled before any file
 changes, so a process killed at any point is completed or rolled back by the
-next write (see `recover`).
-
-Test hook: MEMKB_FAULT=<point> makes the process SIGKILL itself at that point
-(see FAULT_POINTS); the fault-injection tests use it to prove nothing is lost.
+next write (see `memkb.journal.recover`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import random
 import re
-import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memkb.cache import blob_id
 from memkb.errors import RecordError, RepoError, UsageError
 from memkb.findings import Finding, Severity
-from memkb.gitio import Change, GitRepo, Identity, PushRejected
+from memkb.gitio import Change, GitRepo, PushRejected
+from memkb.journal import commit_in_worktree, fault, recover, write_files
 from memkb.lock import write_lock
 
-FAULT_POINTS = (
-    "after-lock",
-    "after-journal",
-    "after-temp-write",
-    "after-replace",
-    "after-commit-object",
-    "after-ref-update",
-    "after-index-sync",
-    "before-push",
-)
 PUSH_ATTEMPTS = 100
 PUSH_SECONDS = 120.0
 
@@ -147,12 +131,6 @@ def commit_message(edit: Edit, agent: str) -> str:
         f"Memory-Agent: {agent}",
     ]
     return "\n".join(lines)
-
-
-def fault(point: str) -> None:
-    """Test hook: die by SIGKILL here if MEMKB_FAULT names this point."""
-    if os.environ.get("MEMKB_FAULT") == point:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> WriteResult:
@@ -374,169 +352,3 @@ def renumber_outcome(
         return None
     renamed = re.sub(rf"(?<![\w-]){re.escape(old_id)}(?![\w-])", new_id, message)
     return [Change(path, repo.store_blob(text.encode("utf-8")))], renamed
-
-
-# -- files and the journal ------------------------------------------------------
-
-JOURNAL = "journal.json"
-
-
-def write_files(root: Path, files: Mapping[str, bytes | None]) -> None:
-    """Write (or delete) each file atomically: a synced temp file renamed over the old one."""
-    for relpath, raw in files.items():
-        write_file(root / relpath, raw)
-    fault("after-replace")
-
-
-def write_file(path: Path, raw: bytes | None) -> None:
-    """Write `raw` to `path` atomically (None: delete it): a synced temp file, given the old
-    file's mode, renamed over it. Raises OSError; a failed write leaves no temp file."""
-    if raw is None:
-        path.unlink(missing_ok=True)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
-    try:
-        with tmp.open("wb") as out:
-            out.write(raw)
-            out.flush()
-            os.fsync(out.fileno())
-        if path.exists():
-            tmp.chmod(path.stat().st_mode & 0o7777)
-        fault("after-temp-write")
-        tmp.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def _tmp_path(path: Path) -> Path:
-    # A dot-name without .yaml: never mistaken for a record by validate or git add.
-    return path.with_name(f".{path.name}.memkb-tmp")
-
-
-def commit_in_worktree(
-    repo: GitRepo,
-    branch: str,
-    old: str | None,
-    files: Mapping[str, bytes | None],
-    message: str,
-    who: Identity,
-) -> str:
-    """Write `files` into the checkout and commit exactly them on `branch`; the new commit id.
-
-    Journaled: the old and new blobs are recorded before the first byte changes, so
-    a failure rolls the files back here and a crash is settled by `recover`.
-    """
-    entries = {
-        p: {
-            "old": _stored(repo, _read(repo.root / p)),
-            "new": None if raw is None else repo.store_blob(raw),
-        }
-        for p, raw in files.items()
-    }
-    _save_journal(repo, {"branch": branch, "old": old, "files": entries})
-    fault("after-journal")
-    try:
-        write_files(repo.root, files)
-        changes = [Change(p, e["new"]) for p, e in entries.items()]
-        new = repo.build_commit(old, changes, message, who)
-        fault("after-commit-object")
-        repo.publish(branch, new, old, message.splitlines()[0])
-    except BaseException:
-        _roll_back(repo, entries)
-        _drop_journal(repo)
-        raise
-    fault("after-ref-update")
-    repo.sync_index(sorted(files))
-    fault("after-index-sync")
-    _drop_journal(repo)
-    return new
-
-
-def recover(repo: GitRepo) -> str | None:
-    """Settle a write that a killed process left half done; say what was done, or None.
-
-    If its commit reached the branch, the files and the index are brought in line
-    with it; if not, the files are rolled back. A file the user changed since is
-    left alone.
-    """
-    path = repo.memkb_dir / JOURNAL
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        path.unlink()  # torn while being written: no file had been touched yet
-        return "discarded an unfinished journal"
-    entries: dict[str, dict[str, str | None]] = data["files"]
-    for relpath in entries:
-        _tmp_path(repo.root / relpath).unlink(missing_ok=True)
-    if repo.current_branch() != data["branch"]:
-        _drop_journal(repo)  # the checkout moved on: its files are not ours to change
-        return f"found an interrupted write on branch '{data['branch']}'; files left as they are"
-    tip = repo.rev(f"refs/heads/{data['branch']}")
-    landed = (
-        tip is not None
-        and tip != data["old"]
-        and all(repo.blob_id(tip, p) == e["new"] for p, e in entries.items())
-    )
-    settled = _settle(repo, entries, "new" if landed else "old")
-    if landed:
-        repo.sync_index(settled)
-        # A file changed since keeps its change, unstaged: the index follows the commit.
-        repo.set_index([Change(p, e["new"]) for p, e in entries.items() if p not in settled])
-    _drop_journal(repo)
-    return "completed an interrupted write" if landed else "rolled back an interrupted write"
-
-
-def _roll_back(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]]) -> None:
-    for relpath in entries:
-        _tmp_path(repo.root / relpath).unlink(missing_ok=True)
-    _settle(repo, entries, "old")
-
-
-def _settle(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]], to: str) -> list[str]:
-    """Put each file in its `to` ("old" or "new") state if it is still in the other one;
-    a file changed by someone else is left alone. Returns the paths now in that state."""
-    other = "new" if to == "old" else "old"
-    done = []
-    for relpath, entry in entries.items():
-        current = _read(repo.root / relpath)
-        blob = None if current is None else blob_id(current)
-        if blob == entry[other] and blob != entry[to]:
-            _put(repo, relpath, entry[to])
-            blob = entry[to]
-        if blob == entry[to]:
-            done.append(relpath)
-    return sorted(done)
-
-
-def _put(repo: GitRepo, relpath: str, blob: str | None) -> None:
-    write_file(repo.root / relpath, None if blob is None else repo.read_object(blob))
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-def _stored(repo: GitRepo, raw: bytes | None) -> str | None:
-    return None if raw is None else repo.store_blob(raw)
-
-
-def _save_journal(repo: GitRepo, data: object) -> None:
-    path = repo.memkb_dir / JOURNAL
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w") as out:
-        json.dump(data, out)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
-
-
-def _drop_journal(repo: GitRepo) -> None:
-    (repo.memkb_dir / JOURNAL).unlink(missing_ok=True)
