@@ -280,6 +280,19 @@ def test_rejected_push_is_replayed_onto_the_remote_tip(tmp_path: Path) -> None:
     assert git(two, "status", "--porcelain").strip() == "?? wip.txt"
 
 
+def test_a_clash_on_push_numbers_the_name_not_a_number_in_the_project(tmp_path: Path) -> None:
+    remote, one, two = clone_pair(tmp_path)
+    shop = {**OUTCOME, "project": "Shop 2024"}
+    record_outcome(one, shop, WriteOptions(push="origin", agent="one"))
+    ours = record_outcome(two, shop, WriteOptions(push="origin", agent="two"))
+
+    # Before: "-2024" was read as a suffix, and ours became 2025-03-01-shop-2025.
+    on_remote = git(remote, "ls-tree", "-r", "--name-only", "main", "kb/outcomes/2025").split()
+    renamed = "kb/outcomes/2025/2025-03-01-shop-2024-2.yaml"
+    assert renamed in on_remote and ours.push_attempts == 2
+    assert "id: 2025-03-01-shop-2024-2\n" in git(remote, "show", f"main:{renamed}")
+
+
 def test_proposal_branch_is_pushed_under_its_name(tmp_path: Path) -> None:
     remote, one, _ = clone_pair(tmp_path)
     result = record_outcome(one, OUTCOME, WriteOptions(branch="memory/p1", push="origin"))

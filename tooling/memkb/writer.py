@@ -334,12 +334,16 @@ def renumber_outcome(
     <date>-<slug>.yaml; the one that pushes second becomes <date>-<slug>-N.yaml
     (file name, `id:` line and commit message alike). Anything else: None.
     """
-    match = re.fullmatch(r"kb/outcomes/(\d{4})/(.+?)(?:-(\d+))?\.yaml", change.path)
+    match = re.fullmatch(r"kb/outcomes/(\d{4})/(.+)\.yaml", change.path)
     if match is None or change.blob is None:
         return None
-    year, stem = match.group(1), match.group(2)
-    old_id = change.path.rsplit("/", 1)[1].removesuffix(".yaml")
-    number = int(match.group(3) or 1)
+    year, old_id = match.group(1), match.group(2)
+    stem, number = old_id, 1
+    # "-N" is a suffix given by record_outcome only if the name without it is taken;
+    # otherwise it is part of the project's name ("Shop 2024": not Shop number 2024).
+    suffixed = re.fullmatch(r"(.+)-(\d+)", old_id)
+    if suffixed and repo.blob_id(base, f"kb/outcomes/{year}/{suffixed.group(1)}.yaml"):
+        stem, number = suffixed.group(1), int(suffixed.group(2))
     while True:
         number += 1
         new_id = f"{stem}-{number}"
