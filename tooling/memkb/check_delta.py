@@ -29,6 +29,11 @@ OVERALL_FIGURES = ("total_projects", "success_rate", "failure_recovery_rate")
 EVIDENCE_CACHE = "check-evidence.cache"
 EVIDENCE_VERSION = 1  # bump when _freeze changes (the rest: history.code_fingerprint)
 SECTION_OF = {"pattern": "patterns", "template": "templates", "failure": "failures"}
+FIGURES_OF = {
+    "patterns": metrics.pattern_figures,
+    "templates": metrics.template_figures,
+    "failures": metrics.failure_figures,
+}
 
 
 @dataclass(frozen=True)
@@ -177,13 +182,22 @@ def _touched(
                 continue
             if loc.kind in SECTION_OF:
                 touched[SECTION_OF[loc.kind]].add(loc.stem)
+            if loc.kind != "outcome":
+                continue
             for outcome in (old_by_id.get(loc.stem), new_by_id.get(loc.stem)):
-                if loc.kind == "outcome" and outcome is not None:
-                    touched["patterns"].update(outcome.patterns)
-                    touched["failures"].update(f.failure for f in outcome.failures_met)
-                    if outcome.template:
-                        touched["templates"].add(outcome.template)
+                if outcome is not None:
+                    for section, ids in touched.items():
+                        ids.update(_cited(section, outcome))
     return touched
+
+
+def _cited(section: str, outcome: metrics.Outcome) -> Sequence[str]:
+    """Ids of `section` whose figures count `outcome`."""
+    if section == "patterns":
+        return outcome.patterns
+    if section == "templates":
+        return (outcome.template,) if outcome.template else ()
+    return [f.failure for f in outcome.failures_met]
 
 
 def _overall_moves(before: metrics.Evidence, after: metrics.Evidence) -> list[Move]:
@@ -215,24 +229,7 @@ def _row_moves(
 
 def _rows(section: str, ev: metrics.Evidence, ids: set[str]) -> dict[str, dict[str, Any]]:
     """Figure rows of `section` for `ids` only, from the outcomes that cite them."""
-    kind = section[:-1]
-    sub = metrics.Evidence(
-        patterns={k: v for k, v in ev.patterns.items() if k in ids} if kind == "pattern" else {},
-        templates={k: v for k, v in ev.templates.items() if k in ids} if kind == "template" else {},
-        failures={k: v for k, v in ev.failures.items() if k in ids} if kind == "failure" else {},
-    )
-    cited = [o for o in ev.outcomes if _cites(o, kind, ids)]
-    compute = {
-        "pattern": metrics.pattern_figures,
-        "template": metrics.template_figures,
-        "failure": metrics.failure_figures,
-    }[kind]
-    return {row["id"]: row for row in compute(sub, metrics.select(cited, None))}
-
-
-def _cites(outcome: metrics.Outcome, kind: str, ids: set[str]) -> bool:
-    if kind == "pattern":
-        return any(p in ids for p in outcome.patterns)
-    if kind == "template":
-        return outcome.template in ids
-    return any(f.failure in ids for f in outcome.failures_met)
+    sub = metrics.Evidence()
+    getattr(sub, section).update((k, v) for k, v in getattr(ev, section).items() if k in ids)
+    cited = [o for o in ev.outcomes if any(i in ids for i in _cited(section, o))]
+    return {row["id"]: row for row in FIGURES_OF[section](sub, metrics.select(cited, None))}
