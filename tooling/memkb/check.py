@@ -19,7 +19,6 @@ import io
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -190,7 +189,10 @@ def change_set(
     changes = []
     for old, new, status, path in knowledge:
         old_raw = blobs.get(old) if status != "A" else None
-        new_raw = None if status == "D" else _new_content(root, blobs, new, path, head)
+        if status == "D":
+            new_raw = None
+        else:
+            new_raw = blobs.get(new) if head is not None else _worktree_file(root, path)
         kind = {"A": "added", "D": "deleted"}.get(status, "modified")
         changes.append(FileChange(kind, path, None if kind == "added" else path, old_raw, new_raw))
     return check_rules.pair_renames(changes), others
@@ -212,24 +214,15 @@ def _diff_raw(repo: GitRepo, fork: str, head: str | None) -> list[tuple[str, str
     return entries
 
 
-def _new_content(
-    root: Path, blobs: Mapping[str, bytes], blob: str, path: str, head: str | None
-) -> bytes | None:
-    if head is not None:
-        return blobs.get(blob)
-    try:
-        return (root / path).read_bytes()
-    except OSError:
-        return None  # unreadable: validate reports the file (KB110)
-
-
 def _head_content(repo: GitRepo, root: Path, head: str | None, path: str) -> bytes | None:
-    if head is not None:
-        return repo.read_blob(head, path)
+    return repo.read_blob(head, path) if head is not None else _worktree_file(root, path)
+
+
+def _worktree_file(root: Path, path: str) -> bytes | None:
     try:
         return (root / path).read_bytes()
     except OSError:
-        return None
+        return None  # missing or unreadable: validate reports a knowledge file (KB110)
 
 
 # ------------------------------------------------------------------- the head state
