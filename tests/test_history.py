@@ -553,6 +553,15 @@ def test_markdown_tables_for_a_pull_request(story: dict[str, Any]) -> None:
     assert "via reviewer-bot  modified\n    best_practices: +1 item" in hist.stdout
 
 
+def test_free_text_cannot_break_a_markdown_table() -> None:
+    """A prevention strategy may span lines or hold a pipe; its row stays one row."""
+    from memkb.cli.metrics_cmd import table
+
+    cells = [["f1", {"retry\nwith backoff": 2, "a|b": 1}]]
+    rows = table(["failure", "prevention used"], cells, True).splitlines()
+    assert rows[2:] == ["| f1 | retry with backoff: 2, a\\|b: 1 |"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -30,6 +30,11 @@ def summary_line(findings: Sequence[Finding], files: int, what: str = "files") -
     )
 
 
+def markdown_cell(text: str) -> str:
+    """Text safe inside a markdown table cell: pipes escaped, no HTML tag, one line."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+
 def render_text(findings: Sequence[Finding], files: int) -> str:
     """Every finding on its own line, then the summary line."""
     return "\n".join([*map(finding_line, findings), summary_line(findings, files)]) + "\n"

@@ -14,7 +14,7 @@ from memkb.codes import CODES
 from memkb.findings import Finding, Severity
 from memkb.history import summarize
 from memkb.layout import location_of
-from memkb.report import finding_line, summary_line
+from memkb.report import finding_line, markdown_cell, summary_line
 
 # GitHub shows at most 10 error and 10 warning annotations per step (and 50 per job):
 # https://github.com/actions/toolkit/blob/main/docs/problem-matchers.md#limitations
@@ -283,14 +283,14 @@ def _md_changes(result: CheckResult) -> str:
         return "No knowledge file changed.\n"
     rows = ["### What memory learns", "", "| change | record | what changed |", "|---|---|---|"]
     for change in result.changes:
-        what = "; ".join(field_changes(change))
-        rows.append(f"| {change_verb(change)} | {_cell(record_label(change))} | {_cell(what)} |")
+        label, what = markdown_cell(record_label(change)), "; ".join(field_changes(change))
+        rows.append(f"| {change_verb(change)} | {label} | {markdown_cell(what)} |")
     return "\n".join(rows) + "\n"
 
 
 def _md_delta(result: CheckResult) -> str:
     if result.delta_error:
-        return f"### Metrics delta\n\nNot computed: {_cell(result.delta_error)}\n"
+        return f"### Metrics delta\n\nNot computed: {markdown_cell(result.delta_error)}\n"
     if result.delta is None:
         return ""
     if not result.delta.moves:
@@ -300,7 +300,7 @@ def _md_delta(result: CheckResult) -> str:
     for move in result.delta.moves:
         change = _diff(move).strip(" ()") or "—"
         rows.append(
-            f"| {_cell(move.subject)} | {move.figure} | {_fmt(move.before)} | "
+            f"| {markdown_cell(move.subject)} | {move.figure} | {_fmt(move.before)} | "
             f"{_fmt(move.after)} | {change} |"
         )
     return "\n".join(rows) + "\n"
@@ -320,7 +320,9 @@ def _md_findings(result: CheckResult) -> str:
         rows += ["### Reviewed exceptions used", "", "| where | code | reason |", "|---|---|---|"]
         for item in result.allowed:
             f = item.finding
-            rows.append(f"| `{f.path}:{f.line}:{f.col}` | {f.code} | {_cell(item.reason)} |")
+            rows.append(
+                f"| `{f.path}:{f.line}:{f.col}` | {f.code} | {markdown_cell(item.reason)} |"
+            )
         rows.append("")
     return "\n".join(rows)
 
@@ -329,12 +331,7 @@ def _md_finding_row(finding: Finding) -> str:
     icon = "❌" if finding.severity is Severity.ERROR else "⚠️"
     hint = f" — {finding.hint}" if finding.hint else ""
     where = f"`{finding.path}:{finding.line}:{finding.col}`"
-    return f"| {icon} | {where} | {finding.code} | {_cell(finding.message + hint)} |"
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a markdown table cell (pipes escaped, one line)."""
-    return text.replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+    return f"| {icon} | {where} | {finding.code} | {markdown_cell(finding.message + hint)} |"
 
 
 REPORTERS: dict[str, Callable[[CheckResult], str]] = {

@@ -14,6 +14,7 @@ import typer
 
 from memkb.cli.app import app, handles_errors, repo_root
 from memkb.errors import UsageError
+from memkb.report import markdown_cell
 
 UNKNOWN = "unknown"
 PROGRESS_MIN = 500  # commits or records: below this the work is too quick for a bar
@@ -54,7 +55,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool)
         return "_none_\n"
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        lines += ["| " + " | ".join(map(markdown_cell, row)) + " |" for row in cells]
         return "\n".join(lines) + "\n"
     if not cells:
         return "(none)\n"
