@@ -242,6 +242,17 @@ def test_hand_edited_prior_fails_at_the_figure(kb_repo: Path) -> None:
     assert "0.92 -> 0.97" in finding.message
 
 
+def test_hand_edited_prior_fails_when_the_record_also_moves(kb_repo: Path) -> None:
+    """Moving the file to a subfolder in the same change does not hide the edit."""
+    moved = "kb/patterns/archive/ecommerce_security_first.yaml"
+    text = text_of(kb_repo, PATTERN).replace("0.92", "0.97").replace("../../", "../../../")
+    result = check(kb_repo, {PATTERN: None, moved: text})
+    assert [(c.status, c.path) for c in result.changes] == [("moved", moved)]
+    [finding] = [f for f in result.findings if f.code == "KB405"]
+    assert (finding.path, finding.line, finding.col) == (moved, 10, 3)
+    assert "0.92 -> 0.97" in finding.message and not result.ok
+
+
 def test_editing_knowledge_text_passes(kb_repo: Path) -> None:
     text = text_of(kb_repo, PATTERN) + "best_practices: [Audit payments before launch.]\n"
     result = check(kb_repo, {PATTERN: text})

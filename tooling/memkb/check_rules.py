@@ -191,9 +191,11 @@ def referenced_deprecations(ctx: Context) -> Iterator[Finding]:
 
 def hand_edited_figures(ctx: Context) -> Iterator[Finding]:
     """KB405: a merged record's declared prior (rate, weight) is not edited by hand:
-    figures move with evidence, which is what outcome records are for."""
+    figures move with evidence, which is what outcome records are for. A record moved
+    to another folder is the same record (a rename, or a move to another kind, is KB401)."""
     for change in ctx.changes:
-        if change.status != "modified" or change.kind not in PRIOR_KINDS:
+        same_record = change.status in ("modified", "moved") and change.old_kind == change.kind
+        if not same_record or change.kind not in PRIOR_KINDS:
             continue
         old, new = change.old_doc, change.new_doc
         if old is None or new is None:
