@@ -493,3 +493,15 @@ def test_a_key_too_long_for_yaml_is_refused_without_a_traceback(kb_repo: Path) -
     )
     assert code == 1 and "mapping key too long to write as YAML" in out
     assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_input_that_is_not_utf8_is_a_usage_error(kb_repo: Path, tmp_path: Path) -> None:
+    # Before: a UnicodeDecodeError (a file) or UnicodeEncodeError (a value) traceback.
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"id: caf\xe9\n")
+    code, out = run(kb_repo, "new", "pattern", "--from", str(latin1))
+    assert code == 2 and "latin1.yaml is not UTF-8 (byte 0xe9)" in out
+    undecodable = b"caf\xe9".decode("utf-8", "surrogateescape")  # how argv carries it
+    code, out = run(kb_repo, "set", "pattern", "ecommerce_security_first", "title", undecodable)
+    assert code == 2 and "the value given is not UTF-8 text" in out
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""

@@ -42,7 +42,14 @@ def parse_value(text: str) -> Any:
     strings); text that is not valid YAML is kept as a string.
 
     Raises UsageError for a repeated key, and for aliases that expand past the limits
-    of a knowledge file (a self-referring alias does): neither can be written."""
+    of a knowledge file (a self-referring alias does): neither can be written; and for
+    text that is not UTF-8 (undecodable bytes arrive as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(
+            "the value given is not UTF-8 text", hint="give the value as UTF-8"
+        ) from exc
     loader = KbLoader(text)  # a safe loader
     loader.duplicates = []
     try:

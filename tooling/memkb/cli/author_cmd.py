@@ -117,14 +117,20 @@ def _done(result: WriteResult, as_json: bool) -> None:
 
 def _read_doc(source: str) -> dict[str, Any]:
     """The mapping in FILE, or on stdin for "-" (YAML or JSON)."""
+    name = "stdin" if source == "-" else source
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{name} is not UTF-8 (byte 0x{exc.object[exc.start]:02x})",
+            hint="save the record as UTF-8 (e.g. with iconv)",
+        ) from exc
     doc = authoring.parse_value(text)
     if not isinstance(doc, dict):
         raise UsageError(
-            f"{'stdin' if source == '-' else source} does not hold a mapping",
+            f"{name} does not hold a mapping",
             hint='give the record as YAML or JSON fields, e.g. {"id": ...}',
         )
     return doc
