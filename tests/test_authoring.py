@@ -505,3 +505,15 @@ def test_input_that_is_not_utf8_is_a_usage_error(kb_repo: Path, tmp_path: Path) 
     code, out = run(kb_repo, "set", "pattern", "ecommerce_security_first", "title", undecodable)
     assert code == 2 and "the value given is not UTF-8 text" in out
     assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_list_item_with_no_value_is_a_finding_not_a_traceback(kb_repo: Path) -> None:
+    # Before: ruamel's indentation guess raised IndexError on the line "  -".
+    code, out = run(kb_repo, "add", "pattern", "ecommerce_security_first", "best_practices", "~")
+    assert code == 1 and "is not valid; nothing was written" in out
+    path = kb_repo / PATTERN
+    path.write_text(path.read_text() + "best_practices:\n  -\n")  # written by hand
+    code, out = run(
+        kb_repo, "set", "pattern", "ecommerce_security_first", "title", "T", "--no-commit"
+    )
+    assert code == 1 and "is not valid; nothing was written" in out

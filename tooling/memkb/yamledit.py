@@ -44,7 +44,7 @@ def _indentation(text: str) -> dict[str, int]:
 
     try:
         _, sequence, offset = load_yaml_guess_indent(text)
-    except YAMLError:
+    except (YAMLError, IndexError):  # ruamel's guess runs off a line holding only "-"
         sequence, offset = 4, 2
     if offset is None:
         sequence, offset = 4, 2  # house style: "  - item" under its key
