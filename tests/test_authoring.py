@@ -435,6 +435,13 @@ def test_an_id_that_is_a_path_is_refused_and_nothing_changes(kb_repo: Path) -> N
     assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
 
 
+@pytest.mark.parametrize("command", ["show", "rm"])
+def test_an_id_too_long_for_a_file_name_is_a_usage_error(kb_repo: Path, command: str) -> None:
+    # Before: an OSError (File name too long) traceback.
+    code, out = run(kb_repo, command, "pattern", "a" * 300)
+    assert code == 2 and "is not a record id" in out
+
+
 def test_show_of_an_unknown_kind_is_a_usage_error(kb_repo: Path) -> None:
     code, out = run(kb_repo, "show", "widget", "x")
     assert code == 2 and "unknown kind 'widget'" in out

@@ -348,9 +348,10 @@ def _check_editable(kind: str, rid: str) -> None:
 def _relpath(kind: str, rid: str) -> str:
     """The path of record `kind`/`rid`; UsageError for an unknown kind, or for an id that
     is not a plain file name (one holding '/' or starting with '.' would name a file
-    outside the kind's folder, e.g. `rm failure ../patterns/x`)."""
+    outside the kind's folder, e.g. `rm failure ../patterns/x`; past 200 bytes, the
+    name and its temp file's would pass the 255-byte limit of common file systems)."""
     check_kind(kind)
-    if not rid or "/" in rid or "\0" in rid or rid.startswith("."):
+    if not rid or "/" in rid or "\0" in rid or rid.startswith(".") or len(rid.encode()) > 200:
         raise UsageError(
             f"'{rid}' is not a record id",
             hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
