@@ -37,6 +37,8 @@ def test_plain_mapping_loads_with_dates_kept_as_strings() -> None:
         (b"   \n# only a comment\n", [("KB108", 1, 1)]),
         (b"- a\n- b\n", [("KB109", 1, 1)]),
         (b"just a string\n", [("KB109", 1, 1)]),
+        (b"~\n", [("KB109", 1, 1)]),
+        (b"null\n", [("KB109", 1, 1)]),
     ],
 )
 def test_bad_yaml_is_reported_with_code_and_place(

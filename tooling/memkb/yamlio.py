@@ -101,7 +101,8 @@ def load_bytes(raw: bytes, path: str) -> Loaded:
     loaded.findings = tabs + [
         f for f in loaded.findings if not (f.code == "KB101" and f.line in tab_lines)
     ]
-    if loaded.doc is not None and not isinstance(loaded.doc, dict):
+    # A file holding only `~` or `null` parses to None: not a record either.
+    if not isinstance(loaded.doc, dict) and not loaded.findings:
         loaded.findings.append(
             error(
                 path,
