@@ -381,3 +381,16 @@ def test_a_record_both_clones_edited_is_not_merged_blindly(tmp_path: Path) -> No
     assert "title: Ours" in git(two, "show", f"HEAD:{PATTERN}")
     assert "title: Theirs" in git(remote, "show", f"main:{PATTERN}")
     assert git(two, "status", "--porcelain") == ""
+
+
+def test_a_lock_that_cannot_be_opened_is_explained(kb_repo: Path) -> None:
+    # Before: an IsADirectoryError / FileExistsError traceback (as for a read-only .git).
+    (kb_repo / ".git/memkb/write.lock").mkdir(parents=True)
+    with pytest.raises(RepoError, match="cannot open the write lock"):
+        set_field(kb_repo, "pattern", "ecommerce_security_first", "title", "T")
+    (kb_repo / ".git/memkb/write.lock").rmdir()
+    (kb_repo / ".git/memkb").rmdir()
+    (kb_repo / ".git/memkb").write_text("not a folder\n")
+    with pytest.raises(RepoError, match=r"cannot create .*memkb"):
+        set_field(kb_repo, "pattern", "ecommerce_security_first", "title", "T")
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""

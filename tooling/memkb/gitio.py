@@ -114,9 +114,17 @@ class GitRepo:
 
     @property
     def memkb_dir(self) -> Path:
-        """memkb's private folder inside the repository's (common) Git directory."""
+        """memkb's private folder inside the repository's (common) Git directory, created
+        if needed; RepoError if it cannot be."""
         path = self.common_dir / "memkb"
-        path.mkdir(exist_ok=True)
+        try:
+            path.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise RepoError(
+                f"cannot create {path}: {exc.strerror}",
+                hint="memkb keeps its lock and journal there: it needs to write in the "
+                "repository's Git folder",
+            ) from exc
         return path
 
     # -- state --------------------------------------------------------------

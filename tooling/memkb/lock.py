@@ -38,10 +38,16 @@ def write_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the exclusive lock at `path` for the block.
 
     Raises RepoError naming the holder's pid if the lock is not had within
-    `timeout` seconds (MEMKB_LOCK_TIMEOUT, default 60).
+    `timeout` seconds (MEMKB_LOCK_TIMEOUT, default 60), or if `path` cannot be opened.
     """
     wait = timeout_from_env() if timeout is None else timeout
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise RepoError(
+            f"cannot open the write lock {path}: {exc.strerror}",
+            hint="memkb needs to write in the repository's Git folder",
+        ) from exc
     try:
         _acquire(fd, path, wait)
         # Name ourselves as the holder, for the message a waiter prints.
