@@ -394,3 +394,16 @@ def test_a_lock_that_cannot_be_opened_is_explained(kb_repo: Path) -> None:
     with pytest.raises(RepoError, match=r"cannot create .*memkb"):
         set_field(kb_repo, "pattern", "ecommerce_security_first", "title", "T")
     assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_file_that_cannot_be_written_is_explained_and_nothing_changes(kb_repo: Path) -> None:
+    # Before: NotADirectoryError / FileExistsError tracebacks, and a journal left behind.
+    before = head(kb_repo)
+    (kb_repo / "kb/outcomes/2024").write_text("not a folder\n")
+    outcome = {**OUTCOME, "date": "2024-05-05"}
+    for options in (WriteOptions(), WriteOptions(commit=False)):
+        with pytest.raises(RepoError, match="cannot write kb/outcomes/2024/2024-05-05-big-shop"):
+            record_outcome(kb_repo, outcome, options)
+    assert head(kb_repo) == before
+    assert not list((kb_repo / ".git/memkb").glob("journal*"))
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == "?? kb/outcomes/2024\n"

@@ -16,10 +16,11 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from memkb.cache import blob_id
+from memkb.errors import RepoError
 from memkb.gitio import Change, GitRepo, Identity
 
 # Every point of a write where the hook can kill it, the writer's own (lock, push) included.
@@ -42,10 +43,27 @@ def fault(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def read_file(path: Path) -> bytes | None:
+    """The file's bytes, None if it does not exist (nor its folder); raises OSError if it
+    cannot be read."""
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def write_files(root: Path, files: Mapping[str, bytes | None]) -> None:
-    """Write (or delete) each file atomically: a synced temp file renamed over the old one."""
+    """Write (or delete) each file atomically: a synced temp file renamed over the old one.
+
+    Raises RepoError naming the file if one cannot be written."""
     for relpath, raw in files.items():
-        write_file(root / relpath, raw)
+        try:
+            write_file(root / relpath, raw)
+        except OSError as exc:
+            raise RepoError(
+                f"cannot write {relpath}: {exc.strerror or exc}",
+                hint="check that kb/ and its folders are writable directories",
+            ) from exc
     fault("after-replace")
 
 
@@ -92,7 +110,7 @@ def commit_in_worktree(
     """
     entries = {
         p: {
-            "old": _stored(repo, _read(repo.root / p)),
+            "old": _stored(repo, read_file(repo.root / p)),
             "new": None if raw is None else repo.store_blob(raw),
         }
         for p, raw in files.items()
@@ -132,8 +150,7 @@ def recover(repo: GitRepo) -> str | None:
         path.unlink()  # torn while being written: no file had been touched yet
         return "discarded an unfinished journal"
     entries: dict[str, dict[str, str | None]] = data["files"]
-    for relpath in entries:
-        _tmp_path(repo.root / relpath).unlink(missing_ok=True)
+    _discard_temps(repo, entries)
     if repo.current_branch() != data["branch"]:
         _drop_journal(repo)  # the checkout moved on: its files are not ours to change
         return f"found an interrupted write on branch '{data['branch']}'; files left as they are"
@@ -153,9 +170,16 @@ def recover(repo: GitRepo) -> str | None:
 
 
 def _roll_back(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]]) -> None:
-    for relpath in entries:
-        _tmp_path(repo.root / relpath).unlink(missing_ok=True)
+    _discard_temps(repo, entries)
     _settle(repo, entries, "old")
+
+
+def _discard_temps(repo: GitRepo, relpaths: Iterable[str]) -> None:
+    """Remove the temp files a write of `relpaths` may have left (there is none where the
+    folder is missing or is not a folder)."""
+    for relpath in relpaths:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            _tmp_path(repo.root / relpath).unlink()
 
 
 def _settle(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]], to: str) -> list[str]:
@@ -164,7 +188,7 @@ def _settle(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]], to: 
     other = "new" if to == "old" else "old"
     done = []
     for relpath, entry in entries.items():
-        current = _read(repo.root / relpath)
+        current = read_file(repo.root / relpath)
         blob = None if current is None else blob_id(current)
         if blob == entry[other] and blob != entry[to]:
             _put(repo, relpath, entry[to])
@@ -176,13 +200,6 @@ def _settle(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]], to: 
 
 def _put(repo: GitRepo, relpath: str, blob: str | None) -> None:
     write_file(repo.root / relpath, None if blob is None else repo.read_object(blob))
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
 
 
 def _stored(repo: GitRepo, raw: bytes | None) -> str | None:

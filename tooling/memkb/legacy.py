@@ -24,7 +24,7 @@ from memkb.errors import RepoError
 from memkb.findings import Finding, Severity, has_errors
 from memkb.gitio import GitRepo
 from memkb.index import Vocabulary
-from memkb.journal import write_file
+from memkb.journal import read_file, write_file
 from memkb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
 from memkb.legacy_convert import Draft, convert_block
 from memkb.legacy_source import (
@@ -312,7 +312,7 @@ def _plan(
             continue
         result.contents[relpath] = text
         try:
-            existing = _read(run.root / relpath)
+            existing = read_file(run.root / relpath)
         except OSError as exc:
             result.skipped.append(relpath)
             run.report(
@@ -337,14 +337,6 @@ def _plan(
             result.written.append(relpath)
             previous[relpath] = existing
     return result, previous
-
-
-def _read(path: Path) -> bytes | None:
-    """The file's bytes, None if it does not exist; raises OSError if it cannot be read."""
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def _write_all(root: Path, files: dict[str, str], previous: dict[str, bytes | None]) -> None:

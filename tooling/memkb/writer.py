@@ -23,7 +23,7 @@ from pathlib import Path
 from memkb.errors import RecordError, RepoError, UsageError
 from memkb.findings import Finding, Severity
 from memkb.gitio import Change, GitRepo, PushRejected
-from memkb.journal import commit_in_worktree, fault, recover, write_files
+from memkb.journal import commit_in_worktree, fault, read_file, recover, write_files
 from memkb.lock import write_lock
 
 PUSH_ATTEMPTS = 100
@@ -89,10 +89,7 @@ class Target:
     def read(self, relpath: str) -> bytes | None:
         """Current bytes of `relpath`, or None if it does not exist."""
         if self.in_worktree:
-            try:
-                return (self.root / relpath).read_bytes()
-            except FileNotFoundError:
-                return None
+            return read_file(self.root / relpath)
         assert self.repo is not None
         return self.repo.read_blob(self.rev, relpath)
 
