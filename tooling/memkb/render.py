@@ -141,7 +141,8 @@ def render_record(kind: str, doc: Mapping[str, Any], relpath: str | None = None)
     `relpath` (the file's path from the repository root) sets the modeline's relative
     schema path; it defaults to the record's canonical path from its `id`.
     Raises KeyError if `relpath` is omitted and `doc` has no `id`, TypeError for a
-    value YAML cannot hold (anything but mappings, lists, str, int, float, bool, None).
+    value YAML cannot hold (anything but mappings, lists, str, int, float, bool, None),
+    ValueError for a mapping key too long for YAML (over MAX_KEY_WIDTH characters).
     """
     path = relpath if relpath is not None else record_relpath(kind, str(doc["id"]))
     orders = FIELD_ORDER.get(kind, {})
