@@ -447,6 +447,12 @@ def test_show_of_an_unknown_kind_is_a_usage_error(kb_repo: Path) -> None:
     assert code == 2 and "unknown kind 'widget'" in out
 
 
+def test_rename_of_an_unknown_kind_says_so(kb_repo: Path) -> None:
+    # Before: "widget ids are permanent", with a hint to run `memkb new widget`.
+    code, out = run(kb_repo, "rename", "widget", "x", "y")
+    assert code == 2 and "unknown kind 'widget'" in out
+
+
 def test_a_misspelled_kind_names_the_kinds_that_apply(kb_repo: Path) -> None:
     # Before: `list --kind patterns` printed "0 record(s)" and exited 0.
     code, out = run(kb_repo, "list", "--kind", "patterns")

@@ -266,7 +266,9 @@ def deprecate(
 
 
 def rename(kind: str, rid: str) -> None:
-    """Always raises UsageError: ids are permanent (history and outcomes cite them)."""
+    """Always raises UsageError: ids are permanent (history and outcomes cite them); an
+    unknown kind is named as such."""
+    check_kind(kind)
     raise UsageError(
         f"{kind} ids are permanent: '{rid}' cannot be renamed",
         hint=f"create the record under its new id with `memkb new {kind} NEW_ID`, "
