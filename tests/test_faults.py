@@ -180,3 +180,18 @@ def test_recovery_leaves_a_checkout_that_moved_to_another_branch(kb_repo: Path) 
     assert "files left as they are" in result.notes[0]
     assert (kb_repo / OUTCOME_PATH).exists()  # the user decides what to do with it
     assert not list((kb_repo / ".git/memkb").glob("journal*"))
+
+
+def test_a_write_in_another_worktree_leaves_this_ones_crash_to_settle(
+    kb_repo: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    git(kb_repo, "worktree", "add", "-q", "-b", "other", str(other))
+    killed_write(kb_repo, "after-replace", "edit")  # file written, nothing committed
+
+    # Before: the other worktree's write found this one's journal, saw another branch
+    # and dropped it, so the half-done edit stayed in this checkout for good.
+    set_field(other, "pattern", "ecommerce_security_first", "title", "From the other worktree")
+    next_write(kb_repo)
+    settled(kb_repo)
+    assert "Edited before the crash" not in (kb_repo / PATTERN).read_text()

@@ -116,16 +116,13 @@ class GitRepo:
     def memkb_dir(self) -> Path:
         """memkb's private folder inside the repository's (common) Git directory, created
         if needed; RepoError if it cannot be."""
-        path = self.common_dir / "memkb"
-        try:
-            path.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise RepoError(
-                f"cannot create {path}: {exc.strerror}",
-                hint="memkb keeps its lock and journal there: it needs to write in the "
-                "repository's Git folder",
-            ) from exc
-        return path
+        return _private_dir(self.common_dir / "memkb")
+
+    @property
+    def checkout_memkb_dir(self) -> Path:
+        """memkb's folder for the state of this checkout alone (the write journal): the
+        same as memkb_dir in the main work tree, its own in each linked worktree."""
+        return _private_dir(self.git_dir / "memkb")
 
     # -- state --------------------------------------------------------------
 
@@ -455,6 +452,18 @@ class GitRepo:
             f"git push {remote} failed: {err}",
             hint="check the remote's name, your access rights and the network",
         )
+
+
+def _private_dir(path: Path) -> Path:
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise RepoError(
+            f"cannot create {path}: {exc.strerror}",
+            hint="memkb keeps its lock and journal there: it needs to write in the "
+            "repository's Git folder",
+        ) from exc
+    return path
 
 
 def _hex(sha: bytes | str) -> str:

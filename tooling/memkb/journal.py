@@ -4,7 +4,8 @@ commit of exactly those files made under a journal that the next write settles.
 `commit_in_worktree` records the old and new blob of every path in
 `.git/memkb/journal.json` before the first byte changes; a failure rolls the files
 back at once, and a process killed at any point is completed or rolled back by the
-next write's `recover`.
+next write's `recover`. A linked worktree keeps its own journal (in its own Git
+folder), so a write in one worktree never settles, or drops, another's.
 
 Test hook: MEMKB_FAULT=<point> makes the process SIGKILL itself at that point
 (see FAULT_POINTS); the fault-injection tests use it to prove nothing is lost.
@@ -141,7 +142,7 @@ def recover(repo: GitRepo) -> str | None:
     with it; if not, the files are rolled back. A file the user changed since is
     left alone.
     """
-    path = repo.memkb_dir / JOURNAL
+    path = repo.checkout_memkb_dir / JOURNAL
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -207,7 +208,7 @@ def _stored(repo: GitRepo, raw: bytes | None) -> str | None:
 
 
 def _save_journal(repo: GitRepo, data: object) -> None:
-    path = repo.memkb_dir / JOURNAL
+    path = repo.checkout_memkb_dir / JOURNAL
     tmp = path.with_suffix(".tmp")
     with tmp.open("w") as out:
         json.dump(data, out)
@@ -217,4 +218,4 @@ def _save_journal(repo: GitRepo, data: object) -> None:
 
 
 def _drop_journal(repo: GitRepo) -> None:
-    (repo.memkb_dir / JOURNAL).unlink(missing_ok=True)
+    (repo.checkout_memkb_dir / JOURNAL).unlink(missing_ok=True)
