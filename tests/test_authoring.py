@@ -530,3 +530,18 @@ def test_a_list_item_with_no_value_is_a_finding_not_a_traceback(kb_repo: Path) -
         kb_repo, "set", "pattern", "ecommerce_security_first", "title", "T", "--no-commit"
     )
     assert code == 1 and "is not valid; nothing was written" in out
+
+
+def test_setting_a_folded_text_replaces_its_lines(hand_repo: Path) -> None:
+    # Before: ruamel re-indents the folded text, so the hunk's end was not found and
+    # the new description was inserted above the old one (a duplicate key; traceback).
+    code, out = run(hand_repo, "set", "pattern", "hand_written", "description", "Short")
+    assert code == 0, out
+    after = (hand_repo / "kb/patterns/hand_written.yaml").read_text()
+    assert diff_lines(HAND_WRITTEN, after) == [
+        "-description: >",
+        "-    Folded text that",
+        "-    spans lines.",
+        "+description: >-",
+        "+  Short",
+    ]

@@ -140,8 +140,15 @@ def _splice(original: str, before: str, after: str) -> str:
         if tag == "equal":
             continue
         start = to_orig.get(i1, to_orig.get(i1 - 1, cursor - 1) + 1)
-        end = to_orig[i2 - 1] + 1 if i2 > i1 and (i2 - 1) in to_orig else start
-        if start < cursor:
+        if i2 == i1:
+            end = start  # a pure insertion
+        elif (i2 - 1) in to_orig:
+            end = to_orig[i2 - 1] + 1
+        else:
+            # The hunk's last line is one ruamel re-emitted differently (a re-indented
+            # folded text): the hunk ends where the next line both agree on begins.
+            end = to_orig.get(i2, -1)
+        if start < cursor or end < start:
             return after  # the edit overlaps lines ruamel rewrote: take its text whole
         out += orig[cursor:start] + new[j1:j2]
         cursor = end
