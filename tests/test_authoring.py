@@ -545,3 +545,11 @@ def test_setting_a_folded_text_replaces_its_lines(hand_repo: Path) -> None:
         "+description: >-",
         "+  Short",
     ]
+
+
+def test_a_value_ruamel_cannot_write_back_is_refused(hand_repo: Path) -> None:
+    # Before: ruamel wrote `weight: ? x` into the flow mapping and the read-back check
+    # died on its own ParserError.
+    code, out = run(hand_repo, "set", "pattern", "hand_written", "prior.weight", "'? x'")
+    assert code == 1 and "would not read back as the values given" in out
+    assert (hand_repo / "kb/patterns/hand_written.yaml").read_text() == HAND_WRITTEN

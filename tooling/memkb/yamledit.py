@@ -95,12 +95,23 @@ def edit_text(raw: bytes, relpath: str, steps: Sequence[str | int], change: Any)
         where = tuple("[]" if isinstance(s, int) else s for s in steps[:-1])
         _place_new_keys(parent, parent_keys, orders.get(where, ()))
     after = _splice(text, _dump(rt, rt.load(text)), _dump(rt, doc))
-    if _yaml(after).load(after) != doc:  # a safety net: never write what reads back otherwise
+    if not _reads_back(after, doc):  # a safety net: never write what reads back otherwise
         raise RecordError(
             f"{relpath}: the edited file would not read back as the values given",
             hint="avoid control characters and unusual line breaks in the value",
         )
     return after.encode("utf-8")
+
+
+def _reads_back(text: str, doc: Any) -> bool:
+    """True if `text` parses to `doc` (ruamel can emit text it cannot parse, e.g. the
+    value "? x" inside a flow mapping)."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return bool(_yaml(text).load(text) == doc)
+    except YAMLError:
+        return False
 
 
 def _place_new_keys(mapping: Any, old_keys: list[Any], order: Sequence[str]) -> None:
