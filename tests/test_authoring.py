@@ -553,3 +553,40 @@ def test_a_value_ruamel_cannot_write_back_is_refused(hand_repo: Path) -> None:
     code, out = run(hand_repo, "set", "pattern", "hand_written", "prior.weight", "'? x'")
     assert code == 1 and "would not read back as the values given" in out
     assert (hand_repo / "kb/patterns/hand_written.yaml").read_text() == HAND_WRITTEN
+
+
+def test_a_proposal_branch_is_judged_by_its_own_records(kb_repo: Path) -> None:
+    """A pattern created on a proposal branch can be cited by the next write on that
+    branch, though the checked-out main does not have it (and the reverse is refused)."""
+    new = json.dumps(
+        {
+            "id": "branch_only",
+            "domains": ["e-commerce"],
+            "phases": ["security_first"],
+            "key_droids": ["security-auditor"],
+        }
+    )
+    code, output = run(kb_repo, "new", "pattern", "--from", "-", "--branch", "memory/p", stdin=new)
+    assert code == 0, output
+    record = [
+        "record",
+        "--project",
+        "Branch Shop",
+        "--date",
+        "2025-02-03",
+        "--outcome",
+        "success",
+        "--domain",
+        "e-commerce",
+        "--droid",
+        "security-auditor",
+        "--pattern",
+        "branch_only",
+    ]
+    code, output = run(kb_repo, *record, "--branch", "memory/p")
+    assert code == 0, output
+    assert "branch_only" in git(
+        kb_repo, "show", "memory/p:kb/outcomes/2025/2025-02-03-branch-shop.yaml"
+    )
+    code, output = run(kb_repo, *record)  # on main, the pattern does not exist
+    assert code == 1 and "unknown pattern 'branch_only'" in output

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from memkb import __version__, cache
 from memkb.discover import (
@@ -167,16 +167,46 @@ def _wanted(
     return normalize_paths(root, on_disk, cwd) | {p for p in paths if p in overlay}
 
 
+class KbView(Protocol):
+    """Where validate_changes reads the KB a write lands on: the work tree (DiskView), or
+    the tip of a proposal branch that is not checked out (the writer's own view)."""
+
+    def read(self, relpath: str) -> bytes | None:
+        """The file's bytes, or None if it does not exist."""
+
+    def names(self, folder: str) -> list[str]:
+        """File names directly in `folder` (root-relative), or [] if there is none."""
+
+
+class DiskView:
+    """The KB as the work tree holds it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, relpath: str) -> bytes | None:
+        return read_source(self.root, relpath).raw if (self.root / relpath).is_file() else None
+
+    def names(self, folder: str) -> list[str]:
+        path = self.root / folder
+        return os.listdir(path) if path.is_dir() else []  # noqa: PTH208 - speed
+
+
 def validate_changes(
-    root: Path, overlay: Mapping[str, bytes | None], *, today: date | None = None
+    root: Path,
+    overlay: Mapping[str, bytes | None],
+    *,
+    today: date | None = None,
+    view: KbView | None = None,
 ) -> ValidationResult:
     """Validate a write before it happens, in time that does not grow with the KB.
 
     Returns the findings of the files in `overlay` only. References are resolved through
     the layout invariant (a record of kind K and id I lives at record_relpath(K, I), which
     validate enforces), so only the vocabulary, the referenced records and the kind
-    folders' listings are read. A deletion or a vocabulary change can break other
-    records, so those fall back to validate_repo (whose findings cover the whole KB)."""
+    folders' listings are read, from `view` (default: the work tree). A deletion or a
+    vocabulary change can break other records, so those fall back to validate_repo of
+    the work tree (whose findings cover the whole KB)."""
     if any(raw is None for raw in overlay.values()) or VOCABULARY_FILE in overlay:
         return validate_repo(root, overlay=overlay, today=today)
     schemas = Schemas(root)
@@ -184,7 +214,7 @@ def validate_changes(
     written = [
         _fresh_result(relpath, raw, schemas) for relpath, raw in overlay.items() if raw is not None
     ]
-    index = build_index([*_neighbours(root, written, texts), *written])
+    index = build_index([*_neighbours(view or DiskView(root), written), *written])
     return _judge(written, index, texts, today, cross_file=overlay)
 
 
@@ -193,7 +223,7 @@ def _fresh_result(relpath: str, raw: bytes, schemas: Schemas) -> FileResult:
     return FileResult(relpath, cache.blob_id(raw), doc, findings, refs_in(doc))
 
 
-def _neighbours(root: Path, written: list[FileResult], texts: Texts) -> list[FileResult]:
+def _neighbours(view: KbView, written: list[FileResult]) -> list[FileResult]:
     """The records the written files can be judged against: the vocabulary, every
     referenced record (whole), and a stub per other record id (for "did you mean")."""
     own = {r.relpath for r in written}
@@ -205,15 +235,13 @@ def _neighbours(root: Path, written: list[FileResult], texts: Texts) -> list[Fil
     }
     out, skip = [], own | referenced
     for relpath in sorted(referenced | {VOCABULARY_FILE}):
-        raw = texts.get(relpath) if (root / relpath).is_file() else None
-        if relpath not in own and raw is not None:
+        raw = view.read(relpath) if relpath not in own else None
+        if raw is not None:
             out.append(FileResult(relpath, "", load_bytes(raw, relpath).doc, []))
     for kind in ("pattern", "failure", "template"):
-        folder = root / KB_DIR / FOLDERS[kind]
-        names = os.listdir(folder) if folder.is_dir() else []  # noqa: PTH208 - speed
         out += [
             FileResult(rel, "", {"kind": kind, "id": name[:-5]}, [])
-            for name in names
+            for name in view.names(f"{KB_DIR}/{FOLDERS[kind]}")
             if name.endswith(".yaml") and (rel := f"{KB_DIR}/{FOLDERS[kind]}/{name}") not in skip
         ]
     return out

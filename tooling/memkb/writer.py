@@ -93,6 +93,14 @@ class Target:
         assert self.repo is not None
         return self.repo.read_blob(self.rev, relpath)
 
+    def names(self, folder: str) -> list[str]:
+        """File names directly in `folder` of the target (what validate_changes lists)."""
+        if self.in_worktree:
+            path = self.root / folder
+            return sorted(p.name for p in path.iterdir()) if path.is_dir() else []
+        assert self.repo is not None
+        return [p.rsplit("/", 1)[-1] for p in self.repo.ls_tree(self.rev, folder)]
+
     def exists(self, relpath: str) -> bool:
         """True if `relpath` exists in the target (or, in a work tree, on disk)."""
         if self.in_worktree:
@@ -144,7 +152,7 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         recovered = recover(repo) if repo is not None else None
         target, branch = _target(root, repo, options)
         edit = plan(target)
-        findings = check_edit(root, edit)
+        findings = check_edit(root, edit, target)
         if not options.commit:
             # --no-commit edits the work tree as it is, the user's own changes included.
             write_files(root, edit.files)
@@ -230,7 +238,7 @@ def _target(root: Path, repo: GitRepo | None, options: WriteOptions) -> tuple[Ta
     return Target(root, repo, base, False, new_branch=True), branch
 
 
-def check_edit(root: Path, edit: Edit) -> list[Finding]:
+def check_edit(root: Path, edit: Edit, target: Target | None = None) -> list[Finding]:
     """Warnings of the edit; raise RecordError if it brings any error into the KB.
 
     Errors in the written files block the write; errors elsewhere block it only if
@@ -242,7 +250,8 @@ def check_edit(root: Path, edit: Edit) -> list[Finding]:
 
     # Checks the written files against the records they name, not the whole KB, so a
     # write costs the same on 100 records as on 10,000 (deletions still see everything).
-    result = validate_changes(root, dict(edit.files))
+    view = target if target is not None and not target.in_worktree else None
+    result = validate_changes(root, dict(edit.files), view=view)
     written = set(edit.files)
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     mine = [f for f in errors if f.path in written]
