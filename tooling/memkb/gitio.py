@@ -78,14 +78,15 @@ class GitRepo:
             self.repo = git.Repo(root, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise RepoError(
-                f"{root} is not a Git repository", hint="run `git init` there, or pass --no-commit"
+                f"{root} is not a Git repository",
+                hint="run `git init` there (a write can also take --no-commit)",
             ) from exc
         top = Path(self.repo.working_tree_dir or "")
         if top.resolve() != Path(root).resolve():
             raise RepoError(
                 f"the knowledge base {root} is inside the Git work tree {top}, not at its top",
-                hint="memkb keeps kb/ at the top of its own repository; pass --no-commit "
-                "to only write the file",
+                hint="memkb keeps kb/ at the top of its own repository (a write can also "
+                "take --no-commit to only write the file)",
             )
         self.root = Path(self.repo.working_tree_dir or root)
         self.git_dir = Path(self.repo.git_dir)
