@@ -122,7 +122,7 @@ def unvalidated_write(root: Path, n: int) -> None:
     """A diagnostic, not a way to write: the library write with validation stubbed out,
     i.e. what the lock, the file and Git cost on their own (a lower bound)."""
     saved = writer.check_edit
-    writer.check_edit = lambda _root, _edit: []
+    writer.check_edit = lambda _root, _edit, _target=None: []
     try:
         record_outcome(root, {"project": f"unvalidated {n}", **FIELDS})
     finally:
