@@ -159,6 +159,14 @@ def measure_writes(roots: dict[int, Path], runs: int) -> dict[tuple[str, int], l
     return times
 
 
+def _commit_count(root: Path) -> int:
+    """Commits reachable from HEAD: how many writes landed."""
+    out = subprocess.run(
+        ["git", "rev-list", "--count", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    return int(out)
+
+
 def measure_writers(root: Path, writers: int, each: int, mode: str) -> float:
     """Commits per second of `writers` processes writing `each` outcomes into `root`."""
     procs = [
@@ -170,15 +178,7 @@ def measure_writers(root: Path, writers: int, each: int, mode: str) -> float:
         for i in range(writers)
     ]
     time.sleep(1.0)  # let every interpreter start and import before the gun
-    before = int(
-        subprocess.run(
-            ["git", "rev-list", "--count", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    before = _commit_count(root)
     start = time.perf_counter()
     for proc in procs:
         assert proc.stdin is not None
@@ -186,15 +186,7 @@ def measure_writers(root: Path, writers: int, each: int, mode: str) -> float:
         proc.stdin.flush()
     codes = [proc.wait() for proc in procs]
     seconds = time.perf_counter() - start
-    after = int(
-        subprocess.run(
-            ["git", "rev-list", "--count", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    after = _commit_count(root)
     if any(codes) or after - before != writers * each:
         raise SystemExit(
             f"bench: writers failed: exit codes {codes}, "
