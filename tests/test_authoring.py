@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import git, make_kb_repo
-from memkb.authoring import set_field, slugify
 from memkb.cli.main import app
-from memkb.validate import validate_repo
-from memkb.yamledit import assign, edit_text
+from memkb.records.edit import assign, edit_text
+from memkb.validation.engine import validate_repo
+from memkb.write.authoring import set_field, slugify
 
 PATTERN = "kb/patterns/ecommerce_security_first.yaml"
 FAILURE = "kb/failures/payment_webhook_timeout.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from memkb.validate import validate_repo
+from memkb.validation.engine import validate_repo
 
 PROJECT = Path(__file__).resolve().parents[1]
 if str(PROJECT) not in sys.path:  # tooling/bench is not an installed package

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from memkb.check import CheckResult, run_check
-from memkb.check_rules import Limits
 from memkb.errors import RepoError, UsageError
+from memkb.rules.change import Limits
+from memkb.validation.check import CheckResult, run_check
 
 TODAY = date(2026, 1, 1)
 PATTERN = "kb/patterns/ecommerce_security_first.yaml"
@@ -390,8 +390,8 @@ def test_not_a_git_repository_is_a_repo_error(tmp_path: Path) -> None:
 
 
 def test_base_evidence_is_cached_by_commit_and_gives_the_same_delta(kb_repo: Path) -> None:
-    from memkb.cache import cache_dir
-    from memkb.check_delta import EVIDENCE_CACHE
+    from memkb.cachefile import cache_dir
+    from memkb.validation.delta import EVIDENCE_CACHE
 
     oid = "2025-02-09-cache"
     met = (
@@ -418,7 +418,8 @@ def test_base_evidence_is_cached_by_commit_and_gives_the_same_delta(kb_repo: Pat
 def test_base_evidence_is_rebuilt_when_the_code_that_builds_it_changes(
     kb_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from memkb import check_delta, history
+    from memkb import history
+    from memkb.validation import delta as check_delta
 
     base = git(kb_repo, "rev-parse", "HEAD").strip()
     stored = check_delta.base_evidence(kb_repo, base)

@@ -13,10 +13,10 @@ from jsonschema import Draft4Validator
 from typer.testing import CliRunner
 
 from conftest import git
-from memkb.check import CheckResult, run_check
 from memkb.cli.main import app
 from memkb.findings import error, warning
-from memkb.reporters import annotation, render_github, render_markdown, render_sarif
+from memkb.report.check import annotation, render_github, render_markdown, render_sarif
+from memkb.validation.check import CheckResult, run_check
 from test_check import OUTCOME, PATTERN, TODAY, UNUSED, edit, head_branch, outcome_path
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -102,7 +102,7 @@ def test_sarif_is_valid_2_1_0_and_matches_golden(kb_repo: Path) -> None:
 def test_sarif_carries_waived_findings_as_suppressed(kb_repo: Path) -> None:
     result = pull_request(kb_repo, broken=False)
     waived = error(OUTCOME, "KB402", "merged outcome edited")
-    from memkb.check import Allowed
+    from memkb.validation.check import Allowed
 
     result = replace(result, allowed=[Allowed(waived, "typo in the project name, ticket 7")])
     log = json.loads(render_sarif(result))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from conftest import BUNDLED_KB
 from memkb.findings import error
-from memkb.safety import ALLOW_FILE, Allow, load_allowlist, scan_text
+from memkb.rules.safety import ALLOW_FILE, Allow, load_allowlist, scan_text
 
 # Built by concatenation so that this file itself carries no credential-shaped string.
 SECRETS = {

@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 
 from conftest import git, make_kb_repo
-from memkb.validate import validate_repo
+from memkb.validation.engine import validate_repo
 
 # One writer process: N outcomes, one per project name, plus one "Shared Shop"
 # that every writer records on the same day (so names clash on purpose).
 WRITER = """
 import sys
 from pathlib import Path
-from memkb.authoring import record_outcome
-from memkb.writer import WriteOptions
+from memkb.write.authoring import record_outcome
+from memkb.write.transaction import WriteOptions
 
 root, name, count, remote = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 options = WriteOptions(agent=name, push=remote or None, lock_timeout=120)
@@ -108,8 +108,8 @@ def test_four_clones_pushing_to_one_remote_all_land(tmp_path: Path) -> None:
 EDITOR = """
 import sys
 from pathlib import Path
-from memkb.authoring import add_item
-from memkb.writer import WriteOptions
+from memkb.write.authoring import add_item
+from memkb.write.transaction import WriteOptions
 
 add_item(Path(sys.argv[1]), "pattern", "ecommerce_security_first", "best_practices",
          f"Practice from editor {sys.argv[2]}", WriteOptions(lock_timeout=120))

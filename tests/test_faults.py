@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import git, make_kb_repo
-from memkb.authoring import record_outcome, set_field
 from memkb.errors import RepoError
-from memkb.journal import FAULT_POINTS
-from memkb.validate import validate_repo
-from memkb.writer import WriteOptions
+from memkb.validation.engine import validate_repo
+from memkb.write.authoring import record_outcome, set_field
+from memkb.write.journal import FAULT_POINTS
+from memkb.write.transaction import WriteOptions
 
 OUTCOME_PATH = "kb/outcomes/2025/2025-05-05-crash-test.yaml"
 PATTERN = "kb/patterns/ecommerce_security_first.yaml"
@@ -40,8 +40,8 @@ AFTER_CRASH = {
 SCRIPT = """
 import sys
 from pathlib import Path
-from memkb.authoring import record_outcome, set_field
-from memkb.writer import WriteOptions
+from memkb.write.authoring import record_outcome, set_field
+from memkb.write.transaction import WriteOptions
 
 root, what, push = Path(sys.argv[1]), sys.argv[2], sys.argv[3] or None
 options = WriteOptions(push=push, agent="crash-test")

@@ -430,7 +430,7 @@ def test_a_long_journal_is_folded_into_the_cache(
     assert len(Cache.load(repo).commits) == 9 and lm(rep)["total_projects"] == 7
 
 
-@pytest.mark.parametrize("module", ["memkb.metrics", "memkb.beta"])
+@pytest.mark.parametrize("module", ["memkb.metrics.formulas", "memkb.metrics.beta"])
 def test_a_changed_formula_is_a_new_report(
     module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -451,7 +451,7 @@ def test_a_changed_formula_is_not_served_from_the_interval_memo(
     git(story["repo"], "clone", "-q", str(story["repo"]), str(repo))
     report(repo)  # the cache now holds the intervals of every pattern and template
     monkeypatch.setattr("memkb.history.query.code_fingerprint", lambda: "a changed formula")
-    monkeypatch.setattr("memkb.metrics.beta_quantile", lambda *_: 0.5)
+    monkeypatch.setattr("memkb.metrics.formulas.beta_quantile", lambda *_: 0.5)
     rep = report(repo)
     rows = [*rep["patterns"], *rep["templates"]]
     assert {tuple(r["interval_90"]) for r in rows if r["interval_90"]} == {(0.5, 0.5)}
@@ -741,7 +741,7 @@ def test_fast_facts_equal_the_safe_loader_on_real_and_synthetic_kbs(
 )
 def test_record_key_agrees_with_layout(path: str) -> None:
     from memkb.history.replay import record_key
-    from memkb.layout import location_of
+    from memkb.kb.layout import location_of
 
     loc = location_of(path)
     usable = path.endswith(".yaml") and loc.kind not in (None, "vocabulary")

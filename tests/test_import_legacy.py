@@ -18,10 +18,10 @@ from conftest import BUNDLED_KB, LEGACY_SEED, git
 from memkb.cli.main import app
 from memkb.errors import RepoError
 from memkb.findings import Severity
-from memkb.legacy import ImportResult, import_legacy
-from memkb.legacy_source import UnreadableLegacy
-from memkb.validate import validate_repo
-from memkb.yamlio import load_bytes
+from memkb.legacy.importer import ImportResult, import_legacy
+from memkb.legacy.source import UnreadableLegacy
+from memkb.records.load import load_bytes
+from memkb.validation.engine import validate_repo
 
 SEED_FILES = sorted(
     p.relative_to(BUNDLED_KB.parent).as_posix()
@@ -377,7 +377,7 @@ def test_existing_path_that_cannot_be_read_is_kept(repo: Path, tmp_path: Path) -
 def test_import_waits_for_the_write_lock(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from memkb.lock import write_lock
+    from memkb.write.lock import write_lock
 
     source = write_json(tmp_path, {"success_patterns": {"p": pattern()}})
     monkeypatch.setenv("MEMKB_LOCK_TIMEOUT", "0.2")

@@ -1,4 +1,4 @@
-"""The formulas of memkb.metrics, pinned on hand-built evidence (docs/metrics.md)."""
+"""The formulas of memkb.metrics.formulas, pinned on hand-built evidence (docs/metrics.md)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from memkb.beta import beta_cdf, beta_quantile
-from memkb.metrics import (
+from memkb.metrics.beta import beta_cdf, beta_quantile
+from memkb.metrics.formulas import (
     Evidence,
     FailureMet,
     Outcome,
@@ -18,8 +18,8 @@ from memkb.metrics import (
     halves,
     posterior,
 )
-from memkb.schema import DERIVED_FIELDS
-from memkb.validate import validate_repo
+from memkb.records.schema import DERIVED_FIELDS
+from memkb.validation.engine import validate_repo
 
 # ------------------------------------------------------------------ Beta function
 

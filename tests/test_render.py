@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import BUNDLED_KB, PROJECT, SCHEMAS
-from memkb.render import FIELD_ORDER, render_record
-from memkb.yamlio import load_bytes
+from memkb.records.load import load_bytes
+from memkb.records.render import FIELD_ORDER, render_record
 
 BUNDLED_FILES = sorted(BUNDLED_KB.rglob("*.yaml"))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from memkb.validate import validate_changes, validate_repo
+from memkb.validation.engine import validate_changes, validate_repo
 
 OUTCOME = """\
 # yaml-language-server: $schema=../../../schemas/outcome.schema.json

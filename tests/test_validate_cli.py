@@ -11,9 +11,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from memkb.cache import cache_dir
+from memkb.cachefile import cache_dir
 from memkb.cli.main import app
-from memkb.validate import CACHE_FILE, validate_repo
+from memkb.validation.engine import CACHE_FILE, validate_repo
 
 MEMKB = shutil.which("memkb", path=str(Path(sys.executable).parent)) or "memkb"
 

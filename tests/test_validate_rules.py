@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from memkb.codes import CODES
-from memkb.validate import validate_repo
+from memkb.rules.codes import CODES
+from memkb.validation.engine import validate_repo
 
 PATTERN = """\
 # yaml-language-server: $schema=../../schemas/pattern.schema.json

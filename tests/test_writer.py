@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import git, make_kb_repo
-from memkb.authoring import record_outcome, set_field
 from memkb.errors import RecordError, RepoError, UsageError
-from memkb.gitio import DEFAULT_IDENTITY
-from memkb.lock import write_lock
-from memkb.writer import WriteOptions
+from memkb.gitio.repo import DEFAULT_IDENTITY
+from memkb.write.authoring import record_outcome, set_field
+from memkb.write.lock import write_lock
+from memkb.write.transaction import WriteOptions
 
 OUTCOME = {
     "project": "Big Shop",
@@ -231,7 +231,7 @@ def test_lock_of_a_killed_holder_is_recovered(kb_repo: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time\nfrom pathlib import Path\n"
-            "from memkb.lock import write_lock\n"
+            "from memkb.write.lock import write_lock\n"
             f"with write_lock(Path({str(lock_path)!r})):\n"
             "    print('held', flush=True); time.sleep(60)",
         ],
@@ -301,7 +301,7 @@ def test_proposal_branch_is_pushed_under_its_name(tmp_path: Path) -> None:
 
 
 def test_trees_are_rewritten_only_along_the_path_and_stay_canonical(kb_repo: Path) -> None:
-    from memkb.gitio import Change, GitRepo, Identity
+    from memkb.gitio.repo import Change, GitRepo, Identity
 
     repo = GitRepo(kb_repo)
     parent = head(kb_repo)

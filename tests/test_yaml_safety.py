@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memkb.yamlio import MAX_EXPANDED_NODES, MAX_FILE_BYTES, load_bytes, locate
+from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, load_bytes, locate
 
 GOOD = b"kind: pattern\nid: x\ndomains: [a, b]\n"
 

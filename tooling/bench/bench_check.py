@@ -31,8 +31,8 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
 import yaml
 from tooling.bench.bench_validate import BIN, Run, Series, ensure_kb, label, run_child
 
-from memkb.cache import cache_dir
-from memkb.render import render_record
+from memkb.cachefile import cache_dir
+from memkb.records.render import render_record
 
 HERE = Path(__file__).resolve().parent
 TARGET_WARM_S, TARGET_RATIO = 2.0, 1.5

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
 
 from tooling.bench import synth
 
-from memkb.cache import cache_dir
+from memkb.cachefile import cache_dir
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -92,10 +92,10 @@ def run_child(argv: Sequence[str], cwd: Path | None = None) -> Run:
 
 def generator_fingerprint() -> str:
     """Hash of the generator and renderer sources: a reused KB must come from this code."""
-    import memkb.render
+    import memkb.records.render
 
     digest = hashlib.sha256()
-    for path in (Path(synth.__file__), Path(memkb.render.__file__)):
+    for path in (Path(synth.__file__), Path(memkb.records.render.__file__)):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

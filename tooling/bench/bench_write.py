@@ -5,7 +5,7 @@ generated once under tooling/bench/out/ and cloned fresh for every run, so the
 kept copies are never written to), it measures, --runs times each, interleaved
 so both sizes see the same machine load, and reports medians:
   - `memkb record` + commit, as a process (what an agent pays, Python start included);
-  - the same write through the library (`memkb.authoring.record_outcome`), and, as a
+  - the same write through the library (`memkb.write.authoring.record_outcome`), and, as a
     diagnostic only, the same with validation stubbed out (what lock, file and Git cost);
   - the peer a user would otherwise use: write the YAML file, `git add`, `git commit`;
   - 8 writers recording outcomes into one clone at once, commits/s in total: as
@@ -38,8 +38,8 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
 
 from tooling.bench import synth
 
-from memkb import writer
-from memkb.authoring import record_outcome
+from memkb.write import transaction as writer
+from memkb.write.authoring import record_outcome
 
 HERE = Path(__file__).resolve().parent
 MEMKB = Path(sys.executable).parent / "memkb"
@@ -50,9 +50,9 @@ FIELDS = {"outcome": "success", "domains": ["e-commerce"], "droids_used": ["secu
 WRITER = """
 import os, subprocess, sys
 from pathlib import Path
-from memkb import writer
-from memkb.authoring import record_outcome
-from memkb.writer import WriteOptions
+from memkb.write import transaction as writer
+from memkb.write.authoring import record_outcome
+from memkb.write.transaction import WriteOptions
 root, name, count, mode, memkb = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), *sys.argv[4:]
 sys.stdin.readline()  # start together
 for n in range(count):

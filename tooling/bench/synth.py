@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from memkb.render import render_record
+from memkb.records.render import render_record
 
 PROJECT = Path(__file__).resolve().parents[2]
 SHARES = {"pattern": 0.20, "failure": 0.10, "template": 0.05}  # outcomes take the rest

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from memkb.errors import MemkbError, RecordError, RepoError
-from memkb.layout import KB_DIR, find_root
+from memkb.kb.layout import KB_DIR, find_root
 
 app = typer.Typer(
     name="memkb",

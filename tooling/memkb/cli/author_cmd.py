@@ -1,6 +1,6 @@
 """Authoring commands: new, record, set, add, remove, deprecate, rm, rename, show, list.
 
-Each command parses options, calls one function of memkb.authoring and renders
+Each command parses options, calls one function of memkb.write.authoring and renders
 what it returns; the rules live in the library.
 """
 
@@ -15,12 +15,12 @@ from typing import Any
 
 import typer
 
-from memkb import authoring
 from memkb.cli.app import app, handles_errors, repo_root
 from memkb.errors import RecordError, UsageError
 from memkb.findings import Finding
-from memkb.report import finding_line
-from memkb.writer import WriteOptions, WriteResult
+from memkb.report.findings import finding_line
+from memkb.write import authoring
+from memkb.write.transaction import WriteOptions, WriteResult
 
 REPO = typer.Option(None, "--repo", help="Repository to write (default: the current one).")
 NO_COMMIT = typer.Option(False, "--no-commit", help="Write the file only; commit nothing.")
@@ -229,7 +229,7 @@ def _complete(root: Path, kind: str, doc: dict[str, Any], *, interactive: bool) 
 
 
 def _answer(root: Path, kind: str, name: str, answer: str) -> Any:
-    from memkb.schema import Schemas
+    from memkb.records.schema import Schemas
 
     spec = Schemas(root).document(kind).get("properties", {}).get(name, {})
     if spec.get("type") == "array":

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from memkb.check import CheckResult, run_check
-from memkb.check_rules import Limits
 from memkb.cli.app import app, handles_errors, repo_root
 from memkb.errors import UsageError
-from memkb.reporters import REPORTERS, render_markdown
+from memkb.report.check import REPORTERS, render_markdown
+from memkb.rules.change import Limits
+from memkb.validation.check import CheckResult, run_check
 
 
 class Format(StrEnum):

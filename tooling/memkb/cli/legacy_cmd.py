@@ -9,9 +9,9 @@ import typer
 
 from memkb.cli.app import app, handles_errors, repo_root
 from memkb.findings import Severity
-from memkb.legacy import ImportResult, import_legacy
-from memkb.legacy_source import UnreadableLegacy
-from memkb.report import finding_line, render_json
+from memkb.legacy.importer import ImportResult, import_legacy
+from memkb.legacy.source import UnreadableLegacy
+from memkb.report.findings import finding_line, render_json
 
 # One line per paragraph: the help renderer wraps lines to the terminal itself.
 HELP = (

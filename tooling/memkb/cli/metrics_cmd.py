@@ -14,7 +14,7 @@ import typer
 
 from memkb.cli.app import app, handles_errors, repo_root
 from memkb.errors import UsageError
-from memkb.report import markdown_cell
+from memkb.report.findings import markdown_cell
 
 UNKNOWN = "unknown"
 PROGRESS_MIN = 500  # commits or records: below this the work is too quick for a bar

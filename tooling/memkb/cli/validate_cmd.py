@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from memkb.cli.app import app, handles_errors, repo_root
-from memkb.codes import CODES
-from memkb.report import RENDERERS
-from memkb.validate import validate_repo
+from memkb.report.findings import RENDERERS
+from memkb.rules.codes import CODES
+from memkb.validation.engine import validate_repo
 
 
 class Format(StrEnum):

@@ -4,14 +4,14 @@ One `git log --first-parent --raw` process lists every commit of main with the b
 id of every changed file under kb/ (`walk`); record contents are read through one
 `git cat-file --batch` process and reduced to facts (`blobs`), on a cold run while the
 walk is still going (`readahead`); commits are replayed to
-give the Evidence memory held at any commit (`replay`), from which `memkb.metrics`
+give the Evidence memory held at any commit (`replay`), from which `memkb.metrics.formulas`
 computes the figures (`query`). Commits, blob facts and finished reports are cached
 under .git/memkb/ (`store`), so a warm run only reads what it has not seen; a
 missing, truncated or corrupt cache is rebuilt, never trusted. `record` answers
 `memkb history KIND ID`. The formulas and choices are in docs/metrics.md.
 """
 
-from memkb.history._git import Commit, Progress, git, iso, resolve
+from memkb.gitio.log import Commit, Progress, git, iso, resolve
 from memkb.history.blobs import BlobReader, ensure_facts, facts
 from memkb.history.query import (
     DATE_RE,

@@ -14,9 +14,9 @@ from typing import IO, Any, ClassVar
 import yaml
 from yaml.constructor import SafeConstructor
 
-from memkb.history._git import Progress
+from memkb.gitio.log import Progress
 from memkb.history.store import Cache
-from memkb.yamlio import MAX_FILE_BYTES, KbLoader, load_bytes
+from memkb.records.load import MAX_FILE_BYTES, KbLoader, load_bytes
 
 
 class BlobReader:
@@ -119,7 +119,7 @@ def _plain_doc(raw: bytes) -> dict[str, Any] | None:
     Twice as fast as the full constructor on a cold walk of 10,000 records, and only
     for the plain case: no anchors, aliases or explicit tags, no duplicate keys, no
     scalar in an unusual notation, within the size limit, valid UTF-8. Anything else
-    returns None and goes through memkb.yamlio.load_bytes, which stays the definition
+    returns None and goes through memkb.records.load.load_bytes, which stays the definition
     (tests check both agree).
     """
     if len(raw) > MAX_FILE_BYTES or b"*" in raw or b"&" in raw or b"!" in raw:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from memkb.errors import RepoError, UsageError
-from memkb.history._git import Commit, Progress, git, iso, resolve
+from memkb.gitio.log import Commit, Progress, git, iso, resolve
 from memkb.history.readahead import ReadAhead
 from memkb.history.replay import Replay, evidence
 from memkb.history.store import Cache, cached_report, store_report
@@ -88,7 +88,8 @@ def _request(root: Path, mode: str, as_of: str | None, since: str | None) -> tup
 
 def code_fingerprint() -> str:
     """Hash of the modules whose code shapes a report: a changed formula is a new report."""
-    from memkb import beta, metrics
+    from memkb.metrics import beta
+    from memkb.metrics import formulas as metrics
 
     digest = hashlib.sha256()
     formulas = (Path(metrics.__file__), Path(beta.__file__))
@@ -118,7 +119,7 @@ def report(
 
     Raise UsageError for a bad date or revision, RepoError outside a usable repository.
     """
-    from memkb.metrics import compute
+    from memkb.metrics.formulas import compute
 
     def build(cache: Cache, tip: str) -> dict[str, Any]:
         prefetch = ReadAhead(root, cache, tip, progress) if _walk_ahead(cache, as_of) else None
@@ -204,7 +205,7 @@ def _monthly(
     root: Path, cache: Cache, tg: Target, as_of: str | None, since: str | None
 ) -> list[dict[str, Any]]:
     """One point per month: the figures at the last commit dated within that month."""
-    from memkb.metrics import learning_metrics, performance_metrics, select
+    from memkb.metrics.formulas import learning_metrics, performance_metrics, select
 
     replay = Replay(tg.commits)
     last = end_of_day(as_of) if as_of and DATE_RE.match(as_of) else tg.commits[tg.upto].time

@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from memkb.history._git import Progress, git
+from memkb.gitio.log import Progress, git
 from memkb.history.blobs import ensure_facts
 from memkb.history.replay import record_key
 from memkb.history.store import Cache
-from memkb.layout import KB_DIR
+from memkb.kb.layout import KB_DIR
 
 
 def tip_records(root: Path, tip: str) -> dict[str, tuple[str, str]]:

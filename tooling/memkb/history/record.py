@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from memkb.errors import UsageError
-from memkb.history._git import git
+from memkb.gitio.log import git
 from memkb.history.blobs import BlobReader
-from memkb.layout import KB_DIR
-from memkb.yamlio import load_bytes
+from memkb.kb.layout import KB_DIR
+from memkb.records.load import load_bytes
 
 _LOG_FORMAT = (
     "--format=%x01%H%x00%P%x00%an%x00%ae%x00%cI%x00"
@@ -22,7 +22,7 @@ _LOG_FORMAT = (
 def find_record(root: Path, kind: str, record_id: str) -> str:
     """Path of the record at HEAD (or the canonical path if it is gone); UsageError if
     no file of that kind and id was ever in the history."""
-    from memkb.layout import FOLDERS, check_kind, record_relpath
+    from memkb.kb.layout import FOLDERS, check_kind, record_relpath
 
     check_kind(kind)
     canonical = record_relpath(kind, record_id)

@@ -6,17 +6,17 @@ import bisect
 from pathlib import Path
 from typing import Any
 
-from memkb.history._git import Commit, Progress, iso
+from memkb.gitio.log import Commit, Progress, iso
 from memkb.history.blobs import ensure_facts
 from memkb.history.store import Cache
-from memkb.layout import KB_DIR, KIND_BY_FOLDER
-from memkb.metrics import Evidence, FailureMet, Outcome, Record
+from memkb.kb.layout import KB_DIR, KIND_BY_FOLDER
+from memkb.metrics.formulas import Evidence, FailureMet, Outcome, Record
 
 
 def record_key(path: str) -> tuple[str, str] | None:
     """(kind, id) of a record file under kb/; None for the vocabulary and anything else.
 
-    What memkb.layout.location_of says, without building a Location: replaying 10,000
+    What memkb.kb.layout.location_of says, without building a Location: replaying 10,000
     commits calls it once per changed path."""
     if not path.endswith(".yaml"):
         return None

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memkb.cache import cache_dir
-from memkb.history._git import Commit
+from memkb.cachefile import cache_dir
+from memkb.gitio.log import Commit
 
 CACHE_VERSION = 4
 CACHE_NAME = "history-v4.cache"

@@ -6,9 +6,9 @@ import subprocess
 from pathlib import Path
 
 from memkb.errors import RepoError
-from memkb.history._git import Commit, Progress, git
+from memkb.gitio.log import Commit, Progress, git
 from memkb.history.store import Cache
-from memkb.layout import KB_DIR
+from memkb.kb.layout import KB_DIR
 
 _RAW_FORMAT = "--format=%x01%H%x00%ct"
 _KB_PREFIX = KB_DIR.encode() + b"/"

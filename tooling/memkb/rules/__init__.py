@@ -1,6 +1,6 @@
 """Validation rules. Per-file rules see one record; collection rules see the whole index.
 
-Rules are listed explicitly here (no import magic); each has a stable code in memkb.codes.
+Rules are listed explicitly here (no import magic); each has a stable code in memkb.rules.codes.
 """
 
 from __future__ import annotations

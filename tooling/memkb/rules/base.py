@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from memkb.findings import Severity
-from memkb.index import Index
+from memkb.kb.index import Index
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from datetime import date
 
 from memkb.findings import Severity
-from memkb.index import Index
-from memkb.layout import VOCABULARY_FILE
-from memkb.refs import VOCABULARY_TARGETS, Ref
+from memkb.kb.index import Index
+from memkb.kb.layout import VOCABULARY_FILE
+from memkb.kb.refs import VOCABULARY_TARGETS, Ref
 from memkb.rules.base import Issue, RunContext
 
 WHERE_DEFINED = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from memkb.findings import Severity
-from memkb.layout import FOLDERS, KINDS, VOCABULARY_FILE, modeline, record_relpath
+from memkb.kb.layout import FOLDERS, KINDS, VOCABULARY_FILE, modeline, record_relpath
 from memkb.rules.base import FileContext, Issue
 
 

@@ -17,8 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from memkb import __version__, cache
-from memkb.discover import (
+from memkb import __version__
+from memkb import cachefile as cache
+from memkb.findings import Finding, Severity, has_errors
+from memkb.kb.discover import (
     Source,
     StatKey,
     gather,
@@ -27,14 +29,13 @@ from memkb.discover import (
     scan,
     trusted_stat,
 )
-from memkb.findings import Finding, Severity, has_errors
-from memkb.index import Index, Record
-from memkb.layout import FOLDERS, KB_DIR, KINDS, VOCABULARY_FILE, location_of, record_relpath
-from memkb.refs import RefTuple, refs_of
+from memkb.kb.index import Index, Record
+from memkb.kb.layout import FOLDERS, KB_DIR, KINDS, VOCABULARY_FILE, location_of, record_relpath
+from memkb.kb.refs import RefTuple, refs_of
+from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load_bytes
+from memkb.records.schema import Schemas
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
-from memkb.schema import Schemas
-from memkb.yamlio import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load_bytes
 
 CACHE_FILE = "validate.cache"
 CACHE_FORMAT = 3  # entry: (blob id, summary, refs, findings, trusted stat or None)

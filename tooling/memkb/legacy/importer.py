@@ -19,15 +19,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from memkb.codes import CODES
 from memkb.errors import RepoError
 from memkb.findings import Finding, Severity, has_errors
-from memkb.gitio import GitRepo
-from memkb.index import Vocabulary
-from memkb.journal import read_file, write_file
-from memkb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
-from memkb.legacy_convert import Draft, convert_block
-from memkb.legacy_source import (
+from memkb.gitio.repo import GitRepo
+from memkb.kb.index import Vocabulary
+from memkb.kb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
+from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
+from memkb.legacy.convert import Draft, convert_block
+from memkb.legacy.source import (
     DATE_KEYS,
     LegacyPath,
     LegacySource,
@@ -37,11 +36,12 @@ from memkb.legacy_source import (
     require_sections,
     valid_date,
 )
-from memkb.lock import write_lock
-from memkb.refs import VOCABULARY_TARGETS, refs_of
-from memkb.render import render_record
-from memkb.schema import Schemas
-from memkb.yamlio import load_bytes
+from memkb.records.load import load_bytes
+from memkb.records.render import render_record
+from memkb.records.schema import Schemas
+from memkb.rules.codes import CODES
+from memkb.write.journal import read_file, write_file
+from memkb.write.lock import write_lock
 
 __all__ = ["LEGACY_CODES", "ImportResult", "import_legacy"]
 

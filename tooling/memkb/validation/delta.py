@@ -13,11 +13,13 @@ from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memkb import cache, history, metrics
-from memkb.layout import location_of
+from memkb import cachefile as cache
+from memkb import history
+from memkb.kb.layout import location_of
+from memkb.metrics import formulas as metrics
 
 if TYPE_CHECKING:
-    from memkb.check import FileChange
+    from memkb.validation.check import FileChange
 
 # Per-row figures worth showing a reviewer, by section of metrics.compute.
 ROW_FIGURES = {

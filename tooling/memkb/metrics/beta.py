@@ -1,4 +1,4 @@
-"""The Beta distribution's CDF and quantiles, for the credible intervals of memkb.metrics.
+"""The Beta distribution's CDF and quantiles, for the credible intervals of memkb.metrics.formulas.
 
 The regularized incomplete beta function by its continued fraction, and quantiles by
 Halley steps kept inside a bisection bracket.

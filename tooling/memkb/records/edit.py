@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from memkb.errors import RecordError
-from memkb.render import FIELD_ORDER
+from memkb.records.render import FIELD_ORDER
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML

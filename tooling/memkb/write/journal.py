@@ -20,9 +20,9 @@ import signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from memkb.cache import blob_id
+from memkb.cachefile import blob_id
 from memkb.errors import RepoError
-from memkb.gitio import Change, GitRepo, Identity
+from memkb.gitio.repo import Change, GitRepo, Identity
 
 # Every point of a write where the hook can kill it, the writer's own (lock, push) included.
 FAULT_POINTS = (

@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from memkb.findings import Severity
-from memkb.legacy_source import (
+from memkb.legacy.source import (
     DATE_KEYS,
     DERIVED_SECTIONS,
     SECTIONS,
     LegacyPath,
     valid_date,
 )
-from memkb.schema import DERIVED_FIELDS
+from memkb.records.schema import DERIVED_FIELDS
 
 if TYPE_CHECKING:
-    from memkb.legacy import Importer
+    from memkb.legacy.importer import Importer
 
 # How many outcomes a declared figure is worth: enough to steer the first few
 # projects, little enough that real evidence soon outweighs it (docs/metrics.md).

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from memkb.refs import VOCABULARY_TARGETS, RefTuple
+from memkb.kb.refs import VOCABULARY_TARGETS, RefTuple
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from memkb.errors import RepoError
 if TYPE_CHECKING:  # jsonschema is imported when a file needs checking: warm runs skip it
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-from memkb.layout import KINDS, schema_path
+from memkb.kb.layout import KINDS, schema_path
 
 # Figures that memkb derives from outcomes and Git history. Typed into a record
 # they would silently compete with the evidence, so validate names their source.

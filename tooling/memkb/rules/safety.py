@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from memkb.findings import Finding, error
-from memkb.yamlio import load_bytes
+from memkb.records.load import load_bytes
 
 ALLOW_FILE = "kb/.memkb-allow.yaml"
 # Codes a reviewed exception may waive. Validation rules (KB1xx-KB3xx) cannot be waived:

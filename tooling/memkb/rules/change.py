@@ -2,7 +2,7 @@
 records, hand-edited figures, schema versions and size limits.
 
 Each rule is a small function over the change set (and the head index) with a stable
-code in memkb.codes; `run_rules` lists them explicitly.
+code in memkb.rules.codes; `run_rules` lists them explicitly.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from memkb.findings import Finding, error
-from memkb.index import Index
-from memkb.layout import location_of
-from memkb.yamlio import Locator
+from memkb.kb.index import Index
+from memkb.kb.layout import location_of
+from memkb.records.load import Locator
 
 if TYPE_CHECKING:
-    from memkb.check import FileChange
+    from memkb.validation.check import FileChange
 
 MAX_LISTED = 10  # referrers named in one message; the rest are counted
 PRIOR_KINDS = ("pattern", "template", "failure")

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from memkb.layout import modeline, record_relpath
+from memkb.kb.layout import modeline, record_relpath
 
 __all__ = ["FIELD_ORDER", "FLOW_WIDTH", "render_record"]
 

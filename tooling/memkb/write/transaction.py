@@ -5,9 +5,9 @@
 `plan` receives a `Target` (the state being edited: the work tree, or a proposal
 branch's tree) and returns an `Edit` (the bytes of every file to write, None to
 delete). Nothing touches disk before the edit validates. A write on the
-checked-out branch goes through `memkb.journal`: journaled before any file
+checked-out branch goes through `memkb.write.journal`: journaled before any file
 changes, so a process killed at any point is completed or rolled back by the
-next write (see `memkb.journal.recover`).
+next write (see `memkb.write.journal.recover`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 
 from memkb.errors import RecordError, RepoError, UsageError
 from memkb.findings import Finding, Severity
-from memkb.gitio import Change, GitRepo, PushRejected
-from memkb.journal import commit_in_worktree, fault, read_file, recover, write_files
-from memkb.lock import write_lock
+from memkb.gitio.repo import Change, GitRepo, PushRejected
+from memkb.write.journal import commit_in_worktree, fault, read_file, recover, write_files
+from memkb.write.lock import write_lock
 
 PUSH_ATTEMPTS = 100
 PUSH_SECONDS = 120.0
@@ -245,8 +245,8 @@ def check_edit(root: Path, edit: Edit, target: Target | None = None) -> list[Fin
     the edit introduces them (a KB that is already broken elsewhere stays writable).
     New secrets or instructions to the orchestrator block it too (KB501, KB502).
     """
-    from memkb.safety import unsafe_additions
-    from memkb.validate import validate_changes, validate_repo
+    from memkb.rules.safety import unsafe_additions
+    from memkb.validation.engine import validate_changes, validate_repo
 
     # Checks the written files against the records they name, not the whole KB, so a
     # write costs the same on 100 records as on 10,000 (deletions still see everything).

@@ -1,10 +1,10 @@
 """Authoring memory as library calls: create, record, edit, deprecate, delete, read.
 
-Every write goes through `memkb.writer.write` (lock, validation, atomic file,
-one commit with trailers). Edits are round-trip (`memkb.yamledit`): every line
+Every write goes through `memkb.write.transaction.write` (lock, validation, atomic file,
+one commit with trailers). Edits are round-trip (`memkb.records.edit`): every line
 outside the edited ones keeps its bytes (comments, key order, quoting, flow lists).
 
-    from memkb.authoring import record_outcome
+    from memkb.write.authoring import record_outcome
     result = record_outcome(root, {"project": "Shop", "outcome": "success", ...})
 """
 
@@ -19,12 +19,12 @@ from typing import Any
 
 import yaml
 
-from memkb import yamledit
 from memkb.errors import RecordError, UsageError
-from memkb.index import Record
-from memkb.layout import check_kind, record_relpath
-from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
-from memkb.yamlio import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
+from memkb.kb.index import Record
+from memkb.kb.layout import check_kind, record_relpath
+from memkb.records import edit as yamledit
+from memkb.records.load import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
+from memkb.write.transaction import Edit, Target, WriteOptions, WriteResult, write
 
 EDITABLE_KINDS = ("pattern", "failure", "template", "vocabulary")
 PERMANENT_FIELDS = ("kind", "schema_version", "id")
@@ -98,7 +98,7 @@ def slugify(text: str) -> str:
 
 def required_fields(root: Path, kind: str) -> list[str]:
     """Fields the schema of `kind` requires, beyond kind, schema_version and id."""
-    from memkb.schema import Schemas
+    from memkb.records.schema import Schemas
 
     required = Schemas(root).document(kind).get("required", [])
     return [f for f in required if f not in PERMANENT_FIELDS]
@@ -179,7 +179,7 @@ def record_outcome(
 
 
 def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
-    from memkb.render import render_record
+    from memkb.records.render import render_record
 
     try:
         raw = render_record(kind, doc, relpath).encode()
@@ -412,7 +412,7 @@ def list_records(
 
 
 def _indexed(root: Path) -> list[Record]:
-    from memkb.validate import validate_repo
+    from memkb.validation.engine import validate_repo
 
     return list(validate_repo(root).index.records.values())
 

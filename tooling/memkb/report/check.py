@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from memkb import __version__
-from memkb.check import CheckResult, FileChange
-from memkb.check_delta import Move
-from memkb.codes import CODES
 from memkb.findings import Finding, Severity
 from memkb.history import summarize
-from memkb.layout import location_of
-from memkb.report import finding_line, markdown_cell, summary_line
+from memkb.kb.layout import location_of
+from memkb.report.findings import finding_line, markdown_cell, summary_line
+from memkb.rules.codes import CODES
+from memkb.validation.check import CheckResult, FileChange
+from memkb.validation.delta import Move
 
 # GitHub shows at most 10 error and 10 warning annotations per step (and 50 per job):
 # https://github.com/actions/toolkit/blob/main/docs/problem-matchers.md#limitations

@@ -1,8 +1,8 @@
 """`memkb check`: judge a change to memory (base -> head) the way a reviewer needs it judged.
 
 Everything `validate` checks, on the head state (in CI: the pull request's merge
-commit), plus rules about the change itself (memkb.check_rules), content safety
-(memkb.safety), size limits and the change's risk class. Work done grows with the
+commit), plus rules about the change itself (memkb.rules.change), content safety
+(memkb.rules.safety), size limits and the change's risk class. Work done grows with the
 change: one `git diff`, one `git cat-file --batch` for the changed blobs, and a
 validate whose cache (keyed by path and blob id) makes unchanged files nearly free.
 
@@ -24,15 +24,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from memkb import check_rules, safety
-from memkb.check_delta import Delta, metrics_delta
 from memkb.errors import RepoError, UsageError
 from memkb.findings import Finding, Severity, error, has_errors
-from memkb.gitio import GitRepo
+from memkb.gitio.repo import GitRepo
 from memkb.history import BlobReader
-from memkb.layout import KB_DIR, SCHEMAS_DIR, location_of
-from memkb.validate import ValidationResult, validate_repo
-from memkb.yamlio import load_bytes
+from memkb.kb.layout import KB_DIR, SCHEMAS_DIR, location_of
+from memkb.records.load import load_bytes
+from memkb.rules import change as check_rules
+from memkb.rules import safety
+from memkb.validation.delta import Delta, metrics_delta
+from memkb.validation.engine import ValidationResult, validate_repo
 
 KNOWLEDGE_PREFIXES = (f"{KB_DIR}/", f"{SCHEMAS_DIR}/")
 RISKS = ("none", "evidence", "knowledge", "structure")  # in increasing order of review need

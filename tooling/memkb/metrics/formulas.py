@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from memkb.beta import beta_quantile
+from memkb.metrics.beta import beta_quantile
 
 # How each outcome counts towards a success rate: a partial outcome is half a success.
 SCORE: dict[str, float] = {"success": 1.0, "partial": 0.5, "failure": 0.0}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from memkb.errors import UsageError
 from memkb.findings import Finding, error
-from memkb.layout import KB_DIR
+from memkb.kb.layout import KB_DIR
 
 SUFFIX = ".yaml"
 
