@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -42,6 +42,24 @@ def git(root: Path, *args: str, check: bool = True) -> str:
             hint="run memkb inside a Git repository with at least one commit",
         )
     return done.stdout.decode("utf-8", "replace")
+
+
+def git_stream(root: Path, *args: str) -> Iterator[bytes]:
+    """Run git in `root` and yield its stdout in chunks as it arrives (so the caller
+    parses while git works); raise RepoError with git's message if it fails."""
+    try:
+        proc = subprocess.Popen(
+            ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise RepoError(f"cannot run git: {exc.strerror}", hint="install git") from exc
+    assert proc.stdout is not None and proc.stderr is not None
+    with proc:
+        while chunk := proc.stdout.read(1 << 16):
+            yield chunk
+        err = proc.stderr.read()
+    if proc.returncode != 0:
+        raise RepoError(f"git {args[0]} failed: {err.decode('utf-8', 'replace').strip()}")
 
 
 def resolve(root: Path, rev: str) -> str:

@@ -12,7 +12,8 @@ missing, truncated or corrupt cache is rebuilt, never trusted. `record` answers
 """
 
 from memkb.gitio.log import Commit, Progress, git, iso, resolve
-from memkb.history.blobs import BlobReader, ensure_facts, facts
+from memkb.gitio.objects import BlobReader
+from memkb.history.blobs import ensure_facts, facts
 from memkb.history.query import (
     DATE_RE,
     Target,

@@ -3,69 +3,17 @@ the figures need, cached by blob id."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
-import threading
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import Any, ClassVar
 
 import yaml
 from yaml.constructor import SafeConstructor
 
 from memkb.gitio.log import Progress
+from memkb.gitio.objects import BlobReader
 from memkb.history.store import Cache
 from memkb.records.load import MAX_FILE_BYTES, KbLoader, load_bytes
-
-
-class BlobReader:
-    """Reads many blobs through one `git cat-file --batch` process."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def read(self, blobs: Iterable[str]) -> dict[str, bytes]:
-        """Contents of each blob id; missing objects are left out."""
-        return {blob: raw for blob, raw in self.stream(blobs) if raw is not None}
-
-    def stream(self, blobs: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
-        """(blob id, contents or None if missing) in request order, as git produces them,
-        so the caller parses one blob while git inflates the next."""
-        wanted = list(dict.fromkeys(blobs))
-        if not wanted:
-            return
-        proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=self.root,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        feed = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
-        feed.start()
-        try:
-            for blob in wanted:
-                header = proc.stdout.readline().split()
-                if len(header) < 3 or header[1] == b"missing":
-                    yield blob, None
-                    continue
-                size = int(header[2])
-                yield blob, proc.stdout.read(size + 1)[:size]
-        finally:
-            proc.stdout.close()
-            proc.kill()
-            proc.wait()
-            feed.join()
-
-
-def _feed(stdin: IO[bytes], wanted: list[str]) -> None:
-    """Write the blob ids to cat-file (from a thread: git answers while we write)."""
-    with contextlib.suppress(OSError):
-        stdin.write("".join(f"{b}\n" for b in wanted).encode())
-    with contextlib.suppress(OSError):
-        stdin.close()
 
 
 def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:

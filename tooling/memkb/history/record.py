@@ -9,7 +9,7 @@ from typing import Any
 
 from memkb.errors import UsageError
 from memkb.gitio.log import git
-from memkb.history.blobs import BlobReader
+from memkb.gitio.objects import BlobReader
 from memkb.kb.layout import KB_DIR
 from memkb.records.load import load_bytes
 

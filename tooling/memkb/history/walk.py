@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from memkb.errors import RepoError
-from memkb.gitio.log import Commit, Progress, git
+from memkb.gitio.log import Commit, Progress, git, git_stream
 from memkb.history.store import Cache
 from memkb.kb.layout import KB_DIR
 
@@ -68,13 +66,9 @@ def _stream(
 ) -> list[tuple[str, int, tuple[tuple[str, str | None], ...]]]:
     """Run `git log` and parse its commits as they arrive (git walks on one core while
     Python parses on the other), reporting progress; newest commit first."""
-    proc = subprocess.Popen(
-        ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert proc.stdout is not None and proc.stderr is not None
     out: list[tuple[str, int, tuple[tuple[str, str | None], ...]]] = []
     pending, seen = b"", 0
-    while chunk := proc.stdout.read(1 << 16):
+    for chunk in git_stream(root, *args):
         pending += chunk
         cut = pending.rfind(b"\x01")
         if cut > 0:  # everything before the last marker is whole commits
@@ -84,9 +78,6 @@ def _stream(
             seen += chunk.count(b"\x01")
             progress("commits", seen, expected)
     out += _parse_raw(pending)
-    err = proc.stderr.read()
-    if proc.wait() != 0:
-        raise RepoError(f"git log failed: {err.decode('utf-8', 'replace').strip()}")
     return out
 
 

@@ -1,0 +1,82 @@
+"""Reading Git objects in bulk: many blobs through one `git cat-file --batch`, and the
+files of a tree with their blob ids through one `git ls-tree`."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from memkb.gitio.log import git
+
+
+class BlobReader:
+    """Reads many blobs through one `git cat-file --batch` process."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, blobs: Iterable[str]) -> dict[str, bytes]:
+        """Contents of each blob id; missing objects are left out."""
+        return {blob: raw for blob, raw in self.stream(blobs) if raw is not None}
+
+    def stream(self, blobs: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        """(blob id, contents or None if missing) in request order, as git produces them,
+        so the caller parses one blob while git inflates the next."""
+        wanted = list(dict.fromkeys(blobs))
+        if not wanted:
+            return
+        proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=self.root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        feed = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
+        feed.start()
+        try:
+            for blob in wanted:
+                header = proc.stdout.readline().split()
+                if len(header) < 3 or header[1] == b"missing":
+                    yield blob, None
+                    continue
+                size = int(header[2])
+                yield blob, proc.stdout.read(size + 1)[:size]
+        finally:
+            proc.stdout.close()
+            proc.kill()
+            proc.wait()
+            feed.join()
+
+
+def _feed(stdin: IO[bytes], wanted: list[str]) -> None:
+    """Write the blob ids to cat-file (from a thread: git answers while we write)."""
+    with contextlib.suppress(OSError):
+        stdin.write("".join(f"{b}\n" for b in wanted).encode())
+    with contextlib.suppress(OSError):
+        stdin.close()
+
+
+class TreeEntry(NamedTuple):
+    """One file of a Git tree: its mode ("100644", "120000" for a symlink...) and blob id."""
+
+    mode: str
+    blob: str
+
+
+def tree_files(root: Path, rev: str, prefixes: Iterable[str]) -> dict[str, TreeEntry]:
+    """Every file (not submodule) under `prefixes` in commit `rev`, by path, recursively.
+    Read from the tree itself, so `.gitattributes` (export-ignore...) cannot hide a file."""
+    out = git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *prefixes)
+    entries = {}
+    for item in out.split("\0"):
+        meta, _, path = item.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == "blob":
+            entries[path] = TreeEntry(fields[0], fields[2])
+    return entries
