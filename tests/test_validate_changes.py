@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from memkb.kb.snapshot import WorkTree
 from memkb.validation.engine import validate_changes, validate_repo
 
 OUTCOME = """\
@@ -63,7 +64,7 @@ def test_same_findings_as_a_full_validate(kb_repo: Path, name: str) -> None:
     overlay = CASES[name]
     today = date(2026, 1, 1)
     full = validate_repo(kb_repo, overlay=overlay, today=today, use_cache=False)
-    quick = validate_changes(kb_repo, overlay, today=today)
+    quick = validate_changes(WorkTree(kb_repo), overlay, today=today)
     if name == "deletion falls back":
         assert quick.findings == full.findings and not quick.ok
         return
@@ -74,7 +75,7 @@ def test_same_findings_as_a_full_validate(kb_repo: Path, name: str) -> None:
 def test_reads_only_what_it_needs(kb_repo: Path) -> None:
     for index in range(50):
         (kb_repo / f"kb/failures/unrelated_{index}.yaml").write_text("not: [valid\n")
-    quick = validate_changes(kb_repo, {PATH: outcome()})
+    quick = validate_changes(WorkTree(kb_repo), {PATH: outcome()})
     assert quick.findings == [] and quick.files == 1
     assert not validate_repo(kb_repo, use_cache=False).ok  # the broken files are there
 

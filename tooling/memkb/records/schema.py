@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +15,7 @@ from memkb.errors import RepoError
 if TYPE_CHECKING:  # jsonschema is imported when a file needs checking: warm runs skip it
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-from memkb.kb.layout import KINDS, schema_path
+from memkb.kb.layout import KINDS, SCHEMAS_DIR, schema_path
 
 # Figures that memkb derives from outcomes and Git history. Typed into a record
 # they would silently compete with the evidence, so validate names their source.
@@ -59,8 +59,11 @@ class SchemaIssue:
 class Schemas:
     """The schemas of one repository, loaded lazily and compiled once."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, read: Callable[[str], bytes | None] | None = None) -> None:
+        """Schemas of the repository at `root`, read from disk, or through `read` (a
+        snapshot's reader: a write on a branch or a checked revision brings its own)."""
         self.root = root
+        self._read = read
         self._validators: dict[str, Draft202012Validator] = {}
 
     @cached_property
@@ -68,15 +71,26 @@ class Schemas:
         """Schema file contents by kind; raise RepoError if one is missing."""
         out = {}
         for kind in KINDS:
-            path = schema_path(self.root, kind)
-            try:
-                out[kind] = path.read_bytes()
-            except OSError as exc:
-                raise RepoError(
-                    f"cannot read schema {path}: {exc.strerror}",
-                    hint="restore schemas/ from the repository",
-                ) from exc
+            out[kind] = self._schema_bytes(kind)
         return out
+
+    def _schema_bytes(self, kind: str) -> bytes:
+        path = schema_path(self.root, kind)
+        if self._read is not None:
+            data = self._read(f"{SCHEMAS_DIR}/{kind}.schema.json")
+            if data is None:
+                raise RepoError(
+                    f"cannot read schema {path}: no such file",
+                    hint="restore schemas/ from the repository",
+                )
+            return data
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise RepoError(
+                f"cannot read schema {path}: {exc.strerror}",
+                hint="restore schemas/ from the repository",
+            ) from exc
 
     @cached_property
     def fingerprint(self) -> str:

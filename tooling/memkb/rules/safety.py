@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from memkb.findings import Finding, error
+from memkb.kb.snapshot import Snapshot
 from memkb.records.load import load_bytes
 
 ALLOW_FILE = "kb/.memkb-allow.yaml"
@@ -179,18 +179,16 @@ def scan_text(path: str, raw: bytes) -> list[Hit]:
     return hits
 
 
-def unsafe_additions(root: Path, files: Mapping[str, bytes | None]) -> list[Finding]:
+def unsafe_additions(snapshot: Snapshot, files: Mapping[str, bytes | None]) -> list[Finding]:
     """Safety findings a write would add: hits in the new content of each written file
     that its current content does not already hold, less reviewed exceptions. A write is
     refused on them, so poisoned memory never reaches a commit, not even an unreviewed one."""
-    allow_file = root / ALLOW_FILE
-    allows, _ = load_allowlist(allow_file.read_bytes() if allow_file.is_file() else None)
+    allows, _ = load_allowlist(snapshot.read(ALLOW_FILE))
     found = []
     for path, new in files.items():
         if new is None or path == ALLOW_FILE:
             continue
-        current = root / path
-        old_raw = current.read_bytes() if current.is_file() else b""
+        old_raw = snapshot.read(path) or b""
         before = {(hit.pattern.code, hit.text) for hit in scan_text(path, old_raw)}
         for hit in scan_text(path, new):
             finding = hit.finding()

@@ -14,70 +14,25 @@ Usage from Python::
 
 from __future__ import annotations
 
-import functools
-import io
-import subprocess
-import tarfile
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from memkb.errors import RepoError, UsageError
 from memkb.findings import Finding, Severity, error, has_errors
+from memkb.gitio.objects import BlobReader
 from memkb.gitio.repo import GitRepo
-from memkb.history import BlobReader
-from memkb.kb.layout import KB_DIR, SCHEMAS_DIR, location_of
-from memkb.records.load import load_bytes
+from memkb.kb.layout import KB_DIR, SCHEMAS_DIR
+from memkb.kb.snapshot import GitTree, Snapshot, WorkTree
+from memkb.records.changes import FileChange
 from memkb.rules import change as check_rules
 from memkb.rules import safety
 from memkb.validation.delta import Delta, metrics_delta
-from memkb.validation.engine import ValidationResult, validate_repo
+from memkb.validation.engine import ValidationResult, validate
 
 KNOWLEDGE_PREFIXES = (f"{KB_DIR}/", f"{SCHEMAS_DIR}/")
 RISKS = ("none", "evidence", "knowledge", "structure")  # in increasing order of review need
 ZERO = "0" * 40
-
-
-@dataclass(frozen=True)
-class FileChange:
-    """One changed knowledge file. `status` is added, modified, deleted, renamed (a delete
-    plus an add of the same record under a new id) or moved (same id, new place)."""
-
-    status: str
-    path: str  # the path at head; for a deletion, the path at base
-    old_path: str | None
-    old: bytes | None
-    new: bytes | None
-
-    @property
-    def kind(self) -> str | None:
-        """Record kind implied by the path at head (base for a deletion), or None."""
-        return location_of(self.path).kind if self.path.startswith(f"{KB_DIR}/") else None
-
-    @property
-    def old_kind(self) -> str | None:
-        """Record kind implied by the path at base, or None."""
-        if self.old_path is None or not self.old_path.startswith(f"{KB_DIR}/"):
-            return None
-        return location_of(self.old_path).kind
-
-    # Parsed once per change: the change rules and every reporter read the same documents.
-    @functools.cached_property
-    def old_doc(self) -> dict[str, Any] | None:
-        """The document at base (None if there is none, or it is not a readable mapping)."""
-        return _mapping_doc(self.old, self.old_path or self.path)
-
-    @functools.cached_property
-    def new_doc(self) -> dict[str, Any] | None:
-        """The document at head (None if there is none, or it is not a readable mapping)."""
-        return _mapping_doc(self.new, self.path)
-
-
-def _mapping_doc(raw: bytes | None, path: str) -> dict[str, Any] | None:
-    doc = load_bytes(raw, path).doc if raw is not None else None
-    return doc if isinstance(doc, dict) else None
 
 
 @dataclass(frozen=True)
@@ -143,8 +98,9 @@ def run_check(
     head_sha = _resolve(repo, head, "--head") if head is not None else None
     state, fork, conflicts = _head_state(repo, base_sha, head_sha)
     changes, others = change_set(repo, root, fork, state)
-    validation = _validate_head(repo, root, state, use_cache, today)
-    allow_raw = _head_content(repo, root, state, safety.ALLOW_FILE)
+    snapshot = head_snapshot(root, state)
+    validation = validate(snapshot, use_cache=use_cache, today=today)
+    allow_raw = snapshot.read(safety.ALLOW_FILE)
     allows, allow_problems = safety.load_allowlist(allow_raw)
     raw_findings = check_rules.run_rules(changes, validation.index, limits)
     findings, allowed = _apply_allows(raw_findings, _safety_hits(changes), allows)
@@ -193,7 +149,7 @@ def change_set(
         if status == "D":
             new_raw = None
         else:
-            new_raw = blobs.get(new) if head is not None else _worktree_file(root, path)
+            new_raw = blobs.get(new) if head is not None else WorkTree(root).read(path)
         kind = {"A": "added", "D": "deleted"}.get(status, "modified")
         changes.append(FileChange(kind, path, None if kind == "added" else path, old_raw, new_raw))
     return check_rules.pair_renames(changes), others
@@ -215,68 +171,13 @@ def _diff_raw(repo: GitRepo, fork: str, head: str | None) -> list[tuple[str, str
     return entries
 
 
-def _head_content(repo: GitRepo, root: Path, head: str | None, path: str) -> bytes | None:
-    return repo.read_blob(head, path) if head is not None else _worktree_file(root, path)
-
-
-def _worktree_file(root: Path, path: str) -> bytes | None:
-    try:
-        return (root / path).read_bytes()
-    except OSError:
-        return None  # missing or unreadable: validate reports a knowledge file (KB110)
-
-
 # ------------------------------------------------------------------- the head state
 
 
-def _validate_head(
-    repo: GitRepo, root: Path, head: str | None, use_cache: bool, today: date | None
-) -> ValidationResult:
-    """Validate the head state: the working tree as is, or revision `head` via an overlay
-    of the files where it differs from the working tree. When the schemas differ too, the
-    revision's kb/ and schemas/ are unpacked to a temporary folder (every record must be
-    checked against new schemas anyway)."""
-    if head is None:
-        return validate_repo(root, use_cache=use_cache, today=today)
-    schemas_differ = repo.try_run("diff", "--quiet", head, "--", SCHEMAS_DIR)[0] != 0
-    untracked_schemas = repo.run("ls-files", "--others", "--", SCHEMAS_DIR).strip()
-    if schemas_differ or untracked_schemas:
-        return _validate_unpacked(root, head, today)
-    overlay: dict[str, bytes | None] = {}
-    entries = _diff_raw(repo, head, None)
-    wanted = [(old, path) for old, _, _, path in entries if _is_knowledge_file(path)]
-    blobs = BlobReader(root).read(old for old, _ in wanted if old != ZERO)
-    for old, path in wanted:
-        overlay[path] = blobs.get(old) if old != ZERO else None
-    untracked = repo.run("ls-files", "-z", "--others", "--", KB_DIR)
-    overlay.update({p: None for p in untracked.split("\0") if _is_knowledge_file(p)})
-    return validate_repo(root, overlay=overlay, use_cache=use_cache, today=today)
-
-
-def _is_knowledge_file(path: str) -> bool:
-    """True for the files validate reads: kb/**.yaml|yml, no hidden file or folder."""
-    parts = path.split("/")
-    return (
-        parts[0] == KB_DIR
-        and path.endswith((".yaml", ".yml"))
-        and not any(p.startswith(".") for p in parts)
-    )
-
-
-def _validate_unpacked(root: Path, head: str, today: date | None) -> ValidationResult:
-    done = subprocess.run(
-        ["git", "archive", "--format=tar", head, "--", KB_DIR, SCHEMAS_DIR],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RepoError(f"git archive {head} failed: {done.stderr.decode(errors='replace')}")
-    with tempfile.TemporaryDirectory(prefix="memkb-check-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
-        (Path(tmp) / KB_DIR).mkdir(exist_ok=True)
-        return validate_repo(Path(tmp), use_cache=False, today=today)
+def head_snapshot(root: Path, head: str | None) -> Snapshot:
+    """The state a check judges: the working tree as it is (None), or revision `head` read
+    from Git's objects, so no attribute (export-ignore...) can hide a file from the check."""
+    return WorkTree(root) if head is None else GitTree(root, head)
 
 
 # ------------------------------------------------------------- safety and exceptions

@@ -9,13 +9,12 @@ Usage from Python::
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from memkb import __version__
 from memkb import cachefile as cache
@@ -23,15 +22,13 @@ from memkb.findings import Finding, Severity, has_errors
 from memkb.kb.discover import (
     Source,
     StatKey,
-    gather,
     normalize_paths,
-    read_source,
-    scan,
     trusted_stat,
 )
 from memkb.kb.index import Index, Record
 from memkb.kb.layout import FOLDERS, KB_DIR, KINDS, VOCABULARY_FILE, location_of, record_relpath
 from memkb.kb.refs import RefTuple, refs_of
+from memkb.kb.snapshot import Overlay, Snapshot, WorkTree
 from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load_bytes
 from memkb.records.schema import Schemas
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
@@ -131,14 +128,31 @@ def validate_repo(
     and their findings are always reported. Raises UsageError for a bad path and RepoError
     for missing schemas."""
     wanted = _wanted(root, paths, overlay or {}, cwd or root) if paths else None
-    results, texts = _load_all(root, overlay, use_cache)
-    return _judge(results, build_index(results), texts, today, per_file=wanted)
+    snapshot: Snapshot = WorkTree(root)
+    if overlay:
+        snapshot = Overlay(snapshot, overlay)
+    return validate(snapshot, only=wanted, use_cache=use_cache, today=today)
+
+
+def validate(
+    snapshot: Snapshot,
+    *,
+    only: set[str] | None = None,
+    use_cache: bool = True,
+    today: date | None = None,
+) -> ValidationResult:
+    """Validate the KB as `snapshot` holds it: every file, then every cross-file rule.
+
+    With `only` (root-relative paths), per-file findings are limited to those files while
+    cross-file findings are always reported. Raises RepoError for missing schemas."""
+    results = _load_all(snapshot, use_cache)
+    return _judge(results, build_index(results), snapshot, today, per_file=only)
 
 
 def _judge(
     results: list[FileResult],
     index: Index,
-    texts: Texts,
+    snapshot: Snapshot,
     today: date | None,
     *,
     per_file: set[str] | None = None,
@@ -154,7 +168,7 @@ def _judge(
         if cross_file is None or issue.relpath in cross_file
     ]
     findings = [f for r in results if per_file is None or r.relpath in per_file for f in r.findings]
-    findings += _resolve(issues, texts)
+    findings += _resolve(issues, snapshot.read)
     return ValidationResult(
         sorted(set(findings)), len(results), sum(r.doc is not None for r in results), index
     )
@@ -168,55 +182,29 @@ def _wanted(
     return normalize_paths(root, on_disk, cwd) | {p for p in paths if p in overlay}
 
 
-class KbView(Protocol):
-    """Where validate_changes reads the KB a write lands on: the work tree (DiskView), or
-    the tip of a proposal branch that is not checked out (the writer's own view)."""
-
-    def read(self, relpath: str) -> bytes | None:
-        """The file's bytes, or None if it does not exist."""
-
-    def names(self, folder: str) -> list[str]:
-        """File names directly in `folder` (root-relative), or [] if there is none."""
-
-
-class DiskView:
-    """The KB as the work tree holds it."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def read(self, relpath: str) -> bytes | None:
-        return read_source(self.root, relpath).raw if (self.root / relpath).is_file() else None
-
-    def names(self, folder: str) -> list[str]:
-        path = self.root / folder
-        return os.listdir(path) if path.is_dir() else []  # noqa: PTH208 - speed
-
-
 def validate_changes(
-    root: Path,
+    base: Snapshot,
     overlay: Mapping[str, bytes | None],
     *,
     today: date | None = None,
-    view: KbView | None = None,
 ) -> ValidationResult:
     """Validate a write before it happens, in time that does not grow with the KB.
 
     Returns the findings of the files in `overlay` only. References are resolved through
     the layout invariant (a record of kind K and id I lives at record_relpath(K, I), which
     validate enforces), so only the vocabulary, the referenced records and the kind
-    folders' listings are read, from `view` (default: the work tree). A deletion or a
-    vocabulary change can break other records, so those fall back to validate_repo of
-    the work tree (whose findings cover the whole KB)."""
+    folders' listings are read, from `base` (the snapshot the write lands on). A deletion
+    or a vocabulary change can break other records, so those fall back to validating the
+    whole of `base` with the changes applied (findings then cover the whole KB)."""
+    after = Overlay(base, overlay)
     if any(raw is None for raw in overlay.values()) or VOCABULARY_FILE in overlay:
-        return validate_repo(root, overlay=overlay, today=today)
-    schemas = Schemas(root)
-    texts = Texts(root, overlay)
+        return validate(after, today=today)
+    schemas = Schemas(base.root, read=base.read)
     written = [
         _fresh_result(relpath, raw, schemas) for relpath, raw in overlay.items() if raw is not None
     ]
-    index = build_index([*_neighbours(view or DiskView(root), written), *written])
-    return _judge(written, index, texts, today, cross_file=overlay)
+    index = build_index([*_neighbours(base, written), *written])
+    return _judge(written, index, after, today, cross_file=overlay)
 
 
 def _fresh_result(relpath: str, raw: bytes, schemas: Schemas) -> FileResult:
@@ -224,7 +212,7 @@ def _fresh_result(relpath: str, raw: bytes, schemas: Schemas) -> FileResult:
     return FileResult(relpath, cache.blob_id(raw), doc, findings, refs_in(doc))
 
 
-def _neighbours(view: KbView, written: list[FileResult]) -> list[FileResult]:
+def _neighbours(view: Snapshot, written: list[FileResult]) -> list[FileResult]:
     """The records the written files can be judged against: the vocabulary, every
     referenced record (whole), and a stub per other record id (for "did you mean")."""
     own = {r.relpath for r in written}
@@ -255,10 +243,18 @@ def _is_plain_id(value: str) -> bool:
 def load_index(root: Path, overlay: Mapping[str, bytes | None] | None = None) -> Index:
     """Every loadable record of the KB with its whole document (files that fail to parse
     are left out). Parses without schema checks; use validate_repo to judge the KB."""
+    return index_of(Overlay(WorkTree(root), overlay or {}))
+
+
+def index_of(snapshot: Snapshot) -> Index:
+    """Every loadable record of `snapshot` with its whole document (see load_index)."""
+    files = list(snapshot.files())
+    snapshot.prefetch(files)
     results = []
-    for source in gather(root, overlay):
-        doc = load_bytes(source.raw, source.relpath).doc if source.raw is not None else None
-        results.append(FileResult(source.relpath, "", doc, [], refs_in(doc)))
+    for relpath in files:
+        raw = snapshot.source(relpath).raw
+        doc = load_bytes(raw, relpath).doc if raw is not None else None
+        results.append(FileResult(relpath, "", doc, [], refs_in(doc)))
     return build_index(results)
 
 
@@ -275,67 +271,49 @@ def build_index(results: Iterable[FileResult]) -> Index:
     return index
 
 
-def _load_all(
-    root: Path, overlay: Mapping[str, bytes | None] | None, use_cache: bool
-) -> tuple[list[FileResult], Texts]:
-    schemas = Schemas(root)
+def _load_all(snapshot: Snapshot, use_cache: bool) -> list[FileResult]:
+    schemas = Schemas(snapshot.root, read=snapshot.read)
     fingerprint = (
         f"{__version__}:{CACHE_FORMAT}:{schemas.fingerprint}:{MAX_FILE_BYTES}:{MAX_EXPANDED_NODES}"
     )
-    cache_path = cache.cache_dir(root) / CACHE_FILE
+    cache_path = cache.cache_dir(snapshot.root) / _cache_file(snapshot)
     cached = cache.load(cache_path, fingerprint) if use_cache else {}
-    texts = Texts(root, overlay or {})
+    files = snapshot.files()
+    snapshot.prefetch(p for p, stat in files.items() if not _known(p, stat, snapshot, cached))
     results, fresh = [], {}
-    for relpath, stat in texts.files().items():
-        result, entry = _check_path(relpath, stat, texts, schemas, cached)
+    for relpath, stat in files.items():
+        result, entry = _check_path(relpath, stat, snapshot, schemas, cached)
         results.append(result)
         fresh[relpath] = entry
     # Entries are keyed by path and checked by blob id (or a trusted stat), so content
     # from an overlay is as cacheable as content on disk.
     if use_cache and _changed(cached, fresh):
         cache.save(cache_path, fingerprint, fresh)
-    return results, texts
+    return results
 
 
-class Texts:
-    """The bytes of every knowledge file as the run sees them (overlay first, then disk),
-    read at most once and only when needed."""
+def _cache_file(snapshot: Snapshot) -> str:
+    return CACHE_FILE if snapshot.cache_tag == "worktree" else f"{CACHE_FILE}.{snapshot.cache_tag}"
 
-    def __init__(self, root: Path, overlay: Mapping[str, bytes | None]) -> None:
-        self.root, self.overlay = root, overlay
-        self._read: dict[str, bytes | None] = {}
 
-    def files(self) -> dict[str, StatKey | None]:
-        """Path -> stat key (None when only the content can tell: overlay or symlink)."""
-        found = {p: s for p, s in scan(self.root).items() if p not in self.overlay}
-        found.update({p: None for p, raw in self.overlay.items() if raw is not None})
-        return dict(sorted(found.items()))
-
-    def source(self, relpath: str) -> Source:
-        if relpath in self.overlay:
-            return Source(relpath, self.overlay[relpath])
-        source = read_source(self.root, relpath)
-        self._read[relpath] = source.raw
-        return source
-
-    def get(self, relpath: str) -> bytes | None:
-        if relpath in self.overlay:
-            return self.overlay[relpath]
-        if relpath not in self._read:
-            self._read[relpath] = read_source(self.root, relpath).raw
-        return self._read[relpath]
+def _known(relpath: str, stat: StatKey | None, snapshot: Snapshot, cached: dict[str, Any]) -> bool:
+    """True when the cache answers for the file without reading it (by stat or blob id)."""
+    hit = cached.get(relpath)
+    if hit is None:
+        return False
+    return bool(stat is not None and hit[4] == list(stat)) or hit[0] == snapshot.blob(relpath)
 
 
 def _check_path(
-    relpath: str, stat: StatKey | None, texts: Texts, schemas: Schemas, cached: dict[str, Any]
+    relpath: str, stat: StatKey | None, snapshot: Snapshot, schemas: Schemas, cached: dict[str, Any]
 ) -> tuple[FileResult, tuple[Any, ...]]:
     """The file's result and cache entry; the file is not even read when its stat matches
-    a trusted one in the cache."""
+    a trusted one in the cache, or its blob id (known from a Git tree) the cached one."""
     hit = cached.get(relpath)
-    if hit is not None and stat is not None and hit[4] == list(stat):
+    if hit is not None and _known(relpath, stat, snapshot, cached):
         return FileResult.from_cache(relpath, hit), hit
     read_ns = time.time_ns()
-    result, entry = _check_source(texts.source(relpath), schemas, cached)
+    result, entry = _check_source(snapshot.source(relpath), schemas, cached)
     trusted = trusted_stat(stat, read_ns)
     return result, (*entry[:4], list(trusted) if trusted is not None else None)
 
@@ -381,15 +359,15 @@ def check_file(
             for i in schemas.issues(kind, doc)
             if not (kind_flagged and i.path == ("kind",))
         ]
-    return doc, loaded.findings + _resolve(issues, {relpath: raw})
+    return doc, loaded.findings + _resolve(issues, {relpath: raw}.get)
 
 
-def _resolve(issues: list[Issue], texts: Texts | Mapping[str, bytes | None]) -> list[Finding]:
+def _resolve(issues: list[Issue], read: Callable[[str], bytes | None]) -> list[Finding]:
     """Give each issue its line and column, parsing each affected file once."""
     locators: dict[str, Locator] = {}
     out = []
     for issue in issues:
-        raw = texts.get(issue.relpath)
+        raw = read(issue.relpath)
         line, col = 1, 1
         if raw is not None and issue.path:
             if issue.relpath not in locators:

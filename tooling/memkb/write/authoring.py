@@ -22,6 +22,7 @@ import yaml
 from memkb.errors import RecordError, UsageError
 from memkb.kb.index import Record
 from memkb.kb.layout import check_kind, record_relpath
+from memkb.kb.snapshot import Snapshot, WorkTree
 from memkb.records import edit as yamledit
 from memkb.records.load import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
 from memkb.write.transaction import Edit, Target, WriteOptions, WriteResult, write
@@ -284,7 +285,7 @@ def delete(root: Path, kind: str, rid: str, options: WriteOptions = WriteOptions
     def plan(target: Target) -> Edit:
         if target.read(relpath) is None:
             raise _missing(kind, rid)
-        citing = referrers(root, kind, rid)
+        citing = referrers_in(target.snapshot, kind, rid)
         if citing:
             raise RecordError(
                 f"{kind} '{rid}' is referred to by {len(citing)} record(s); not deleted",
@@ -297,9 +298,17 @@ def delete(root: Path, kind: str, rid: str, options: WriteOptions = WriteOptions
 
 
 def referrers(root: Path, kind: str, rid: str) -> list[str]:
-    """`path: field` of every reference to record `kind`/`rid` in the KB."""
+    """`path: field` of every reference to record `kind`/`rid` in the work tree's KB."""
+    return referrers_in(WorkTree(root), kind, rid)
+
+
+def referrers_in(snapshot: Snapshot, kind: str, rid: str) -> list[str]:
+    """`path: field` of every reference to record `kind`/`rid` in `snapshot`."""
+    from memkb.validation.engine import validate
+
     found = []
-    for record in sorted(_indexed(root), key=lambda r: (r.kind, r.id)):
+    records = validate(snapshot).index.records.values()
+    for record in sorted(records, key=lambda r: (r.kind, r.id)):
         for target, value, path in record.refs:
             if target == kind and value == rid and (record.kind, record.id) != (kind, rid):
                 found.append(f"{record.relpath}: {'.'.join(map(str, path))}")

@@ -23,7 +23,8 @@ from pathlib import Path
 from memkb.errors import RecordError, RepoError, UsageError
 from memkb.findings import Finding, Severity
 from memkb.gitio.repo import Change, GitRepo, PushRejected
-from memkb.write.journal import commit_in_worktree, fault, read_file, recover, write_files
+from memkb.kb.snapshot import GitTree, Snapshot, WorkTree
+from memkb.write.journal import commit_in_worktree, fault, recover, write_files
 from memkb.write.lock import write_lock
 
 PUSH_ATTEMPTS = 100
@@ -86,27 +87,22 @@ class Target:
         # when the commit is published (compare-and-swap against "no such ref").
         self.branch_tip = None if new_branch else rev
 
+        # What the edit is judged against: the branch it lands on, always.
+        self.snapshot: Snapshot = (
+            WorkTree(root) if in_worktree or rev is None else GitTree(root, rev)
+        )
+
     def read(self, relpath: str) -> bytes | None:
         """Current bytes of `relpath`, or None if it does not exist."""
-        if self.in_worktree:
-            return read_file(self.root / relpath)
-        assert self.repo is not None
-        return self.repo.read_blob(self.rev, relpath)
+        return self.snapshot.read(relpath)
 
     def names(self, folder: str) -> list[str]:
         """File names directly in `folder` of the target (what validate_changes lists)."""
-        if self.in_worktree:
-            path = self.root / folder
-            return sorted(p.name for p in path.iterdir()) if path.is_dir() else []
-        assert self.repo is not None
-        return [p.rsplit("/", 1)[-1] for p in self.repo.ls_tree(self.rev, folder)]
+        return self.snapshot.names(folder)
 
     def exists(self, relpath: str) -> bool:
         """True if `relpath` exists in the target (or, in a work tree, on disk)."""
-        if self.in_worktree:
-            return (self.root / relpath).exists()
-        assert self.repo is not None
-        return self.repo.blob_id(self.rev, relpath) is not None
+        return self.snapshot.exists(relpath)
 
 
 def agent_name(explicit: str | None) -> str:
@@ -246,20 +242,21 @@ def check_edit(root: Path, edit: Edit, target: Target | None = None) -> list[Fin
     New secrets or instructions to the orchestrator block it too (KB501, KB502).
     """
     from memkb.rules.safety import unsafe_additions
-    from memkb.validation.engine import validate_changes, validate_repo
+    from memkb.validation.engine import validate, validate_changes
 
     # Checks the written files against the records they name, not the whole KB, so a
     # write costs the same on 100 records as on 10,000 (deletions still see everything).
-    view = target if target is not None and not target.in_worktree else None
-    result = validate_changes(root, dict(edit.files), view=view)
+    # Everything is judged on the target's snapshot: a write on a branch, on that branch.
+    snapshot = target.snapshot if target is not None else WorkTree(root)
+    result = validate_changes(snapshot, dict(edit.files))
     written = set(edit.files)
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     mine = [f for f in errors if f.path in written]
     others = [f for f in errors if f.path not in written]
     if others:
-        before = set(validate_repo(root).findings)
+        before = set(validate(snapshot).findings)
         mine += [f for f in others if f not in before]
-    mine += unsafe_additions(root, edit.files)
+    mine += unsafe_additions(snapshot, edit.files)
     if mine:
         raise RecordError(
             f"{edit.kind} '{edit.id}' is not valid; nothing was written",
