@@ -15,9 +15,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import date
+from typing import Any, Protocol
 
 from memkb.findings import Severity
+from memkb.kb.index import Vocabulary
 from memkb.legacy.source import (
     DATE_KEYS,
     DERIVED_SECTIONS,
@@ -27,8 +29,27 @@ from memkb.legacy.source import (
 )
 from memkb.records.schema import DERIVED_FIELDS
 
-if TYPE_CHECKING:
-    from memkb.legacy.importer import Importer
+
+class Run(Protocol):
+    """What converting needs from an import run (memkb.legacy.importer.Importer is one)."""
+
+    today: date
+    vocabulary: Vocabulary | None
+
+    def report(
+        self,
+        code: str,
+        message: str,
+        where: LegacyPath,
+        *,
+        key: bool = False,
+        severity: Severity = Severity.ERROR,
+        hint: str | None = None,
+    ) -> None:
+        """Add a finding at the legacy place `where`."""
+
+    def record_date(self, entry: dict[str, Any]) -> str:
+        """The date of a legacy entry."""
 
 # How many outcomes a declared figure is worth: enough to steer the first few
 # projects, little enough that real evidence soon outweighs it (docs/metrics.md).
@@ -67,7 +88,7 @@ class Draft:
         self.fields[(name,)] = (where, at_key)
 
 
-def convert_block(run: Importer, index: int, data: Any) -> list[Draft]:
+def convert_block(run: Run, index: int, data: Any) -> list[Draft]:
     """Drafts for every entry of every section of one parsed JSON block."""
     if not isinstance(data, dict):
         run.report(
@@ -109,7 +130,7 @@ def convert_block(run: Importer, index: int, data: Any) -> list[Draft]:
     return out
 
 
-def _pattern(run: Importer, key: str, entry: Any, where: LegacyPath) -> list[Draft]:
+def _pattern(run: Run, key: str, entry: Any, where: LegacyPath) -> list[Draft]:
     if not _is_object(run, "success pattern", key, entry, where):
         return []
     draft = _draft("pattern", key, where)
@@ -128,7 +149,7 @@ def _pattern(run: Importer, key: str, entry: Any, where: LegacyPath) -> list[Dra
     return [draft, *_outcomes(run, draft, entry.get("project_examples"), examples)]
 
 
-def _failure(run: Importer, key: str, entry: Any, where: LegacyPath) -> list[Draft]:
+def _failure(run: Run, key: str, entry: Any, where: LegacyPath) -> list[Draft]:
     if not _is_object(run, "failure pattern", key, entry, where):
         return []
     draft = _draft("failure", key, where)
@@ -137,7 +158,7 @@ def _failure(run: Importer, key: str, entry: Any, where: LegacyPath) -> list[Dra
     return [draft]
 
 
-def _template(run: Importer, key: str, entry: Any, where: LegacyPath) -> list[Draft]:
+def _template(run: Run, key: str, entry: Any, where: LegacyPath) -> list[Draft]:
     """A template is keyed by its domain ("e-commerce") and named by template_id."""
     if not _is_object(run, "project template", key, entry, where):
         return []
@@ -165,7 +186,7 @@ def _template(run: Importer, key: str, entry: Any, where: LegacyPath) -> list[Dr
     return [draft]
 
 
-CONVERTERS: Mapping[str, Callable[[Importer, str, Any, LegacyPath], list[Draft]]] = {
+CONVERTERS: Mapping[str, Callable[[Run, str, Any, LegacyPath], list[Draft]]] = {
     "success_patterns": _pattern,
     "failure_patterns": _failure,
     "project_templates": _template,
@@ -178,7 +199,7 @@ def _draft(kind: str, rid: str, where: LegacyPath) -> Draft:
     return draft
 
 
-def _is_object(run: Importer, what: str, key: str, entry: Any, where: LegacyPath) -> bool:
+def _is_object(run: Run, what: str, key: str, entry: Any, where: LegacyPath) -> bool:
     if isinstance(entry, dict):
         return True
     run.report("KB605", f"{what} '{key}' must be a JSON object; not imported", where)
@@ -186,7 +207,7 @@ def _is_object(run: Importer, what: str, key: str, entry: Any, where: LegacyPath
 
 
 def _check_declared_id(
-    run: Importer, entry: dict[str, Any], names: tuple[str, ...], key: str, where: LegacyPath
+    run: Run, entry: dict[str, Any], names: tuple[str, ...], key: str, where: LegacyPath
 ) -> None:
     """KB603: the key is what the orchestrator looked the entry up by, so it wins."""
     for name in names:
@@ -201,7 +222,7 @@ def _check_declared_id(
 
 
 def _copy(
-    run: Importer,
+    run: Run,
     draft: Draft,
     entry: dict[str, Any],
     where: LegacyPath,
@@ -231,7 +252,7 @@ def _copy(
 
 
 def _prior(
-    run: Importer, draft: Draft, entry: dict[str, Any], where: LegacyPath, names: tuple[str, ...]
+    run: Run, draft: Draft, entry: dict[str, Any], where: LegacyPath, names: tuple[str, ...]
 ) -> None:
     """Declared figures become a weighted prior that evidence gradually outweighs."""
     declared = {name: entry[name] for name in names if name in entry}
@@ -267,7 +288,7 @@ def _phases(draft: Draft, phases: Any, where: LegacyPath) -> None:
     draft.doc["phases"] = converted
 
 
-def _timeline(run: Importer, draft: Draft, value: Any, where: LegacyPath) -> None:
+def _timeline(run: Run, draft: Draft, value: Any, where: LegacyPath) -> None:
     if isinstance(value, str):
         parsed = parse_timeline(value)
         if parsed is None:
@@ -282,7 +303,7 @@ def _timeline(run: Importer, draft: Draft, value: Any, where: LegacyPath) -> Non
     draft.put("estimated_timeline", value, where)
 
 
-def _outcomes(run: Importer, pattern: Draft, examples: Any, where: LegacyPath) -> list[Draft]:
+def _outcomes(run: Run, pattern: Draft, examples: Any, where: LegacyPath) -> list[Draft]:
     """One outcome record per project example: the evidence behind the pattern."""
     if examples is None:
         return []
@@ -293,7 +314,7 @@ def _outcomes(run: Importer, pattern: Draft, examples: Any, where: LegacyPath) -
     return [d for d in drafts if d is not None]
 
 
-def _outcome(run: Importer, pattern: Draft, example: Any, where: LegacyPath) -> Draft | None:
+def _outcome(run: Run, pattern: Draft, example: Any, where: LegacyPath) -> Draft | None:
     if not isinstance(example, dict):
         run.report("KB605", "a project example must be a JSON object; not imported", where)
         return None
@@ -335,7 +356,7 @@ def _outcome(run: Importer, pattern: Draft, example: Any, where: LegacyPath) -> 
     return draft
 
 
-def _primary_domain(run: Importer, pattern: Draft, draft: Draft) -> None:
+def _primary_domain(run: Run, pattern: Draft, draft: Draft) -> None:
     """A project has one domain: the pattern's first that the vocabulary knows (or its
     first). The pattern's other domains say where it applies, not where this project was."""
     domains = pattern.doc.get("domains")

@@ -11,9 +11,10 @@ from memkb import __version__
 from memkb.findings import Finding, Severity
 from memkb.history import summarize
 from memkb.kb.layout import location_of
+from memkb.records.changes import FileChange
 from memkb.report.findings import finding_line, markdown_cell, summary_line
 from memkb.rules.codes import CODES
-from memkb.validation.check import CheckResult, FileChange
+from memkb.validation.check import CheckResult
 from memkb.validation.delta import Move
 
 # GitHub shows at most 10 error and 10 warning annotations per step (and 50 per job):

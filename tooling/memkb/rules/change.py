@@ -20,7 +20,7 @@ from memkb.kb.layout import location_of
 from memkb.records.load import Locator
 
 if TYPE_CHECKING:
-    from memkb.validation.check import FileChange
+    from memkb.records.changes import FileChange
 
 MAX_LISTED = 10  # referrers named in one message; the rest are counted
 PRIOR_KINDS = ("pattern", "template", "failure")

@@ -19,7 +19,7 @@ from memkb.kb.layout import location_of
 from memkb.metrics import formulas as metrics
 
 if TYPE_CHECKING:
-    from memkb.validation.check import FileChange
+    from memkb.records.changes import FileChange
 
 # Per-row figures worth showing a reviewer, by section of metrics.compute.
 ROW_FIGURES = {
