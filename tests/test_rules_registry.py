@@ -279,3 +279,55 @@ def test_kb312_missing_vocabulary() -> None:
               hint="restore it: every droid, domain and phase must be declared there"),
     ]  # fmt: skip
     assert REGISTRY["KB312"](index_of(pattern("p1")), TODAY) == []
+
+
+# -------------------------------------------------------------------- memkb rules
+
+
+def run_rules(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from memkb.cli.main import app
+
+    return CliRunner().invoke(app, ["rules", *args])
+
+
+def test_rules_with_a_code_shows_its_summary_scope_severity_and_doc() -> None:
+    result = run_rules("KB304")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"KB304  {REGISTRY['KB304'].summary}"
+    assert "scope: collection" in lines[1] and "severity: error" in lines[1]
+    assert REGISTRY["KB304"].doc in result.stdout
+
+
+def test_rules_code_is_case_insensitive() -> None:
+    assert run_rules("kb313").stdout.startswith("KB313  ")
+
+
+def test_rules_json_lists_every_rule() -> None:
+    import json
+
+    data = json.loads(run_rules("--json").stdout)
+    assert data["format"] == "memkb.rules/1"
+    assert [r["code"] for r in data["rules"]] == list(REGISTRY)
+    one = json.loads(run_rules("KB313", "--json").stdout)["rules"]
+    assert one == [REGISTRY["KB313"].as_dict()] and one[0]["severity"] == "warning"
+
+
+def test_rules_unknown_code_is_a_usage_error_with_did_you_mean() -> None:
+    result = run_rules("KB314")
+    assert result.exit_code == 2
+    assert "unknown code 'KB314'" in result.stderr and "did you mean" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_rules_starts_without_heavy_imports() -> None:
+    # `memkb rules` is the baseline of bare start-up: no schema, YAML or Git library.
+    probe = (
+        "import sys; from memkb.cli import entry; entry.register(['rules']); "
+        "heavy = ('jsonschema', 'ruamel', 'git', 'yaml'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,4 +1,4 @@
-"""`memkb validate` and `memkb rules`."""
+"""`memkb validate`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import typer
 
 from memkb.cli.app import app, handles_errors, repo_root
 from memkb.report.findings import RENDERERS
-from memkb.rules.codes import CODES
 from memkb.validation.engine import validate_repo
 
 
@@ -50,10 +49,3 @@ def validate(
     result = validate_repo(root, paths or None, use_cache=not no_cache, cwd=Path.cwd())
     typer.echo(RENDERERS[fmt.value](result.findings, result.files), nl=False)
     raise typer.Exit(0 if result.ok else 1)
-
-
-@app.command()
-def rules() -> None:
-    """List every finding code memkb can report, with what it means."""
-    for code, description in CODES.items():
-        typer.echo(f"{code}  {description}")

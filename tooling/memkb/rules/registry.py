@@ -21,12 +21,14 @@ This module imports only the light rule modules (no jsonschema, ruamel or GitPyt
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from memkb.errors import UsageError
 from memkb.findings import Severity
 from memkb.rules import collection, perfile
 from memkb.rules.base import CollectionRule, FileRule, Issue
@@ -256,6 +258,16 @@ def _checks(scope: Scope) -> tuple[Check, ...]:
 
 FILE_RULES: tuple[FileRule, ...] = _checks(Scope.FILE)
 COLLECTION_RULES: tuple[CollectionRule, ...] = _checks(Scope.COLLECTION)
+
+
+def lookup(code: str) -> Rule:
+    """The rule of `code` (any case). Raises UsageError, with a near miss, if unknown."""
+    wanted = code.strip().upper()
+    if wanted in REGISTRY:
+        return REGISTRY[wanted]
+    close = difflib.get_close_matches(wanted, list(REGISTRY), n=3, cutoff=0.6)
+    guess = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise UsageError(f"unknown code '{code}'{guess}", hint="`memkb rules` lists every code")
 
 
 def markdown() -> str:
