@@ -9,6 +9,7 @@ import typer
 
 from memkb.cli.app import app, handles_errors, repo_root
 from memkb.report.findings import RENDERERS
+from memkb.rules.selection import load_selection
 from memkb.validation.engine import validate_repo
 
 
@@ -38,6 +39,12 @@ def validate(
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Ignore and do not update the result cache under .git/memkb/."
     ),
+    ignore: list[str] = typer.Option(
+        [],
+        "--ignore",
+        help="Do not report this code (repeatable), on top of `ignore` in [tool.memkb] of "
+        "pyproject.toml and in kb/.memkb.yaml. Change and safety codes cannot be ignored.",
+    ),
 ) -> None:
     """Check every knowledge file: YAML safety, schema, file names, ids and references.
 
@@ -46,6 +53,9 @@ def validate(
     2 for usage or environment problems. `memkb rules` lists every code.
     """
     root = repo_root(repo)
-    result = validate_repo(root, paths or None, use_cache=not no_cache, cwd=Path.cwd())
+    selection = load_selection(root, ignore)
+    result = validate_repo(
+        root, paths or None, use_cache=not no_cache, cwd=Path.cwd(), selection=selection
+    )
     typer.echo(RENDERERS[fmt.value](result.findings, result.files), nl=False)
     raise typer.Exit(0 if result.ok else 1)

@@ -32,6 +32,7 @@ from memkb.kb.layout import KB_DIR, SCHEMAS_DIR, location_of
 from memkb.records.load import load_bytes
 from memkb.rules import change as check_rules
 from memkb.rules import safety
+from memkb.rules.selection import KB_CONFIG, PYPROJECT, Selection, selection_from
 from memkb.validation.delta import Delta, metrics_delta
 from memkb.validation.engine import ValidationResult, validate_repo
 
@@ -146,6 +147,7 @@ def run_check(
     validation = _validate_head(repo, root, state, use_cache, today)
     allow_raw = _head_content(repo, root, state, safety.ALLOW_FILE)
     allows, allow_problems = safety.load_allowlist(allow_raw)
+    kept = _base_selection(repo, fork).apply(validation.findings)
     raw_findings = check_rules.run_rules(changes, validation.index, limits)
     findings, allowed = _apply_allows(raw_findings, _safety_hits(changes), allows)
     risk, reasons = classify(changes, others, bool(allowed))
@@ -155,7 +157,7 @@ def run_check(
         fork,
         changes,
         others,
-        sorted(set(validation.findings + findings + allow_problems + conflicts)),
+        sorted(set(kept + findings + allow_problems + conflicts)),
         allowed,
         risk,
         reasons,
@@ -168,6 +170,12 @@ def run_check(
         except RepoError as exc:
             result.delta_error = exc.message
     return result
+
+
+def _base_selection(repo: GitRepo, fork: str) -> Selection:
+    """The ignores configured at the base: a change cannot switch off the checks that judge
+    it, and codes of the change itself (KB4xx, KB5xx) are never dropped (Selection.keeps)."""
+    return selection_from(repo.read_blob(fork, PYPROJECT), repo.read_blob(fork, KB_CONFIG))
 
 
 # ------------------------------------------------------------------------ the change

@@ -36,6 +36,7 @@ from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load
 from memkb.records.schema import Schemas
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
+from memkb.rules.selection import Selection
 
 CACHE_FILE = "validate.cache"
 CACHE_FORMAT = 3  # entry: (blob id, summary, refs, findings, trusted stat or None)
@@ -123,16 +124,21 @@ def validate_repo(
     use_cache: bool = True,
     today: date | None = None,
     cwd: Path | None = None,
+    selection: Selection | None = None,
 ) -> ValidationResult:
     """Validate the KB at `root` (with `overlay` applied: relpath -> new bytes, None = deleted).
 
     With `paths`, per-file findings are limited to those files (given relative to `cwd`,
     default the root) while the whole KB is still loaded, so cross-file rules stay correct
-    and their findings are always reported. Raises UsageError for a bad path and RepoError
-    for missing schemas."""
+    and their findings are always reported. `selection` drops ignored codes (see
+    memkb.rules.selection.load_selection; none by default). Raises UsageError for a bad
+    path and RepoError for missing schemas."""
     wanted = _wanted(root, paths, overlay or {}, cwd or root) if paths else None
     results, texts = _load_all(root, overlay, use_cache)
-    return _judge(results, build_index(results), texts, today, per_file=wanted)
+    result = _judge(results, build_index(results), texts, today, per_file=wanted)
+    if selection is not None:  # after the cache: ignoring a code never invalidates it
+        result.findings = selection.apply(result.findings)
+    return result
 
 
 def _judge(
