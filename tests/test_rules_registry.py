@@ -331,3 +331,23 @@ def test_rules_starts_without_heavy_imports() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------ locating
+
+
+def test_locate_gives_an_issue_the_line_and_column_of_its_path() -> None:
+    from memkb.findings import Finding
+    from memkb.rules.locate import locate
+
+    raw = b"kind: pattern\nid: p1\nkey_droids:\n  - nobody\n"
+    issues = [
+        Issue("kb/patterns/p1.yaml", ("key_droids", 0), "KB304", "unknown droid 'nobody'"),
+        Issue("kb/patterns/p1.yaml", ("key_droids",), "KB201", "bad", at_key=True),
+        Issue("kb/patterns/gone.yaml", ("id",), "KB301", "no file"),
+    ]
+    assert locate(issues, {"kb/patterns/p1.yaml": raw}) == [
+        Finding("kb/patterns/p1.yaml", 4, 5, Severity.ERROR, "KB304", "unknown droid 'nobody'"),
+        Finding("kb/patterns/p1.yaml", 3, 1, Severity.ERROR, "KB201", "bad"),
+        Finding("kb/patterns/gone.yaml", 1, 1, Severity.ERROR, "KB301", "no file"),
+    ]

@@ -32,10 +32,11 @@ from memkb.kb.discover import (
 from memkb.kb.index import Index, Record
 from memkb.kb.layout import FOLDERS, KB_DIR, KINDS, VOCABULARY_FILE, location_of, record_relpath
 from memkb.kb.refs import RefTuple, refs_of
-from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load_bytes
+from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, load_bytes
 from memkb.records.schema import Schemas
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
+from memkb.rules.locate import locate
 from memkb.rules.selection import Selection
 
 CACHE_FILE = "validate.cache"
@@ -160,7 +161,7 @@ def _judge(
         if cross_file is None or issue.relpath in cross_file
     ]
     findings = [f for r in results if per_file is None or r.relpath in per_file for f in r.findings]
-    findings += _resolve(issues, texts)
+    findings += locate(issues, texts)
     return ValidationResult(
         sorted(set(findings)), len(results), sum(r.doc is not None for r in results), index
     )
@@ -387,21 +388,4 @@ def check_file(
             for i in schemas.issues(kind, doc)
             if not (kind_flagged and i.path == ("kind",))
         ]
-    return doc, loaded.findings + _resolve(issues, {relpath: raw})
-
-
-def _resolve(issues: list[Issue], texts: Texts | Mapping[str, bytes | None]) -> list[Finding]:
-    """Give each issue its line and column, parsing each affected file once."""
-    locators: dict[str, Locator] = {}
-    out = []
-    for issue in issues:
-        raw = texts.get(issue.relpath)
-        line, col = 1, 1
-        if raw is not None and issue.path:
-            if issue.relpath not in locators:
-                locators[issue.relpath] = Locator(raw.decode("utf-8", errors="replace"))
-            line, col = locators[issue.relpath].find(issue.path, key=issue.at_key)
-        out.append(
-            Finding(issue.relpath, line, col, issue.severity, issue.code, issue.message, issue.hint)
-        )
-    return out
+    return doc, loaded.findings + locate(issues, {relpath: raw})

@@ -1,0 +1,38 @@
+"""Give issues their line and column: the one place where a finding about a YAML record
+(a file and a path in its document) is located. The validation engine and the change
+rules locate through it; the safety scan and the legacy importer locate by text offset
+in what they scan (a regex match, a JSON position) instead."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from memkb.findings import Finding
+from memkb.records.load import Locator
+from memkb.rules.base import Issue
+
+
+class Readable(Protocol):
+    """Where the files' bytes come from: a dict, or the engine's Texts."""
+
+    def get(self, relpath: str, /) -> bytes | None:
+        """The file's bytes, or None if there are none."""
+
+
+def locate(issues: Iterable[Issue], texts: Readable) -> list[Finding]:
+    """Each issue as a finding at its document path (1:1 for the whole file, or when the
+    file cannot be read or parsed), parsing each affected file once."""
+    locators: dict[str, Locator] = {}
+    out = []
+    for issue in issues:
+        raw = texts.get(issue.relpath)
+        line, col = 1, 1
+        if raw is not None and issue.path:
+            if issue.relpath not in locators:
+                locators[issue.relpath] = Locator(raw.decode("utf-8", errors="replace"))
+            line, col = locators[issue.relpath].find(issue.path, key=issue.at_key)
+        out.append(
+            Finding(issue.relpath, line, col, issue.severity, issue.code, issue.message, issue.hint)
+        )
+    return out
