@@ -57,6 +57,15 @@ def test_ignoring_an_error_code_changes_the_exit_code(kb_repo: Path) -> None:
     assert result.exit_code == 0 and codes_of(result) == []
 
 
+def test_select_reports_only_the_chosen_codes_and_ignores_still_apply(kb_repo: Path) -> None:
+    misspell_droid(kb_repo, SHOP)
+    drop_modeline(kb_repo, JWT)
+    assert codes_of(validate(kb_repo, "--select", "KB313")) == [(JWT, "KB313")]
+    both = validate(kb_repo, "--select", "KB313", "--select", "KB304", "--ignore", "KB313")
+    assert codes_of(both) == [(SHOP, "KB304")]
+    assert validate(kb_repo, "--select", "KB999").exit_code == 2
+
+
 def test_ignore_in_pyproject(kb_repo: Path) -> None:
     drop_modeline(kb_repo, JWT)
     (kb_repo / "pyproject.toml").write_text(

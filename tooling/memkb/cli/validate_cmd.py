@@ -45,6 +45,11 @@ def validate(
         help="Do not report this code (repeatable), on top of `ignore` in [tool.memkb] of "
         "pyproject.toml and in kb/.memkb.yaml. Change and safety codes cannot be ignored.",
     ),
+    select: list[str] = typer.Option(
+        [],
+        "--select",
+        help="Report only this code (repeatable); ignores still apply on top.",
+    ),
 ) -> None:
     """Check every knowledge file: YAML safety, schema, file names, ids and references.
 
@@ -53,7 +58,7 @@ def validate(
     2 for usage or environment problems. `memkb rules` lists every code.
     """
     root = repo_root(repo)
-    selection = load_selection(root, ignore)
+    selection = load_selection(root, ignore, select or None)
     result = validate_repo(
         root, paths or None, use_cache=not no_cache, cwd=Path.cwd(), selection=selection
     )

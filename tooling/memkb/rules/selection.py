@@ -37,17 +37,21 @@ PROTECTED = frozenset(c for c, r in REGISTRY.items() if r.scope is Scope.CHANGE)
 @dataclass(frozen=True)
 class Selection:
     """Codes switched off everywhere, and per path glob (matched against the finding's
-    root-relative path; `*` also matches `/`)."""
+    root-relative path; `*` also matches `/`); with `select`, only those codes are kept
+    (before the ignores apply)."""
 
     ignore: frozenset[str] = frozenset()
     per_file: tuple[tuple[str, frozenset[str]], ...] = field(default=())
+    select: frozenset[str] | None = None
 
     def keeps(self, finding: Finding) -> bool:
         """False when the finding is ignored. Protected codes are always kept, whoever
         built the selection (a Python caller can construct one without the checks)."""
         if finding.code in PROTECTED:
             return True
-        if finding.code in self.ignore:
+        if finding.code in self.ignore or (
+            self.select is not None and finding.code not in self.select
+        ):
             return False
         return not any(
             finding.code in codes and fnmatch.fnmatchcase(finding.path, glob)
@@ -59,21 +63,28 @@ class Selection:
         return [f for f in findings if self.keeps(f)]
 
     def __or__(self, other: Selection) -> Selection:
-        return Selection(self.ignore | other.ignore, self.per_file + other.per_file)
+        select = self.select if other.select is None else other.select
+        return Selection(self.ignore | other.ignore, self.per_file + other.per_file, select)
 
 
-def load_selection(root: Path, ignore: Sequence[str] = ()) -> Selection:
+def load_selection(
+    root: Path, ignore: Sequence[str] = (), select: Sequence[str] | None = None
+) -> Selection:
     """The selection of the repository at `root` (its pyproject.toml and kb/.memkb.yaml)
-    plus `ignore` (from the command line). Raises UsageError for a bad entry."""
-    return selection_from(_read(root / PYPROJECT), _read(root / KB_CONFIG), ignore)
+    plus `ignore` and `select` (from the command line). Raises UsageError for a bad entry."""
+    return selection_from(_read(root / PYPROJECT), _read(root / KB_CONFIG), ignore, select)
 
 
 def selection_from(
-    pyproject: bytes | None, kb_config: bytes | None, ignore: Sequence[str] = ()
+    pyproject: bytes | None,
+    kb_config: bytes | None,
+    ignore: Sequence[str] = (),
+    select: Sequence[str] | None = None,
 ) -> Selection:
     """The selection given the two configuration files' bytes (None = absent), so it can be
     read from a Git revision as well as from the work tree."""
-    cli = Selection(frozenset(_code(c, "--ignore", None) for c in ignore))
+    chosen = frozenset(_code(c, "--select", None) for c in select) if select else None
+    cli = Selection(frozenset(_code(c, "--ignore", None) for c in ignore), select=chosen)
     return _from_pyproject(pyproject) | _from_kb_config(kb_config) | cli
 
 
