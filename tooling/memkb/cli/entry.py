@@ -12,7 +12,7 @@ import sys
 # discovered; tests check that it names every command.
 COMMAND_MODULES: dict[str, str] = {
     "validate": "validate_cmd",
-    "rules": "validate_cmd",
+    "rules": "rules_cmd",
     "import-legacy": "legacy_cmd",
     "new": "author_cmd",
     "record": "author_cmd",

@@ -1,4 +1,4 @@
-"""`memkb validate` and `memkb rules`."""
+"""`memkb validate`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from memkb.cli.app import app, handles_errors, repo_root
 from memkb.report.findings import RENDERERS
-from memkb.rules.codes import CODES
+from memkb.rules.selection import load_selection
 from memkb.validation.engine import validate_repo
 
 
@@ -39,6 +39,17 @@ def validate(
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Ignore and do not update the result cache under .git/memkb/."
     ),
+    ignore: list[str] = typer.Option(
+        [],
+        "--ignore",
+        help="Do not report this code (repeatable), on top of `ignore` in [tool.memkb] of "
+        "pyproject.toml and in kb/.memkb.yaml. Change and safety codes cannot be ignored.",
+    ),
+    select: list[str] = typer.Option(
+        [],
+        "--select",
+        help="Report only this code (repeatable); ignores still apply on top.",
+    ),
 ) -> None:
     """Check every knowledge file: YAML safety, schema, file names, ids and references.
 
@@ -47,13 +58,9 @@ def validate(
     2 for usage or environment problems. `memkb rules` lists every code.
     """
     root = repo_root(repo)
-    result = validate_repo(root, paths or None, use_cache=not no_cache, cwd=Path.cwd())
+    selection = load_selection(root, ignore, select or None)
+    result = validate_repo(
+        root, paths or None, use_cache=not no_cache, cwd=Path.cwd(), selection=selection
+    )
     typer.echo(RENDERERS[fmt.value](result.findings, result.files), nl=False)
     raise typer.Exit(0 if result.ok else 1)
-
-
-@app.command()
-def rules() -> None:
-    """List every finding code memkb can report, with what it means."""
-    for code, description in CODES.items():
-        typer.echo(f"{code}  {description}")

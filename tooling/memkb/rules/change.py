@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from memkb.findings import Finding, error
 from memkb.kb.index import Index
 from memkb.kb.layout import location_of
-from memkb.records.load import Locator
+from memkb.rules.base import Issue
+from memkb.rules.locate import locate
 
 if TYPE_CHECKING:
     from memkb.records.changes import FileChange
@@ -294,11 +295,9 @@ def _listing(paths: list[str]) -> str:
 
 
 def _at(change: FileChange, path: tuple[str | int, ...], code: str, msg: str, hint: str) -> Finding:
-    """An error at `path` in the change's new content (line 1 when there is none)."""
-    line, col = 1, 1
-    if change.new is not None and path:
-        line, col = Locator(change.new.decode("utf-8", "replace")).find(path, key=True)
-    return error(change.path, code, msg, line=line, col=col, hint=hint)
+    """An error at the key `path` in the change's new content (line 1 when there is none)."""
+    issue = Issue(change.path, path, code, msg, hint=hint, at_key=True)
+    return locate([issue], {change.path: change.new}.get)[0]
 
 
 def _first_difference(old: bytes, new: bytes | None) -> int:

@@ -27,6 +27,7 @@ from memkb.kb.snapshot import GitTree, Snapshot, WorkTree
 from memkb.records.changes import FileChange
 from memkb.rules import change as check_rules
 from memkb.rules import safety
+from memkb.rules.selection import KB_CONFIG, PYPROJECT, Selection, selection_from
 from memkb.validation.delta import Delta, metrics_delta
 from memkb.validation.engine import ValidationResult, validate
 
@@ -102,6 +103,7 @@ def run_check(
     validation = validate(snapshot, use_cache=use_cache, today=today)
     allow_raw = snapshot.read(safety.ALLOW_FILE)
     allows, allow_problems = safety.load_allowlist(allow_raw)
+    kept = _base_selection(repo, fork).apply(validation.findings)
     raw_findings = check_rules.run_rules(changes, validation.index, limits)
     findings, allowed = _apply_allows(raw_findings, _safety_hits(changes), allows)
     risk, reasons = classify(changes, others, bool(allowed))
@@ -111,7 +113,7 @@ def run_check(
         fork,
         changes,
         others,
-        sorted(set(validation.findings + findings + allow_problems + conflicts)),
+        sorted(set(kept + findings + allow_problems + conflicts)),
         allowed,
         risk,
         reasons,
@@ -124,6 +126,12 @@ def run_check(
         except RepoError as exc:
             result.delta_error = exc.message
     return result
+
+
+def _base_selection(repo: GitRepo, fork: str) -> Selection:
+    """The ignores configured at the base: a change cannot switch off the checks that judge
+    it, and codes of the change itself (KB4xx, KB5xx) are never dropped (Selection.keeps)."""
+    return selection_from(repo.read_blob(fork, PYPROJECT), repo.read_blob(fork, KB_CONFIG))
 
 
 # ------------------------------------------------------------------------ the change

@@ -10,7 +10,7 @@ Usage from Python::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,10 +29,12 @@ from memkb.kb.index import Index, Record
 from memkb.kb.layout import FOLDERS, KB_DIR, KINDS, VOCABULARY_FILE, location_of, record_relpath
 from memkb.kb.refs import RefTuple, refs_of
 from memkb.kb.snapshot import Overlay, Snapshot, WorkTree
-from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load_bytes
+from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, load_bytes
 from memkb.records.schema import Schemas
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
+from memkb.rules.locate import locate
+from memkb.rules.selection import Selection
 
 CACHE_FILE = "validate.cache"
 CACHE_FORMAT = 3  # entry: (blob id, summary, refs, findings, trusted stat or None)
@@ -120,18 +122,20 @@ def validate_repo(
     use_cache: bool = True,
     today: date | None = None,
     cwd: Path | None = None,
+    selection: Selection | None = None,
 ) -> ValidationResult:
     """Validate the KB at `root` (with `overlay` applied: relpath -> new bytes, None = deleted).
 
     With `paths`, per-file findings are limited to those files (given relative to `cwd`,
     default the root) while the whole KB is still loaded, so cross-file rules stay correct
-    and their findings are always reported. Raises UsageError for a bad path and RepoError
-    for missing schemas."""
+    and their findings are always reported. `selection` drops ignored codes (see
+    memkb.rules.selection.load_selection; none by default). Raises UsageError for a bad
+    path and RepoError for missing schemas."""
     wanted = _wanted(root, paths, overlay or {}, cwd or root) if paths else None
     snapshot: Snapshot = WorkTree(root)
     if overlay:
         snapshot = Overlay(snapshot, overlay)
-    return validate(snapshot, only=wanted, use_cache=use_cache, today=today)
+    return validate(snapshot, only=wanted, use_cache=use_cache, today=today, selection=selection)
 
 
 def validate(
@@ -140,13 +144,18 @@ def validate(
     only: set[str] | None = None,
     use_cache: bool = True,
     today: date | None = None,
+    selection: Selection | None = None,
 ) -> ValidationResult:
     """Validate the KB as `snapshot` holds it: every file, then every cross-file rule.
 
     With `only` (root-relative paths), per-file findings are limited to those files while
-    cross-file findings are always reported. Raises RepoError for missing schemas."""
+    cross-file findings are always reported; `selection` drops ignored codes. Raises
+    RepoError for missing schemas."""
     results = _load_all(snapshot, use_cache)
-    return _judge(results, build_index(results), snapshot, today, per_file=only)
+    result = _judge(results, build_index(results), snapshot, today, per_file=only)
+    if selection is not None:  # after the cache: ignoring a code never invalidates it
+        result.findings = selection.apply(result.findings)
+    return result
 
 
 def _judge(
@@ -168,7 +177,7 @@ def _judge(
         if cross_file is None or issue.relpath in cross_file
     ]
     findings = [f for r in results if per_file is None or r.relpath in per_file for f in r.findings]
-    findings += _resolve(issues, snapshot.read)
+    findings += locate(issues, snapshot.read)
     return ValidationResult(
         sorted(set(findings)), len(results), sum(r.doc is not None for r in results), index
     )
@@ -359,21 +368,4 @@ def check_file(
             for i in schemas.issues(kind, doc)
             if not (kind_flagged and i.path == ("kind",))
         ]
-    return doc, loaded.findings + _resolve(issues, {relpath: raw}.get)
-
-
-def _resolve(issues: list[Issue], read: Callable[[str], bytes | None]) -> list[Finding]:
-    """Give each issue its line and column, parsing each affected file once."""
-    locators: dict[str, Locator] = {}
-    out = []
-    for issue in issues:
-        raw = read(issue.relpath)
-        line, col = 1, 1
-        if raw is not None and issue.path:
-            if issue.relpath not in locators:
-                locators[issue.relpath] = Locator(raw.decode("utf-8", errors="replace"))
-            line, col = locators[issue.relpath].find(issue.path, key=issue.at_key)
-        out.append(
-            Finding(issue.relpath, line, col, issue.severity, issue.code, issue.message, issue.hint)
-        )
-    return out
+    return doc, loaded.findings + locate(issues, {relpath: raw}.get)
