@@ -48,12 +48,11 @@ def imports_of(path: Path, *, top_level_only: bool) -> set[str]:
     found: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("memkb"):
-            found.add(node.module)
-            found.update(
-                f"{node.module}.{alias.name}"
-                for alias in node.names
-                if (PACKAGE.parent / node.module.replace(".", "/") / f"{alias.name}.py").exists()
-            )
+            folder = PACKAGE.parent / node.module.replace(".", "/")
+            submodules = {a.name for a in node.names if (folder / f"{a.name}.py").exists()}
+            found.update(f"{node.module}.{name}" for name in submodules)
+            if len(submodules) < len(node.names):  # names defined in the module itself
+                found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("memkb"))
     return found
