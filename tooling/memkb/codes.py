@@ -51,6 +51,7 @@ CODES: dict[str, str] = {
     "KB502": "text that instructs the orchestrator instead of describing knowledge "
     "(prompt injection)",
     "KB503": "kb/.memkb-allow.yaml (reviewed exceptions) is malformed",
+    "KB504": "an invisible, format (Unicode Cf), bidi or TAG character in knowledge text",
     # KB6xx: importing legacy memory (memkb import-legacy)
     "KB601": "legacy memory unreadable, not UTF-8, or without JSON or memory sections",
     "KB602": "JSON syntax error in the legacy memory (that block is not imported)",
