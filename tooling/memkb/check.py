@@ -146,7 +146,8 @@ def run_check(
     allow_raw = _head_content(repo, root, state, safety.ALLOW_FILE)
     allows, allow_problems = safety.load_allowlist(allow_raw)
     raw_findings = check_rules.run_rules(changes, validation.index, limits)
-    findings, allowed = _apply_allows(raw_findings, _safety_hits(changes), allows)
+    hits = _safety_hits(changes) + commit_hits(repo, fork, head_sha or "HEAD")
+    findings, allowed = _apply_allows(raw_findings, hits, allows)
     risk, reasons = classify(changes, others, bool(allowed))
     result = CheckResult(
         base_sha,
@@ -291,6 +292,20 @@ def _safety_hits(changes: list[FileChange]) -> list[safety.Hit]:
         for hit in safety.scan_text(change.path, change.new)
         if change.path != safety.ALLOW_FILE or hit.code != "KB502"
     ]
+
+
+def commit_hits(repo: GitRepo, fork: str, head: str) -> list[safety.Hit]:
+    """Safety hits in the metadata of the change's own commits (fork..head): author,
+    committer and message with its trailers. `memkb history` shows them to readers, so
+    they are knowledge text too. Located at the pseudo path `commit <sha> (<field>)`."""
+    out = repo.run("log", "-z", "--format=%H%x1f%an <%ae>%x1f%cn <%ce>%x1f%B", f"{fork}..{head}")
+    hits = []
+    for record in filter(None, out.split("\0")):
+        sha, author, committer, message = [*record.strip("\n").split("\x1f", 3), "", "", ""][:4]
+        for field, text in (("author", author), ("committer", committer), ("message", message)):
+            piece = safety.Piece(text, 1, 1)
+            hits += safety.scan_string(f"commit {sha[:12]} ({field})", piece)
+    return hits
 
 
 def _apply_allows(

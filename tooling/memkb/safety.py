@@ -279,10 +279,11 @@ class Hit:
             "KB502": "instruction to the orchestrator",
             "KB504": "hidden character",
         }[self.code]
+        where = "commit metadata" if self.path.startswith("commit ") else "a knowledge file"
         return error(
             self.path,
             self.code,
-            f"{what} in a knowledge file: {self.name}",
+            f"{what} in {where}: {self.name}",
             line=self.line,
             col=self.col,
             hint=f"{self.hint} (text sha256 {self.sha256[:16]})",
