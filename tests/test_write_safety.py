@@ -40,7 +40,9 @@ def test_secret_is_refused(kb_repo: Path) -> None:
 def test_reviewed_exception_lets_it_through(kb_repo: Path) -> None:
     (kb_repo / "kb/.memkb-allow.yaml").write_text(
         "allow:\n  - code: KB502\n    path: " + PATTERN + "\n"
+        f"    text: {INJECTION}\n"
         "    reason: quotes a real attack so droids can recognise it\n"
+        "    reviewer: alice\n"
     )
     code, output = add_practice(kb_repo, INJECTION)
     assert code == 0, output

@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "(prompt injection)",
     "KB503": "kb/.memkb-allow.yaml (reviewed exceptions) is malformed",
     "KB504": "an invisible, format (Unicode Cf), bidi or TAG character in knowledge text",
+    "KB505": "a reviewed exception in kb/.memkb-allow.yaml waives nothing (warning)",
     # KB6xx: importing legacy memory (memkb import-legacy)
     "KB601": "legacy memory unreadable, not UTF-8, or without JSON or memory sections",
     "KB602": "JSON syntax error in the legacy memory (that block is not imported)",

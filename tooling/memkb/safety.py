@@ -286,7 +286,7 @@ class Hit:
             f"{what} in {where}: {self.name}",
             line=self.line,
             col=self.col,
-            hint=f"{self.hint} (text sha256 {self.sha256[:16]})",
+            hint=f"{self.hint} (the text's sha256 is {self.sha256})",
         )
 
 
@@ -460,19 +460,30 @@ def unsafe_additions(root: Path, files: Mapping[str, bytes | None]) -> list[Find
 
 @dataclass(frozen=True)
 class Allow:
-    """One reviewed exception: `code` is waived in file `path` (for text containing `match`,
-    when given), for the stated `reason`."""
+    """One reviewed exception: `code` is waived in file `path` for exactly one text (given
+    as `text`, or as its `sha256`), for the stated `reason`, as checked by `reviewer`.
+
+    The text is the whole string a safety finding was found in, or for a change rule
+    (KB402, KB405) the file's whole content at head: a later edit is not covered."""
 
     code: str
     path: str
     reason: str
-    match: str | None = None
+    reviewer: str
+    text: str | None = None
+    sha256: str | None = None
 
     def covers(self, finding: Finding, text: str | None = None) -> bool:
-        """True if this exception waives `finding` (whose matched text is `text`)."""
-        if finding.code != self.code or finding.path != self.path:
+        """True if this exception waives `finding` (whose text is `text`)."""
+        if finding.code != self.code or finding.path != self.path or text is None:
             return False
-        return self.match is None or (text is not None and self.match in text)
+        if self.text is not None and text == self.text:
+            return True
+        return self.sha256 is not None and _sha256(text) == self.sha256
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def load_allowlist(raw: bytes | None) -> tuple[list[Allow], list[Finding]]:
@@ -498,8 +509,8 @@ def load_allowlist(raw: bytes | None) -> tuple[list[Allow], list[Finding]]:
 def _parse_entry(entry: Any) -> Allow | str:
     """An Allow, or what is wrong with the entry."""
     if not isinstance(entry, dict):
-        return "an entry is a mapping with code, path and reason"
-    unknown = set(entry) - {"code", "path", "reason", "match"}
+        return "an entry is a mapping with code, path, text (or sha256), reason and reviewer"
+    unknown = set(entry) - {"code", "path", "reason", "reviewer", "text", "sha256"}
     if unknown:
         return f"unknown field(s) {', '.join(sorted(map(str, unknown)))}"
     code, path, reason = entry.get("code"), entry.get("path"), entry.get("reason")
@@ -509,10 +520,19 @@ def _parse_entry(entry: Any) -> Allow | str:
         return "path must name one file under kb/"
     if not isinstance(reason, str) or len(reason.strip()) < 10:
         return "reason must say, in a sentence, why the exception is right"
-    match = entry.get("match")
-    if match is not None and (not isinstance(match, str) or not match):
-        return "match, when given, is a non-empty string"
-    return Allow(code, path, reason.strip(), match)
+    reviewer, text, digest = entry.get("reviewer"), entry.get("text"), entry.get("sha256")
+    if not isinstance(reviewer, str) or not reviewer.strip():
+        return "reviewer must name who reviewed the exception"
+    if text is None and digest is None:
+        # A blanket entry (code and path only) would waive every later addition too.
+        return "name the exact text waived (text: ...) or its sha256 (sha256: <64 hex digits>)"
+    if text is not None and (not isinstance(text, str) or not text):
+        return "text, when given, is the exact non-empty text the finding was found in"
+    if digest is not None and not (
+        isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)
+    ):
+        return "sha256, when given, is 64 lower-case hex digits"
+    return Allow(code, path, reason.strip(), reviewer.strip(), text, digest)
 
 
 def _bad_allow(number: int, message: str) -> Finding:
@@ -521,5 +541,6 @@ def _bad_allow(number: int, message: str) -> Finding:
         ALLOW_FILE,
         "KB503",
         f"malformed exception: {where}{message}",
-        hint="each entry: {code: KB502, path: kb/..., reason: why, match: optional text}",
+        hint="each entry: {code: KB502, path: kb/..., text: exact text (or sha256: hex), "
+        "reason: why, reviewer: who}",
     )
