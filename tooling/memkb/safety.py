@@ -229,7 +229,7 @@ _SKELETON = str.maketrans(
 
 def _is_invisible(char: str) -> bool:
     point = ord(char)
-    if unicodedata.category(char) == "Cf":
+    if unicodedata.category(char) in ("Cf", "Cs"):  # Cs: a lone surrogate from "\udb40"
         return True
     return any(low <= point <= high for low, high in _IGNORABLE)
 
