@@ -29,6 +29,10 @@ def test_instruction_in_the_author_name_is_found(kb_repo: Path) -> None:
     commit_outcome(kb_repo, "memory(outcome): record shop", env)
     sha = git(kb_repo, "rev-parse", "pr").strip()[:12]
     assert commit_findings(kb_repo) == [(f"commit {sha} (author)", "KB502")]
+    [finding] = [
+        f for f in run_check(kb_repo, "main", "pr", today=TODAY).findings if f.code == "KB502"
+    ]
+    assert finding.hint is not None and "rewrite the commit" in finding.hint
 
 
 def test_instruction_in_the_committer_is_found(kb_repo: Path) -> None:

@@ -74,7 +74,7 @@ def test_disguised_letters_do_not_defeat_matching(word: str) -> None:
 
 @pytest.mark.parametrize(
     "char",
-    ["\\uFEFF", "\\xAD", "\\u200B", "\\u202E", "\\u2066", "\\U000E0041", "\\u034F"],
+    ["\\uFEFF", "\\xAD", "\\u200B", "\\u202E", "\\u2066", "\\U000E0041", "\\u034F", "\\e"],
 )
 def test_invisible_character_in_a_value_is_its_own_finding(char: str) -> None:
     assert codes(f'notes: "plain{char}text"\n') == {"KB504"}

@@ -54,6 +54,10 @@ _INJECT_HINT = (
     "describe knowledge, do not instruct the reader; if the text is quoted on purpose, "
     f"add a reviewed exception to {ALLOW_FILE}"
 )
+COMMIT_HINT = (
+    "rewrite the commit (git commit --amend, or git rebase -i) so that its author, "
+    "committer and message only describe the change"
+)
 _INVISIBLE_HINT = "remove it: the text a reviewer sees must be the text the orchestrator reads"
 
 # KB501, the gaps of detect-secrets 1.5.0 (which does the bulk, see _detectors), written
@@ -205,13 +209,19 @@ PATTERNS: tuple[Pattern, ...] = SECRETS + INJECTIONS
 
 # ------------------------------------------------------------ Unicode normalization
 
-# Default-ignorable code points outside category Cf (which _is_invisible covers whole:
-# soft hyphen, zero-width and bidi marks, the TAG block U+E0000-E007F, ...).
-_IGNORABLE = (
-    (0x034F, 0x034F),  # combining grapheme joiner
-    (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
-    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0000, 0xE0FFF),
-)  # fmt: skip
+# Characters a reader does not see: C0/C1 controls (but tab and line breaks), every
+# code point of category Cf in Unicode 15 (soft hyphen, Arabic and Syriac marks,
+# zero-width and bidi marks, U+FEFF, the TAG block U+E0000-E007F, ...), lone surrogates
+# (from a "\udb40" escape), and the default-ignorables outside Cf (combining grapheme
+# joiner, Hangul fillers, variation selectors). One regex: this runs on every value.
+# invisible_chars also asks unicodedata for Cf, for characters of later Unicode versions.
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd"
+    "\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\ud800-\udfff\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 
 # Confusables skeleton: Cyrillic and Greek letters that look Latin, after casefold.
 # (After Unicode's confusables.txt, the letters an attacker can type in a Latin word.)
@@ -228,20 +238,21 @@ _SKELETON = str.maketrans(
 
 
 def _is_invisible(char: str) -> bool:
-    point = ord(char)
-    if unicodedata.category(char) in ("Cf", "Cs"):  # Cs: a lone surrogate from "\udb40"
-        return True
-    return any(low <= point <= high for low, high in _IGNORABLE)
+    return bool(_HIDDEN.match(char)) or unicodedata.category(char) == "Cf"
 
 
 def invisible_chars(text: str) -> list[str]:
-    """The invisible, format (Cf), bidi and TAG characters in `text`, in order, once each."""
-    return list(dict.fromkeys(c for c in text if _is_invisible(c)))
+    """The invisible, control, format (Cf), bidi and TAG characters in `text`, in order,
+    once each."""
+    # ASCII text: the regex alone; other text also asks unicodedata about each character.
+    found = _HIDDEN.findall(text) if text.isascii() else [c for c in text if _is_invisible(c)]
+    return list(dict.fromkeys(found))
 
 
 def visible(text: str) -> str:
     """`text` without invisible characters (what a reviewer sees)."""
-    return "".join(c for c in text if not _is_invisible(c))
+    hidden = invisible_chars(text)
+    return "".join(c for c in text if c not in hidden) if hidden else text
 
 
 def normalize(text: str) -> str:
@@ -279,14 +290,17 @@ class Hit:
             "KB502": "instruction to the orchestrator",
             "KB504": "hidden character",
         }[self.code]
-        where = "commit metadata" if self.path.startswith("commit ") else "a knowledge file"
+        if self.path.startswith("commit "):  # cannot be waived: the commit is rewritten
+            where, hint = "commit metadata", COMMIT_HINT
+        else:
+            where, hint = "a knowledge file", f"{self.hint} (the text's sha256 is {self.sha256})"
         return error(
             self.path,
             self.code,
             f"{what} in {where}: {self.name}",
             line=self.line,
             col=self.col,
-            hint=f"{self.hint} (the text's sha256 is {self.sha256})",
+            hint=hint,
         )
 
 
