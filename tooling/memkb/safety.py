@@ -127,7 +127,7 @@ INJECTIONS: tuple[Pattern, ...] = (
     _p(
         "role header",
         "KB502",
-        rf"\b(?:system|assistant|developer|orchestrator)\s*(?:prompt\s*)?:\s*{_IMPERATIVE}\b",
+        rf"\b(?:system|assistant|orchestrator)\s*(?:prompt\s*)?:\s*{_IMPERATIVE}\b",
         _INJECT_HINT,
     ),
     _p(
