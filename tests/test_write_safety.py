@@ -98,3 +98,26 @@ def test_plain_agent_name_becomes_the_only_agent_trailer(kb_repo: Path) -> None:
     message = git(kb_repo, "log", "-1", "--format=%B")
     assert message.count("Memory-Id:") == 1
     assert "Memory-Agent: orchestrator/v2" in message
+
+
+def test_write_on_a_branch_judges_the_branch_not_the_work_tree(kb_repo: Path) -> None:
+    # The branch already quotes an attack under a reviewed exception; the work tree (main)
+    # has neither. A benign write on the branch must see the branch's file and allow file.
+    git(kb_repo, "checkout", "-q", "-b", "proposal")
+    (kb_repo / "kb/.memkb-allow.yaml").write_text(
+        "allow:\n  - code: KB502\n    path: " + PATTERN + "\n"
+        f"    text: {INJECTION}\n"
+        "    reason: quotes a real attack so droids can recognise it\n"
+        "    reviewer: alice\n"
+    )
+    assert add_practice(kb_repo, INJECTION)[0] == 0
+    git(kb_repo, "add", "-A")
+    git(kb_repo, "commit", "-q", "-m", "allow the quoted attack")
+    git(kb_repo, "checkout", "-q", "main")
+    result = CliRunner().invoke(
+        app,
+        ["add", "pattern", "ecommerce_security_first", "best_practices", "Keep receipts",
+         "--branch", "proposal", "--repo", str(kb_repo)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Keep receipts" in git(kb_repo, "show", f"proposal:{PATTERN}")

@@ -19,7 +19,7 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -447,18 +447,24 @@ def _entropy(token: str) -> float:
     return -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
 
 
-def unsafe_additions(root: Path, files: Mapping[str, bytes | None]) -> list[Finding]:
+def unsafe_additions(
+    root: Path,
+    files: Mapping[str, bytes | None],
+    read: Callable[[str], bytes | None] | None = None,
+) -> list[Finding]:
     """Safety findings a write would add: hits in the new content of each written file
     that its current content does not already hold, less reviewed exceptions. A write is
-    refused on them, so poisoned memory never reaches a commit, not even an unreviewed one."""
-    allow_file = root / ALLOW_FILE
-    allows, _ = load_allowlist(allow_file.read_bytes() if allow_file.is_file() else None)
+    refused on them, so poisoned memory never reaches a commit, not even an unreviewed one.
+
+    `read` gives the current content of a path in the state written to (a proposal
+    branch); by default the file under `root`."""
+    current = read or (lambda path: _read_file(root / path))
+    allows, _ = load_allowlist(current(ALLOW_FILE))
     found = []
     for path, new in files.items():
         if new is None or path == ALLOW_FILE:
             continue
-        current = root / path
-        old_raw = current.read_bytes() if current.is_file() else b""
+        old_raw = current(path) or b""
         before = {(hit.code, hit.text) for hit in scan_text(path, old_raw)}
         for hit in scan_text(path, new):
             finding = hit.finding()
@@ -467,6 +473,10 @@ def unsafe_additions(root: Path, files: Mapping[str, bytes | None]) -> list[Find
             ):
                 found.append(finding)
     return found
+
+
+def _read_file(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
 
 
 # --------------------------------------------------------------- reviewed exceptions

@@ -276,7 +276,7 @@ def check_edit(root: Path, edit: Edit, target: Target | None = None) -> list[Fin
     if others:
         before = set(validate_repo(root).findings)
         mine += [f for f in others if f not in before]
-    mine += unsafe_additions(root, edit.files)
+    mine += unsafe_additions(root, edit.files, view.read if view is not None else None)
     if mine:
         raise RecordError(
             f"{edit.kind} '{edit.id}' is not valid; nothing was written",
