@@ -138,7 +138,8 @@ def append_only_outcomes(ctx: Context) -> Iterator[Finding]:
             f"merged outcome {change.old_path} {verb}: outcomes are append-only evidence",
             line=_first_difference(change.old, change.new),
             hint="record a new outcome instead; a reviewed correction needs an entry "
-            "(code: KB402, path, reason) in kb/.memkb-allow.yaml",
+            "(code: KB402, path, sha256 of the corrected file, reason, reviewer) in "
+            "kb/.memkb-allow.yaml",
         )
 
 
@@ -211,7 +212,8 @@ def hand_edited_figures(ctx: Context) -> Iterator[Finding]:
                     f"prior.{key} edited by hand ({old_prior.get(key)} -> "
                     f"{new_prior.get(key)}): declared figures are fixed once merged",
                     "record outcomes to move the figure; a reviewed correction needs an "
-                    "entry (code: KB405, path, reason) in kb/.memkb-allow.yaml",
+                    "entry (code: KB405, path, sha256 of the file, reason, reviewer) in "
+                    "kb/.memkb-allow.yaml",
                 )
 
 

@@ -213,8 +213,16 @@ _RULES: tuple[Rule, ...] = (
             "knowledge (prompt injection)", _SAFETY,
             "Memory is fed to an AI: an instruction in it is a prompt-injection channel."),
     _raised("KB503", CHANGE, "kb/.memkb-allow.yaml (reviewed exceptions) is malformed", _SAFETY,
-            "Each entry needs code, path and reason; only KB402, KB405, KB501, KB502 can be "
-            "waived."),
+            "Each entry needs code, path, the exact text (or its sha256), a reason and a "
+            "reviewer; only KB402, KB405, KB501, KB502 and KB504 can be waived."),
+    _raised("KB504", CHANGE,
+            "an invisible, format (Unicode Cf), bidi or TAG character in knowledge text",
+            _SAFETY, "Hidden characters let text read differently to a person and to the "
+            "orchestrator; write the plain character."),
+    _raised("KB505", CHANGE,
+            "a reviewed exception in kb/.memkb-allow.yaml waives nothing (warning)", _SAFETY,
+            "Remove the entry, or correct its text so it names what it waives.",
+            severity=W),
     # KB6xx: importing legacy memory (memkb import-legacy)
     _raised("KB601", IMPORT,
             "legacy memory unreadable, not UTF-8, or without JSON or memory sections", _SOURCE,

@@ -14,19 +14,25 @@ Usage::
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import math
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from memkb.findings import Finding, error
 from memkb.kb.snapshot import Snapshot
-from memkb.records.load import load_bytes
+from memkb.records.load import KbLoader, load_bytes
 
 ALLOW_FILE = "kb/.memkb-allow.yaml"
 # Codes a reviewed exception may waive. Validation rules (KB1xx-KB3xx) cannot be waived:
 # an invalid record is never right.
-ALLOWABLE = frozenset({"KB402", "KB405", "KB501", "KB502"})
+ALLOWABLE = frozenset({"KB402", "KB405", "KB501", "KB502", "KB504"})
 
 
 @dataclass(frozen=True)
@@ -48,151 +54,414 @@ _INJECT_HINT = (
     "describe knowledge, do not instruct the reader; if the text is quoted on purpose, "
     f"add a reviewed exception to {ALLOW_FILE}"
 )
+COMMIT_HINT = (
+    "rewrite the commit (git commit --amend, or git rebase -i) so that its author, "
+    "committer and message only describe the change"
+)
+_INVISIBLE_HINT = "remove it: the text a reviewer sees must be the text the orchestrator reads"
 
-# KB501: credentials. Prefixed token formats first (few false positives), then the
-# generic shapes: a private key block, a password inside a URL, `secret: <value>`.
+# KB501, the gaps of detect-secrets 1.5.0 (which does the bulk, see _detectors), written
+# after gitleaks' published rules. Matched on the value with invisible characters removed.
 SECRETS: tuple[Pattern, ...] = (
-    _p("AWS access key id", "KB501", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", _SECRET_HINT),
-    _p("GitHub token", "KB501", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b", _SECRET_HINT),
+    _p(
+        "AWS access key or unique id",
+        "KB501",
+        r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b",
+        _SECRET_HINT,
+    ),
+    _p("Slack app token", "KB501", r"(?i)\bxapp-\d-[a-z0-9]+-\d+-[a-z0-9]+", _SECRET_HINT),
+    _p("npm token", "KB501", r"\bnpm_[A-Za-z0-9]{36}\b", _SECRET_HINT),
     _p("GitHub token", "KB501", r"\bgithub_pat_[A-Za-z0-9_]{22,}", _SECRET_HINT),
-    _p("Slack token", "KB501", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", _SECRET_HINT),
     _p("API secret key", "KB501", r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}", _SECRET_HINT),
-    _p("Stripe key", "KB501", r"\b[rs]k_live_[0-9A-Za-z]{16,}", _SECRET_HINT),
     _p("Google API key", "KB501", r"\bAIza[0-9A-Za-z_-]{35}", _SECRET_HINT),
+    _p("Stripe key", "KB501", r"\b[rs]k_live_[0-9A-Za-z]{16,}", _SECRET_HINT),
+    # detect-secrets reports a JWT only if its parts decode; the shape alone is enough here.
     _p(
         "JSON Web Token",
         "KB501",
         r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
         _SECRET_HINT,
     ),
-    _p(
-        "private key", "KB501", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----", _SECRET_HINT
-    ),
+    _p("Azure storage key", "KB501", r"(?i)\bAccountKey=[a-z0-9+/=]{20,}", _SECRET_HINT),
+    # A DER private key (or certificate) in base64 starts "MII"; the body alone is the key.
+    _p("private key body", "KB501", r"\bMII[A-Za-z0-9+/]{60,}", _SECRET_HINT),
     _p(
         "password in a URL",
         "KB501",
-        r"\b[a-z][a-z0-9+.-]*://[^\s/:@'\"]+:[^\s/@'\"]+@[^\s/'\"]+",
+        r"\b[a-z][a-z0-9+.-]*://[^\s/:@'\"]*:[^\s/@'\"]+@[^\s/'\"]+",
         "write the URL without user:password@",
     ),
     _p(
         "credential assigned a value",
         "KB501",
-        r"(?i)\b(?:password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|"
-        r"client[_-]?secret)\b\s*[:=]\s*['\"]?(?=[^\s'\"]*\d)(?=[^\s'\"]*[A-Za-z])[^\s'\"]{12,}",
+        r"(?i)(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|access[_-]?token|"
+        r"auth[_-]?token|client[_-]?secret|private[_-]?key)\w*\s*[:=]\s*['\"]?"
+        r"(?=[^\s'\"]*\d)(?=[^\s'\"]*[A-Za-z])[^\s'\"]{8,}",
         _SECRET_HINT,
     ),
 )
 
 # KB502: text addressed to the reader (the orchestrator) rather than describing knowledge.
+# Matched on the normalized text (see normalize): lower case, Latin skeleton, one space.
+_VERB = r"(?:ignore|disregard|forget|override|overrule|discard|abandon|set aside|stop following)"
+_EARLIER = (
+    r"(?:previous|prior|above|earlier|preceding|foregoing|former|original|all|any|every|"
+    r"your|everything|anything|whatever)"
+)
+_GUIDANCE = (
+    r"(?:instructions?|prompts?|rules|guidelines?|guidance|directives?|directions|context|"
+    r"orders|commands|told|said|taught|constraints|policies|programming)"
+)
+_READER = r"(?:the )?(?:orchestrator|assistant|ai|agent|model|llm|droids?|reader|you)"
+_IMPERATIVE = (
+    r"(?:approve|ignore|disregard|grant|allow|merge|deploy|run|execute|delete|disable|send|"
+    r"reveal|always|never|you|obey|follow|override|accept|forget|do)"
+)
 INJECTIONS: tuple[Pattern, ...] = (
     _p(
         "instruction override",
         "KB502",
-        r"(?i)\b(?:ignore|disregard|forget|override)\b[^.\n]{0,30}\b(?:previous|prior|above|"
-        r"earlier|all|any|your)\b[^.\n]{0,20}\b(?:instructions?|prompts?|rules|guidelines|"
-        r"directives)\b",
+        rf"\b{_VERB}\b[^.!?]{{0,40}}?\b{_EARLIER}\b[^.!?]{{0,30}}?\b{_GUIDANCE}\b",
+        _INJECT_HINT,
+    ),
+    _p(
+        "role header",
+        "KB502",
+        rf"\b(?:system|assistant|orchestrator)\s*(?:prompt\s*)?:\s*{_IMPERATIVE}\b",
+        _INJECT_HINT,
+    ),
+    _p(
+        "instruction header",
+        "KB502",
+        r"#{1,6} ?(?:new |updated )?(?:instructions?|system(?: prompt)?|prompt|task)\b",
+        _INJECT_HINT,
+    ),
+    _p(
+        "new instructions",
+        "KB502",
+        rf"\b(?:new|updated|revised|additional|real|actual|true)\s+(?:instructions?|directives?|"
+        rf"orders|system prompt)\b\s*(?::|\bfor {_READER}\b)",
+        _INJECT_HINT,
+    ),
+    _p(
+        "addressing the reader",
+        "KB502",
+        r"\b(?:attention|note to|dear|hey)\s*,?\s*(?:the )?(?:orchestrator|assistant|ai|llm|"
+        r"language model)\b|\b(?:orchestrator|assistant)\s*[,:]\s*(?:you must|you should|"
+        r"you will|always|never|ignore|approve|do not)\b",
         _INJECT_HINT,
     ),
     _p(
         "privilege request",
         "KB502",
-        r"(?i)\b(?:grant|give|escalate|elevate)\b[^.\n]{0,40}\b(?:admin|administrator|root|"
-        r"sudo|superuser|owner)\b[^.\n]{0,20}\b(?:access|rights|privileges?|permissions?|role)\b",
+        r"\b(?:grant|give|escalate|elevate)\b[^.!?]{0,40}\b(?:admin|administrator|root|"
+        r"sudo|superuser|owner)\b[^.!?]{0,20}\b(?:access|rights|privileges?|permissions?|role)\b",
         _INJECT_HINT,
     ),
     _p(
         "role override",
         "KB502",
-        r"(?i)\b(?:you are now|from now on,? you|pretend (?:to be|you are)|"
-        r"act as (?:an? )?(?:admin|root|system|developer mode))\b",
+        r"\b(?:you are now|you're now)\s+(?:a|an|the|my|in|no longer|free|unrestricted|"
+        r"jailbroken|dan|root|admin|system|developer)\b|\bfrom now on,? (?:you|the orchestrator|"
+        r"the assistant)\b|\bpretend (?:to be|you are|that you)\b|\bact as (?:an? |the )?(?:admin|"
+        r"administrator|root|system|developer mode|unrestricted)\b|\byour (?:new|real) "
+        r"(?:role|task|instructions?|goal|purpose) is\b",
+        _INJECT_HINT,
+    ),
+    _p(
+        "approval directive",
+        "KB502",
+        r"\b(?:always|automatically|unconditionally|silently)\s+(?:approve|merge|accept)\b|"
+        r"\bapprove\b[^.!?]{0,30}\bwithout\b[^.!?]{0,20}\b(?:review|checks?|tests?|question)",
         _INJECT_HINT,
     ),
     _p(
         "system prompt probe",
         "KB502",
-        r"(?i)\b(?:reveal|print|show|repeat|leak)\b[^.\n]{0,30}\b(?:system prompt|"
-        r"hidden instructions|developer message)\b",
+        r"\b(?:reveal|print|show|repeat|leak|output)\b[^.!?]{0,30}\b(?:system prompt|"
+        r"hidden instructions|developer message|initial instructions)\b",
         _INJECT_HINT,
     ),
     _p(
         "safety bypass",
         "KB502",
-        r"(?i)\b(?:disable|bypass|turn off|switch off)\b[^.\n]{0,20}\b(?:guardrails?|"
+        r"\b(?:disable|bypass|turn off|switch off|skip)\b[^.!?]{0,20}\b(?:guardrails?|"
         r"safety (?:checks?|filters?)|content filters?|security controls)\b",
         _INJECT_HINT,
     ),
     _p(
         "exfiltration",
         "KB502",
-        r"(?i)\b(?:send|post|upload|exfiltrate|forward)\b[^.\n]{0,40}\b(?:secrets?|credentials?|"
-        r"api keys?|tokens?|passwords?|environment variables)\b[^\n]{0,40}https?://",
+        r"\b(?:send|post|upload|exfiltrate|forward)\b[^.!?]{0,40}\b(?:secrets?|credentials?|"
+        r"api keys?|tokens?|passwords?|environment variables)\b.{0,40}https?://",
         _INJECT_HINT,
     ),
     _p(
         "chat-template markup",
         "KB502",
-        r"(?i)<\|?\s*/?\s*(?:system|im_start|im_end|assistant)\s*\|?>|\[/?(?:INST|SYSTEM)\]",
+        r"<\|?\s*/?\s*(?:system|im_start|im_end|assistant|endoftext)\s*\|?>|\[/?(?:inst|system)\]"
+        r"|<<\s*/?sys\s*>>",
         _INJECT_HINT,
-    ),
-    _p(
-        "invisible or bidirectional control character",
-        "KB502",
-        "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]",
-        "remove it: the text a reviewer sees must be the text the orchestrator reads",
     ),
 )
 
 PATTERNS: tuple[Pattern, ...] = SECRETS + INJECTIONS
 
+# ------------------------------------------------------------ Unicode normalization
+
+# Characters a reader does not see: C0/C1 controls (but tab and line breaks), every
+# code point of category Cf in Unicode 15 (soft hyphen, Arabic and Syriac marks,
+# zero-width and bidi marks, U+FEFF, the TAG block U+E0000-E007F, ...), lone surrogates
+# (from a "\udb40" escape), and the default-ignorables outside Cf (combining grapheme
+# joiner, Hangul fillers, variation selectors). One regex: this runs on every value.
+# invisible_chars also asks unicodedata for Cf, for characters of later Unicode versions.
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd"
+    "\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\ud800-\udfff\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+# Confusables skeleton: Cyrillic and Greek letters that look Latin, after casefold.
+# (After Unicode's confusables.txt, the letters an attacker can type in a Latin word.)
+# Escaped: the letters themselves would be confusing here, too (and ruff says so).
+_SKELETON = str.maketrans(
+    "\u0430\u0432\u0441\u0501\u0435\u0451\u04bb\u0456"
+    "\u0457\u0458\u043a\u04cf\u043c\u043d\u043e\u0440"
+    "\u051b\u0455\u0442\u0446\u0475\u051d\u0445\u0443"
+    "\u0433\u043f\u044c\u03b1\u03b2\u03b5\u03b7\u03b9"
+    "\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u03b3"
+    "\u03c9\u0461\u0261\u0131\u2113",
+    "abcdeehiijklmhopqstuvwxyrnbabenikvoptuxywwgil",
+)
+
+
+def _is_invisible(char: str) -> bool:
+    return bool(_HIDDEN.match(char)) or unicodedata.category(char) == "Cf"
+
+
+def invisible_chars(text: str) -> list[str]:
+    """The invisible, control, format (Cf), bidi and TAG characters in `text`, in order,
+    once each."""
+    # ASCII text: the regex alone; other text also asks unicodedata about each character.
+    found = _HIDDEN.findall(text) if text.isascii() else [c for c in text if _is_invisible(c)]
+    return list(dict.fromkeys(found))
+
+
+def visible(text: str) -> str:
+    """`text` without invisible characters (what a reviewer sees)."""
+    hidden = invisible_chars(text)
+    return "".join(c for c in text if c not in hidden) if hidden else text
+
+
+def normalize(text: str) -> str:
+    """The text as injection rules read it: invisibles removed, NFKC (fullwidth letters),
+    accents dropped, case folded, homoglyphs mapped to Latin, whitespace runs one space."""
+    folded = unicodedata.normalize("NFKC", visible(text)).casefold()
+    bare = "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", bare.translate(_SKELETON))
+
+
+# ------------------------------------------------------------------------ the scan
+
 
 @dataclass(frozen=True)
 class Hit:
-    """One match of a pattern: where, which pattern, and the matched text (for allow rules)."""
+    """One finding of the scan: where, which rule, and the whole string it was found in
+    (what an exception in the allow file names, by text or sha256)."""
 
     path: str
     line: int
     col: int
-    pattern: Pattern
+    code: str
+    name: str
     text: str
+    hint: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def finding(self) -> Finding:
         """The hit as an error finding; the secret itself is never repeated in the message."""
-        what = "credential" if self.pattern.code == "KB501" else "instruction to the orchestrator"
+        what = {
+            "KB501": "credential",
+            "KB502": "instruction to the orchestrator",
+            "KB504": "hidden character",
+        }[self.code]
+        if self.path.startswith("commit "):  # cannot be waived: the commit is rewritten
+            where, hint = "commit metadata", COMMIT_HINT
+        else:
+            where, hint = "a knowledge file", f"{self.hint} (the text's sha256 is {self.sha256})"
         return error(
             self.path,
-            self.pattern.code,
-            f"{what} in a knowledge file: {self.pattern.name}",
+            self.code,
+            f"{what} in {where}: {self.name}",
             line=self.line,
             col=self.col,
-            hint=self.pattern.hint,
+            hint=hint,
         )
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One string the orchestrator (or a reviewer) reads, and where it starts (1-based)."""
+
+    text: str
+    line: int
+    col: int
+
+
 def scan_text(path: str, raw: bytes) -> list[Hit]:
-    """Every match of every pattern in `raw`, line by line (1-based line and column)."""
-    text = raw.decode("utf-8", errors="replace")
-    hits = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        for pattern in PATTERNS:
-            for match in pattern.regex.finditer(line):
-                hits.append(Hit(path, number, match.start() + 1, pattern, match.group(0)))
+    """Every safety hit in a knowledge file: in each parsed string value and mapping key
+    (escapes decoded, multi-line scalars joined, as the orchestrator reads them) and in
+    each comment. A file that does not parse is scanned line by line (validate reports
+    why it does not parse)."""
+    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return [hit for piece in pieces(text, path) for hit in scan_string(path, piece)]
+
+
+def pieces(text: str, path: str = "") -> list[Piece]:
+    """The strings of a YAML text: scalars (keys and values) and comments, in order."""
+    if load_bytes(text.encode("utf-8", "surrogatepass"), path).doc is None:
+        return [Piece(line, n, 1) for n, line in enumerate(text.splitlines(), start=1)]
+    node = yaml.compose(text, Loader=KbLoader)
+    scalars = list(_scalars(node, set())) if node is not None else []
+    spans = sorted((s.start_mark.index, s.end_mark.index) for s in scalars)
+    found = [Piece(s.value, s.start_mark.line + 1, s.start_mark.column + 1) for s in scalars]
+    return sorted(found + _comments(text, spans), key=lambda p: (p.line, p.col))
+
+
+def _scalars(node: yaml.Node, seen: set[int]) -> Iterator[yaml.ScalarNode]:
+    if id(node) in seen:
+        return  # an alias: its text was scanned where the anchor is
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        yield node
+    elif isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            yield from _scalars(child, seen)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _scalars(key, seen)
+            yield from _scalars(value, seen)
+
+
+def _comments(text: str, spans: list[tuple[int, int]]) -> list[Piece]:
+    """Comments: a `#` outside every scalar, at a line start or after a space, to the end
+    of its line (YAML's rule; the parsed document drops them, a reviewer still sees them)."""
+    found = []
+    for match in re.finditer(r"(?:^|(?<=[ \t]))#[^\n]*", text, re.MULTILINE):
+        start = match.start()
+        if any(low <= start < high for low, high in spans):
+            continue
+        line = text.count("\n", 0, start) + 1
+        found.append(Piece(match.group(0), line, start - text.rfind("\n", 0, start)))
+    return found
+
+
+def scan_string(path: str, piece: Piece) -> list[Hit]:
+    """The hits in one string: hidden characters (KB504), secrets (KB501) and
+    instructions to the orchestrator (KB502); at most one hit per rule."""
+    hits = [
+        Hit(path, piece.line, piece.col, "KB504", _char_name(char), piece.text, _INVISIBLE_HINT)
+        for char in invisible_chars(piece.text)
+    ]
+    plain = visible(piece.text)
+    for name in secret_names(plain)[:1]:  # one credential finding per string is enough
+        hits.append(Hit(path, piece.line, piece.col, "KB501", name, piece.text, _SECRET_HINT))
+    normal = normalize(piece.text)
+    for rule in INJECTIONS:
+        if rule.regex.search(normal):
+            hits.append(Hit(path, piece.line, piece.col, "KB502", rule.name, piece.text, rule.hint))
     return hits
+
+
+def _char_name(char: str) -> str:
+    return f"invisible character U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip()
+
+
+def secret_names(text: str) -> list[str]:
+    """Names of the kinds of secret in `text` (detect-secrets' plugins, our gap rules,
+    then an entropy check), each once."""
+    if len(text) < 8:
+        return []  # too short to hold a credential: skip the detectors
+    names = [name for name, plugin in _detectors() if any(True for _ in plugin(text))]
+    names += [rule.name for rule in SECRETS if rule.regex.search(text)]
+    if not names and _high_entropy(text):
+        names.append("high-entropy string")
+    return list(dict.fromkeys(names))
+
+
+@functools.cache
+def _detectors() -> tuple[tuple[str, Any], ...]:
+    """detect-secrets' plugins as (name, analyze) pairs: regex plugins through their
+    `analyze_string`, never `analyze_line` (which may verify a secret over the network).
+    Imported here, not at module level: ~120 ms that only check and writes pay."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP, KeywordDetector
+
+    # Public IPs are not credentials; the entropy plugins want quoted strings (ours does not).
+    skipped = {"IPPublicDetector", "Base64HighEntropyString", "HexHighEntropyString"}
+    found: list[tuple[str, Any]] = []
+    plugins: dict[str, type] = get_mapping_from_secret_type_to_class()
+    for secret_type, cls in sorted(plugins.items()):
+        if cls.__name__ in skipped or not issubclass(cls, RegexBasedDetector):
+            continue
+        found.append((secret_type, cls().analyze_string))
+    keyword = KeywordDetector()
+    found.append(
+        (
+            "secret assigned to a keyword",
+            lambda s: (v for v in keyword.analyze_string(s, CONFIG_DENYLIST_REGEX_TO_GROUP)
+                       if _looks_secret(v)),
+        )
+    )  # fmt: skip
+    return tuple(found)
+
+
+def _looks_secret(value: str) -> bool:
+    """A keyword's value that is a credential, not prose ("password: bcrypt, cost 12")."""
+    return (
+        len(value) >= 8
+        and not re.search(r"\s", value)
+        and bool(re.search(r"\d", value))
+        and bool(re.search(r"[A-Za-z]", value))
+    )
+
+
+def _high_entropy(text: str) -> bool:
+    """True if `text` holds a long token of mixed case and digits that looks random
+    (Shannon entropy above detect-secrets' base64 limit, scaled to the token length)."""
+    for token in re.findall(r"[A-Za-z0-9+/=_-]{20,}", text):
+        classes = [re.search(c, token) for c in ("[a-z]", "[A-Z]", "[0-9]")]
+        if all(classes) and _entropy(token) >= min(4.5, math.log2(len(token)) - 0.3):
+            return True
+    return False
+
+
+def _entropy(token: str) -> float:
+    counts = {c: token.count(c) for c in set(token)}
+    return -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
 
 
 def unsafe_additions(snapshot: Snapshot, files: Mapping[str, bytes | None]) -> list[Finding]:
     """Safety findings a write would add: hits in the new content of each written file
     that its current content does not already hold, less reviewed exceptions. A write is
-    refused on them, so poisoned memory never reaches a commit, not even an unreviewed one."""
+    refused on them, so poisoned memory never reaches a commit, not even an unreviewed one.
+    Judged against `snapshot`, the state written to (a proposal branch has its own)."""
     allows, _ = load_allowlist(snapshot.read(ALLOW_FILE))
     found = []
     for path, new in files.items():
         if new is None or path == ALLOW_FILE:
             continue
         old_raw = snapshot.read(path) or b""
-        before = {(hit.pattern.code, hit.text) for hit in scan_text(path, old_raw)}
+        before = {(hit.code, hit.text) for hit in scan_text(path, old_raw)}
         for hit in scan_text(path, new):
             finding = hit.finding()
-            if (hit.pattern.code, hit.text) not in before and not any(
+            if (hit.code, hit.text) not in before and not any(
                 allow.covers(finding, hit.text) for allow in allows
             ):
                 found.append(finding)
@@ -204,19 +473,30 @@ def unsafe_additions(snapshot: Snapshot, files: Mapping[str, bytes | None]) -> l
 
 @dataclass(frozen=True)
 class Allow:
-    """One reviewed exception: `code` is waived in file `path` (for text containing `match`,
-    when given), for the stated `reason`."""
+    """One reviewed exception: `code` is waived in file `path` for exactly one text (given
+    as `text`, or as its `sha256`), for the stated `reason`, as checked by `reviewer`.
+
+    The text is the whole string a safety finding was found in, or for a change rule
+    (KB402, KB405) the file's whole content at head: a later edit is not covered."""
 
     code: str
     path: str
     reason: str
-    match: str | None = None
+    reviewer: str
+    text: str | None = None
+    sha256: str | None = None
 
     def covers(self, finding: Finding, text: str | None = None) -> bool:
-        """True if this exception waives `finding` (whose matched text is `text`)."""
-        if finding.code != self.code or finding.path != self.path:
+        """True if this exception waives `finding` (whose text is `text`)."""
+        if finding.code != self.code or finding.path != self.path or text is None:
             return False
-        return self.match is None or (text is not None and self.match in text)
+        if self.text is not None and text == self.text:
+            return True
+        return self.sha256 is not None and _sha256(text) == self.sha256
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def load_allowlist(raw: bytes | None) -> tuple[list[Allow], list[Finding]]:
@@ -242,8 +522,8 @@ def load_allowlist(raw: bytes | None) -> tuple[list[Allow], list[Finding]]:
 def _parse_entry(entry: Any) -> Allow | str:
     """An Allow, or what is wrong with the entry."""
     if not isinstance(entry, dict):
-        return "an entry is a mapping with code, path and reason"
-    unknown = set(entry) - {"code", "path", "reason", "match"}
+        return "an entry is a mapping with code, path, text (or sha256), reason and reviewer"
+    unknown = set(entry) - {"code", "path", "reason", "reviewer", "text", "sha256"}
     if unknown:
         return f"unknown field(s) {', '.join(sorted(map(str, unknown)))}"
     code, path, reason = entry.get("code"), entry.get("path"), entry.get("reason")
@@ -253,10 +533,19 @@ def _parse_entry(entry: Any) -> Allow | str:
         return "path must name one file under kb/"
     if not isinstance(reason, str) or len(reason.strip()) < 10:
         return "reason must say, in a sentence, why the exception is right"
-    match = entry.get("match")
-    if match is not None and (not isinstance(match, str) or not match):
-        return "match, when given, is a non-empty string"
-    return Allow(code, path, reason.strip(), match)
+    reviewer, text, digest = entry.get("reviewer"), entry.get("text"), entry.get("sha256")
+    if not isinstance(reviewer, str) or not reviewer.strip():
+        return "reviewer must name who reviewed the exception"
+    if text is None and digest is None:
+        # A blanket entry (code and path only) would waive every later addition too.
+        return "name the exact text waived (text: ...) or its sha256 (sha256: <64 hex digits>)"
+    if text is not None and (not isinstance(text, str) or not text):
+        return "text, when given, is the exact non-empty text the finding was found in"
+    if digest is not None and not (
+        isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)
+    ):
+        return "sha256, when given, is 64 lower-case hex digits"
+    return Allow(code, path, reason.strip(), reviewer.strip(), text, digest)
 
 
 def _bad_allow(number: int, message: str) -> Finding:
@@ -265,5 +554,6 @@ def _bad_allow(number: int, message: str) -> Finding:
         ALLOW_FILE,
         "KB503",
         f"malformed exception: {where}{message}",
-        hint="each entry: {code: KB502, path: kb/..., reason: why, match: optional text}",
+        hint="each entry: {code: KB502, path: kb/..., text: exact text (or sha256: hex), "
+        "reason: why, reviewer: who}",
     )

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from memkb.errors import RepoError, UsageError
-from memkb.findings import Finding, Severity, error, has_errors
+from memkb.findings import Finding, Severity, error, has_errors, warning
 from memkb.gitio.objects import BlobReader
 from memkb.gitio.repo import GitRepo
 from memkb.kb.layout import KB_DIR, SCHEMAS_DIR
@@ -105,7 +105,9 @@ def run_check(
     allows, allow_problems = safety.load_allowlist(allow_raw)
     kept = _base_selection(repo, fork).apply(validation.findings)
     raw_findings = check_rules.run_rules(changes, validation.index, limits)
-    findings, allowed = _apply_allows(raw_findings, _safety_hits(changes), allows)
+    hits = _safety_hits(changes) + commit_hits(repo, fork, head_sha or "HEAD")
+    findings, allowed, used = _apply_allows(raw_findings, hits, allows, changes)
+    allow_problems += stale_allows(snapshot, allows, used)
     risk, reasons = classify(changes, others, bool(allowed))
     result = CheckResult(
         base_sha,
@@ -199,23 +201,75 @@ def _safety_hits(changes: list[FileChange]) -> list[safety.Hit]:
         for change in changes
         if change.new is not None and change.new != change.old
         for hit in safety.scan_text(change.path, change.new)
-        if change.path != safety.ALLOW_FILE or hit.pattern.code == "KB501"
+        if change.path != safety.ALLOW_FILE or hit.code != "KB502"
     ]
 
 
+def commit_hits(repo: GitRepo, fork: str, head: str) -> list[safety.Hit]:
+    """Safety hits in the metadata of the change's own commits (fork..head): author,
+    committer and message with its trailers. `memkb history` shows them to readers, so
+    they are knowledge text too. Located at the pseudo path `commit <sha> (<field>)`."""
+    out = repo.run("log", "-z", "--format=%H%x1f%an <%ae>%x1f%cn <%ce>%x1f%B", f"{fork}..{head}")
+    hits = []
+    for record in filter(None, out.split("\0")):
+        sha, author, committer, message = [*record.strip("\n").split("\x1f", 3), "", "", ""][:4]
+        for field, text in (("author", author), ("committer", committer), ("message", message)):
+            piece = safety.Piece(text, 1, 1)
+            hits += safety.scan_string(f"commit {sha[:12]} ({field})", piece)
+    return hits
+
+
 def _apply_allows(
-    findings: list[Finding], hits: list[safety.Hit], allows: list[safety.Allow]
-) -> tuple[list[Finding], list[Allowed]]:
-    """Split findings into those that stand and those waived by a reviewed exception."""
-    kept, allowed = [], []
-    candidates = [(f, None) for f in findings] + [(h.finding(), h.text) for h in hits]
+    findings: list[Finding],
+    hits: list[safety.Hit],
+    allows: list[safety.Allow],
+    changes: list[FileChange],
+) -> tuple[list[Finding], list[Allowed], set[safety.Allow]]:
+    """Split findings into those that stand and those waived by a reviewed exception
+    (and say which exceptions were used). A change rule's finding is waived for the
+    file's exact content: the new one, or for a deletion the deleted one."""
+    contents = {c.path: c.new if c.new is not None else c.old for c in changes}
+    kept, allowed, used = [], [], set()
+    candidates = [(f, _text(contents.get(f.path))) for f in findings]
+    candidates += [(h.finding(), h.text) for h in hits]
     for finding, text in candidates:
         rule = next((a for a in allows if a.covers(finding, text)), None)
         if rule is None:
             kept.append(finding)
         else:
             allowed.append(Allowed(finding, rule.reason))
-    return kept, allowed
+            used.add(rule)
+    return kept, allowed, used
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", errors="surrogateescape")
+
+
+def stale_allows(
+    snapshot: Snapshot,
+    allows: list[safety.Allow],
+    used: set[safety.Allow],
+) -> list[Finding]:
+    """KB505 warnings for exceptions that waive nothing: not used by this change, and no
+    safety hit in their file at head is theirs (a used-up KB402/KB405 waiver is stale)."""
+    stale = []
+    for allow in allows:
+        if allow in used:
+            continue
+        raw = snapshot.read(allow.path)
+        hits = safety.scan_text(allow.path, raw) if raw is not None else []
+        if not any(allow.covers(hit.finding(), hit.text) for hit in hits):
+            stale.append(
+                warning(
+                    safety.ALLOW_FILE,
+                    "KB505",
+                    f"the exception for {allow.code} in {allow.path} waives nothing",
+                    hint="remove the entry: an exception that matches nothing is a blank "
+                    "cheque for whatever text matches it later",
+                )
+            )
+    return stale
 
 
 # ---------------------------------------------------------------------------- risk
@@ -247,7 +301,7 @@ def _risk_of(change: FileChange) -> tuple[str, str]:
     if path.startswith(f"{SCHEMAS_DIR}/"):
         return "structure", f"schema {path} {change.status}"
     if path == safety.ALLOW_FILE:
-        return "structure", f"reviewed exceptions ({path}) {change.status}"
+        return "structure", _allow_change(change)
     if change.status in ("deleted", "renamed", "moved"):
         return "structure", f"{path} {change.status}"
     kind = change.kind
@@ -258,6 +312,17 @@ def _risk_of(change: FileChange) -> tuple[str, str]:
     if kind == "outcome":
         return "structure", f"merged outcome {path} edited"
     return "structure", f"{path} {change.status}"
+
+
+def _allow_change(change: FileChange) -> str:
+    """Why an edit of the exceptions file needs a person: which entries it adds or widens."""
+    old, _ = safety.load_allowlist(change.old)
+    new, _ = safety.load_allowlist(change.new)
+    added = [a for a in new if a not in old]
+    if not added:
+        return f"reviewed exceptions ({change.path}) {change.status}"
+    named = ", ".join(f"{a.code} in {a.path}" for a in added)
+    return f"reviewed exception(s) added or widened in {change.path}: {named}"
 
 
 # ---------------------------------------------------------------------------- git

@@ -16,6 +16,7 @@ import os
 import random
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,11 +107,15 @@ class Target:
 
 
 def agent_name(explicit: str | None) -> str:
-    """The Memory-Agent trailer: --agent, else MEMKB_AGENT, else "human:<login name>"."""
+    """The Memory-Agent trailer: --agent, else MEMKB_AGENT, else "human:<login name>".
+
+    Raises UsageError for a name with a line break or another control or format
+    character: it goes into a trailer line, and a newline would add trailers of its own
+    (`--agent $'x\\nMemory-Id: y'`)."""
     if explicit:
-        return explicit
+        return _checked_agent(explicit, "--agent")
     if os.environ.get("MEMKB_AGENT"):
-        return os.environ["MEMKB_AGENT"]
+        return _checked_agent(os.environ["MEMKB_AGENT"], "MEMKB_AGENT")
     try:
         import getpass
 
@@ -118,6 +123,16 @@ def agent_name(explicit: str | None) -> str:
     except (KeyError, OSError):
         login = "unknown"
     return f"human:{login}"
+
+
+def _checked_agent(name: str, source: str) -> str:
+    bad = next((c for c in name if unicodedata.category(c)[0] in "CZ" and c != " "), None)
+    if bad is not None:
+        raise UsageError(
+            f"{source} holds the control character U+{ord(bad):04X}; an agent name is one line",
+            hint="name the agent with letters, digits and punctuation, e.g. orchestrator/v2",
+        )
+    return name
 
 
 def commit_message(edit: Edit, agent: str) -> str:
@@ -141,6 +156,8 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
     Git's state forbids the write (detached HEAD, rebase in progress, the record
     has uncommitted changes, lock timeout, push refused for good).
     """
+    if options.commit:
+        agent_name(options.agent)  # a bad agent name fails before any work, not at commit
     repo = _open_repo(root, options)
     lock_path = repo.memkb_dir / "write.lock" if repo else _scratch_lock(root)
     with write_lock(lock_path, options.lock_timeout):
