@@ -346,7 +346,7 @@ def test_locate_gives_an_issue_the_line_and_column_of_its_path() -> None:
         Issue("kb/patterns/p1.yaml", ("key_droids",), "KB201", "bad", at_key=True),
         Issue("kb/patterns/gone.yaml", ("id",), "KB301", "no file"),
     ]
-    assert locate(issues, {"kb/patterns/p1.yaml": raw}) == [
+    assert locate(issues, {"kb/patterns/p1.yaml": raw}.get) == [
         Finding("kb/patterns/p1.yaml", 4, 5, Severity.ERROR, "KB304", "unknown droid 'nobody'"),
         Finding("kb/patterns/p1.yaml", 3, 1, Severity.ERROR, "KB201", "bad"),
         Finding("kb/patterns/gone.yaml", 1, 1, Severity.ERROR, "KB301", "no file"),

@@ -13,9 +13,9 @@ from memkb.rules.base import Issue
 
 
 def locate(issues: Iterable[Issue], read: Callable[[str], bytes | None]) -> list[Finding]:
-    """Each issue as a finding at its document path (`read` gives a file's bytes, e.g. a
-    snapshot's reader) (1:1 for the whole file, or when the
-    file cannot be read or parsed), parsing each affected file once."""
+    """Each issue as a finding at its document path (1:1 for the whole file, or when the
+    file cannot be read or parsed), parsing each affected file once. `read` gives a file's
+    bytes: a snapshot's reader, or a dict's `get`."""
     locators: dict[str, Locator] = {}
     out = []
     for issue in issues:

@@ -220,7 +220,8 @@ _RULES: tuple[Rule, ...] = (
             _SAFETY, "Hidden characters let text read differently to a person and to the "
             "orchestrator; write the plain character."),
     _raised("KB505", CHANGE,
-            "a reviewed exception in kb/.memkb-allow.yaml waives nothing (warning)", _SAFETY,
+            "a reviewed exception in kb/.memkb-allow.yaml waives nothing (warning)",
+            "memkb.validation.check",
             "Remove the entry, or correct its text so it names what it waives.",
             severity=W),
     # KB6xx: importing legacy memory (memkb import-legacy)
