@@ -1,0 +1,84 @@
+"""memkb used as its docs describe: what a write accepts, `memkb check` accepts; values
+are stored as the schema and the vocabulary mean them; help shows its examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import git
+from memkb.authoring import set_field
+from memkb.check import run_check
+from memkb.cli.main import app
+from memkb.errors import RecordError
+
+PATTERN = "kb/patterns/ecommerce_security_first.yaml"
+
+
+def run(repo: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [*args, "--repo", str(repo)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+# ------------------------------------------------------------ KB405: write = check
+
+
+def test_setting_a_merged_prior_is_refused_as_check_would(kb_repo: Path) -> None:
+    head = git(kb_repo, "rev-parse", "HEAD")
+    code, out = run(kb_repo, "set", "pattern", "ecommerce_security_first", "prior.weight", "12")
+    assert code == 1, out
+    assert "KB405" in out and "prior.weight" in out
+    assert git(kb_repo, "rev-parse", "HEAD") == head
+    assert git(kb_repo, "status", "--porcelain") == ""
+
+
+def test_a_reviewed_exception_lets_the_write_and_the_check_pass(kb_repo: Path) -> None:
+    (kb_repo / "kb/.memkb-allow.yaml").write_text(
+        "allow:\n  - code: KB405\n    path: " + PATTERN + "\n"
+        "    reason: the legacy weight was mistyped (ticket 7)\n"
+    )
+    git(kb_repo, "add", "-A")
+    git(kb_repo, "commit", "-q", "-m", "reviewed exception")
+    base = git(kb_repo, "rev-parse", "HEAD").strip()
+
+    result = set_field(kb_repo, "pattern", "ecommerce_security_first", "prior.weight", 12)
+
+    checked = run_check(kb_repo, base, "main")
+    assert [a.finding.code for a in checked.allowed] == ["KB405"]
+    assert result.commit is not None and checked.ok
+
+
+def test_a_prior_of_a_record_not_yet_merged_can_be_set(kb_repo: Path) -> None:
+    git(kb_repo, "checkout", "-q", "-b", "proposal")
+    code, out = run(
+        kb_repo,
+        "new",
+        "pattern",
+        "fresh_pattern",
+        "--domain",
+        "e-commerce",
+        "--phase",
+        "security_first",
+        "--droid",
+        "security-auditor",
+        "--field",
+        "prior={success_rate: 0.5, weight: 2}",
+    )
+    assert code == 0, out
+    result = set_field(kb_repo, "pattern", "fresh_pattern", "prior.weight", 3)
+    assert run_check(kb_repo, "main", "proposal").ok and result.commit
+
+
+def test_the_documented_prior_example_shows_the_refusal() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs/authoring.md").read_text()
+    example = docs.split("set pattern ecommerce_security_first prior.weight 12\n", 1)[1]
+    assert example.startswith("memkb: error:") and "KB405" in example.splitlines()[1]
+
+
+def test_record_error_is_raised_by_the_library_too(kb_repo: Path) -> None:
+    with pytest.raises(RecordError) as caught:
+        set_field(kb_repo, "pattern", "ecommerce_security_first", "prior.success_rate", 0.99)
+    assert any("KB405" in str(f) for f in caught.value.findings)
