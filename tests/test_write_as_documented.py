@@ -8,13 +8,26 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import git
+from conftest import git, make_kb_repo
 from memkb.authoring import set_field
 from memkb.check import run_check
 from memkb.cli.main import app
 from memkb.errors import RecordError
 
 PATTERN = "kb/patterns/ecommerce_security_first.yaml"
+RECORD = [
+    "record",
+    "--project",
+    "Shop",
+    "--outcome",
+    "success",
+    "--domain",
+    "e-commerce",
+    "--droid",
+    "security-auditor",
+    "--date",
+    "2025-05-05",
+]
 
 
 def run(repo: Path, *args: str) -> tuple[int, str]:
@@ -82,3 +95,38 @@ def test_record_error_is_raised_by_the_library_too(kb_repo: Path) -> None:
     with pytest.raises(RecordError) as caught:
         set_field(kb_repo, "pattern", "ecommerce_security_first", "prior.success_rate", 0.99)
     assert any("KB405" in str(f) for f in caught.value.findings)
+
+
+# ------------------------------------------------------- --push: only memory commits
+
+
+def test_push_never_publishes_an_unrelated_local_commit(tmp_path: Path) -> None:
+    seed = make_kb_repo(tmp_path / "seed")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(remote))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    (clone / "notes.txt").write_text("unreviewed work in progress\n")
+    git(clone, "add", "notes.txt")
+    git(clone, "commit", "-q", "-m", "WIP: unreviewed")
+    head, remote_head = git(clone, "rev-parse", "HEAD"), git(remote, "rev-parse", "main")
+
+    code, out = run(clone, *RECORD, "--push")
+
+    assert code == 2, out
+    assert "WIP: unreviewed" in out and "not memory writes" in out
+    assert git(remote, "rev-parse", "main") == remote_head
+    assert git(clone, "rev-parse", "HEAD") == head  # nothing committed either
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_push_publishes_the_memory_commits_it_finds_unpushed(tmp_path: Path) -> None:
+    seed = make_kb_repo(tmp_path / "seed")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(remote))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    assert run(clone, *RECORD)[0] == 0  # committed, not pushed
+    code, out = run(clone, *RECORD[:2], "Second", *RECORD[3:], "--push")
+    assert code == 0, out
+    assert git(remote, "rev-parse", "main") == git(clone, "rev-parse", "HEAD")

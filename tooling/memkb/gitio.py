@@ -458,6 +458,20 @@ class GitRepo:
             )
         return self.rev(f"refs/remotes/{remote}/{branch}")
 
+    def unpushed(self, remote: str, tip: str) -> list[tuple[str, str, bool]]:
+        """(commit id, subject, is a memory write) of every commit reachable from `tip` but
+        from no ref of `remote` known here (fetch first), oldest first."""
+        out = self.run(
+            "log", "--reverse", "--no-merges", "-z",
+            "--format=%H%x1f%s%x1f%(trailers:key=Memory-Kind,valueonly,separator=%x20)",
+            tip, "--not", f"--remotes={remote}",
+        )  # fmt: skip
+        found = []
+        for entry in filter(None, out.split("\0")):
+            commit, subject, kind = [*entry.strip("\n").split("\x1f"), "", ""][:3]
+            found.append((commit, subject, bool(kind.strip())))
+        return found
+
     def push(self, remote: str, commit: str, branch: str) -> None:
         """Push `commit` to `remote`'s `branch`; raise PushRejected on a non-fast-forward."""
         status, out, err = self.try_run(

@@ -151,6 +151,8 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         fault("after-lock")
         recovered = recover(repo) if repo is not None else None
         target, branch = _target(root, repo, options)
+        if options.push and repo is not None and branch is not None:
+            refuse_foreign_unpushed(repo, options.push, branch, target.rev)
         edit = plan(target)
         if options.commit and repo is not None and target.in_worktree:
             # Before validating: the user's own uncommitted edit is the first thing to say.
@@ -333,6 +335,30 @@ def _commit(
             f"your staged changes ({shown}) were left out of this commit and are still staged"
         )
     return result
+
+
+def refuse_foreign_unpushed(repo: GitRepo, remote: str, branch: str, tip: str | None) -> None:
+    """Raise RepoError, before anything is committed, if pushing `branch` would publish a
+    commit that is not a memory write (e.g. someone's unreviewed work on main): a memory
+    write's push carries memory commits only. Fetches `remote`'s `branch` first; a remote
+    that cannot be reached is left to the push, whose failure says the commit stands."""
+    try:
+        repo.fetch(remote, branch)
+    except RepoError:
+        return
+    if tip is None:
+        return
+    foreign = [(c, subject) for c, subject, memory in repo.unpushed(remote, tip) if not memory]
+    if not foreign:
+        return
+    shown = "; ".join(f"{c[:10]} '{subject}'" for c, subject in foreign[:3])
+    more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+    raise RepoError(
+        f"'{branch}' has {len(foreign)} commit(s) not on {remote} that are not memory writes "
+        f"({shown}{more}); --push would publish them too, so nothing was written",
+        hint=f"review and push them yourself first (`git log {remote}/{branch}..{branch}` "
+        "lists them), or write without --push",
+    )
 
 
 def _refuse_dirty(repo: GitRepo, edit: Edit) -> None:
