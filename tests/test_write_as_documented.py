@@ -130,3 +130,47 @@ def test_push_publishes_the_memory_commits_it_finds_unpushed(tmp_path: Path) -> 
     code, out = run(clone, *RECORD[:2], "Second", *RECORD[3:], "--push")
     assert code == 0, out
     assert git(remote, "rev-parse", "main") == git(clone, "rev-parse", "HEAD")
+
+
+# ------------------------------------------------ vocabulary: canonical names only
+
+
+def test_record_stores_the_canonical_domain_and_list_finds_it(kb_repo: Path) -> None:
+    code, out = run(kb_repo, *RECORD[:6], "ecommerce", *RECORD[7:])
+    assert code == 0, out
+    text = (kb_repo / "kb/outcomes/2025/2025-05-05-shop.yaml").read_text()
+    assert "e-commerce" in text and "- ecommerce" not in text and "[ecommerce" not in text
+    code, out = run(kb_repo, "list", "--kind", "outcome", "--domain", "e-commerce")
+    assert code == 0 and "2025-05-05-shop" in out, out
+
+
+def test_add_stores_the_canonical_name(kb_repo: Path) -> None:
+    path = kb_repo / "kb/failures/payment_webhook_timeout.yaml"
+    assert "authentication" not in path.read_text()
+    code, out = run(kb_repo, "add", "failure", "payment_webhook_timeout", "domains", "auth")
+    assert code == 0, out
+    assert "authentication" in path.read_text() and "auth\n" not in path.read_text()
+
+
+def test_list_resolves_an_alias(kb_repo: Path) -> None:
+    code, canonical = run(kb_repo, "list", "--domain", "e-commerce")
+    assert run(kb_repo, "list", "--domain", "ecommerce") == (0, canonical)
+    assert code == 0 and "ecommerce_security_first" in canonical
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "guess"),
+    [
+        ("--domain", "ecomerce", "e-commerce"),
+        ("--droid", "security-airditor", "security-auditor"),
+        ("--phase", "security_frist", "security_first"),
+        ("--domain", "nonsense", None),
+    ],
+)
+def test_list_with_an_unknown_name_is_a_usage_error(
+    kb_repo: Path, option: str, value: str, guess: str | None
+) -> None:
+    code, out = run(kb_repo, "list", option, value)
+    assert code == 2, out
+    assert f"unknown {option[2:]} '{value}'" in out
+    assert (f"did you mean '{guess}'" in out) == (guess is not None)

@@ -10,6 +10,8 @@ outside the edited ones keeps its bytes (comments, key order, quoting, flow list
 
 from __future__ import annotations
 
+import copy
+import difflib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -21,8 +23,10 @@ import yaml
 
 from memkb import yamledit
 from memkb.errors import RecordError, UsageError
-from memkb.index import Record
-from memkb.layout import check_kind, record_relpath
+from memkb.index import Record, Vocabulary
+from memkb.journal import read_file
+from memkb.layout import VOCABULARY_FILE, check_kind, record_relpath
+from memkb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
 from memkb.yamlio import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
 
@@ -142,7 +146,8 @@ def new_record(
                 f"{relpath} exists already; ids are never reused",
                 hint=f"edit it with `memkb set {kind} {rid} FIELD VALUE`",
             )
-        return Edit(kind, rid, "add", {relpath: _render(kind, full, relpath)})
+        doc = canonical_names(kind, full, _vocabulary(target.read(VOCABULARY_FILE)))
+        return Edit(kind, rid, "add", {relpath: _render(kind, doc, relpath)})
 
     return write(root, plan, options)
 
@@ -173,7 +178,8 @@ def record_outcome(
             rid = f"{stem}-{number}"
         doc["id"] = rid
         relpath = record_relpath("outcome", rid)
-        return Edit("outcome", rid, "record", {relpath: _render("outcome", doc, relpath)})
+        canonical = canonical_names("outcome", doc, _vocabulary(target.read(VOCABULARY_FILE)))
+        return Edit("outcome", rid, "record", {relpath: _render("outcome", canonical, relpath)})
 
     return write(root, plan, options)
 
@@ -198,6 +204,51 @@ def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
     return raw
 
 
+# -- vocabulary names ------------------------------------------------------------------
+
+
+def _vocabulary(raw: bytes | None) -> Vocabulary:
+    doc = load_bytes(raw, VOCABULARY_FILE).doc if raw is not None else None
+    return Vocabulary.from_doc(doc) if isinstance(doc, dict) else Vocabulary()
+
+
+def canonical_names(kind: str, doc: Mapping[str, Any], vocab: Vocabulary) -> dict[str, Any]:
+    """A copy of `doc` in which every droid, domain and phase named by an alias carries
+    its canonical name instead (`ecommerce` -> `e-commerce`): memory stores one spelling,
+    so filters and metrics see one name."""
+    out = copy.deepcopy(dict(doc))
+    for ref in refs_of(kind, out):
+        name = _resolve(vocab, ref.target, ref.value)
+        if name != ref.value:
+            parent: Any = out
+            for step in ref.path[:-1]:
+                parent = parent[step]
+            parent[ref.path[-1]] = name
+    return out
+
+
+def _resolve(vocab: Vocabulary, target: str, value: str) -> str:
+    if target not in VOCABULARY_TARGETS or value in vocab.names[target]:
+        return value
+    return vocab.aliases[target].get(value, value)
+
+
+def canonical_value(root: Path, kind: str, field: str, value: Any, *, item: bool) -> Any:
+    """`value` for `field` (a list item of it if `item`) with vocabulary aliases replaced
+    by their canonical names, by the same reference table validation uses."""
+    steps = yamledit.field_steps(field)
+    if not steps:
+        return value
+    wrapped: Any = [value] if item else value
+    for step in reversed(steps):
+        wrapped = [*([None] * step), wrapped] if isinstance(step, int) else {step: wrapped}
+    vocab = _vocabulary(read_file(root / VOCABULARY_FILE))
+    node: Any = canonical_names(kind, wrapped, vocab) if isinstance(wrapped, dict) else wrapped
+    for step in steps:
+        node = node[step]
+    return node[0] if item else node
+
+
 # -- edit ------------------------------------------------------------------------------
 
 
@@ -205,6 +256,7 @@ def set_field(
     root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
 ) -> WriteResult:
     """Set `field` (dotted for nested: `prior.weight`, `phases.0.name`) to `value`."""
+    value = canonical_value(root, kind, field, value, item=False)
     return _edit(
         root,
         kind,
@@ -220,6 +272,7 @@ def add_item(
     root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
 ) -> WriteResult:
     """Append `value` to the list `field` (created if absent); RecordError if already there."""
+    value = canonical_value(root, kind, field, value, item=True)
 
     def change(parent: Any, key: str | int) -> None:
         items = yamledit.list_at(parent, key, create=True)
@@ -234,6 +287,7 @@ def remove_item(
     root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
 ) -> WriteResult:
     """Remove `value` from the list `field`; RecordError if it is not there."""
+    value = canonical_value(root, kind, field, value, item=True)
 
     def change(parent: Any, key: str | int) -> None:
         items = yamledit.list_at(parent, key, create=False)
@@ -400,15 +454,35 @@ def list_records(
     """
     if kind is not None:
         check_kind(kind)
-    wanted = {"domain": domain, "phase": phase, "droid": droid}
+    from memkb.validate import validate_repo
+
+    index = validate_repo(root).index
+    vocab = index.vocabulary
+    given = {"domain": domain, "phase": phase, "droid": droid}
+    wanted = {t: None if v is None else _known_name(vocab, t, v) for t, v in given.items()}
     found = []
-    for record in sorted(_indexed(root), key=lambda r: (r.kind, r.id)):
+    for record in sorted(index.records.values(), key=lambda r: (r.kind, r.id)):
         if record.kind == "vocabulary" or kind not in (None, record.kind):
             continue
-        names = {(target, value) for target, value, _ in record.refs}
+        names = {(target, _resolve(vocab, target, value)) for target, value, _ in record.refs}
         if all(v is None or (t, v) in names for t, v in wanted.items()):
             found.append(_full(root, record))
     return found
+
+
+def _known_name(vocab: Vocabulary, target: str, value: str) -> str:
+    """The canonical name of `value` in the vocabulary; UsageError (with a "did you mean")
+    if it is neither a name nor an alias: a typo must not look like "no records"."""
+    name = _resolve(vocab, target, value)
+    if name in vocab.names[target]:
+        return name
+    known = sorted(vocab.names[target] | set(vocab.aliases[target]))
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.75)
+    guess = f" (did you mean '{_resolve(vocab, target, close[0])}'?)" if close else ""
+    raise UsageError(
+        f"unknown {target} '{value}'{guess}",
+        hint=f"the {target}s are listed in {VOCABULARY_FILE}",
+    )
 
 
 def _indexed(root: Path) -> list[Record]:
