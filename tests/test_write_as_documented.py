@@ -3,6 +3,7 @@ are stored as the schema and the vocabulary mean them; help shows its examples."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,82 @@ def test_list_with_an_unknown_name_is_a_usage_error(
     assert code == 2, out
     assert f"unknown {option[2:]} '{value}'" in out
     assert (f"did you mean '{guess}'" in out) == (guess is not None)
+
+
+# ------------------------------------------------------ values: text stays text
+
+
+@pytest.mark.parametrize("command", ["set", "add", "remove"])
+def test_edit_help_shows_the_list_example(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "[a, b]" in result.output and "(12, true, , text)" not in result.output
+
+
+def test_add_takes_text_with_a_colon_verbatim(kb_repo: Path) -> None:
+    text = "Review check: keep comments on edit"
+    code, out = run(kb_repo, "add", "pattern", "ecommerce_security_first", "best_practices", text)
+    assert code == 0, out
+    doc = show_doc(kb_repo, "pattern", "ecommerce_security_first")
+    assert doc["best_practices"][-1] == text
+    assert (
+        run(kb_repo, "remove", "pattern", "ecommerce_security_first", "best_practices", text)[0]
+        == 0
+    )
+    assert text not in (kb_repo / PATTERN).read_text()
+
+
+@pytest.mark.parametrize("text", ["Audit: first, then code", "yes", "12", "[draft]", "null"])
+def test_set_of_a_text_field_stores_the_text_as_given(kb_repo: Path, text: str) -> None:
+    code, out = run(kb_repo, "set", "pattern", "ecommerce_security_first", "title", text)
+    assert code == 0, out
+    assert show_doc(kb_repo, "pattern", "ecommerce_security_first")["title"] == text
+
+
+def test_new_field_of_text_type_is_verbatim_and_lists_stay_yaml(kb_repo: Path) -> None:
+    code, out = run(
+        kb_repo,
+        "new",
+        "template",
+        "colon_template",
+        "--domain",
+        "e-commerce",
+        "--risk-level",
+        "low",
+        "--field",
+        "title=Shop: the fast way",
+        "--field",
+        "phases=[{phase: security_first, name: Audit, droids: [security-auditor]}]",
+    )
+    assert code == 0, out
+    doc = show_doc(kb_repo, "template", "colon_template")
+    assert doc["title"] == "Shop: the fast way"
+    assert doc["phases"] == [
+        {"phase": "security_first", "name": "Audit", "droids": ["security-auditor"]}
+    ]
+
+
+def test_yaml_flag_parses_a_text_field_as_yaml(kb_repo: Path) -> None:
+    code, out = run(
+        kb_repo, "set", "pattern", "ecommerce_security_first", "title", "'quoted'", "--yaml"
+    )
+    assert code == 0, out
+    assert show_doc(kb_repo, "pattern", "ecommerce_security_first")["title"] == "quoted"
+
+
+def test_set_of_a_number_field_still_reads_yaml(kb_repo: Path) -> None:
+    (kb_repo / "kb/.memkb-allow.yaml").write_text(
+        "allow:\n  - code: KB405\n    path: " + PATTERN + "\n    reason: typo (ticket 9)\n"
+    )
+    git(kb_repo, "add", "-A")
+    git(kb_repo, "commit", "-q", "-m", "allow")
+    code, out = run(kb_repo, "set", "pattern", "ecommerce_security_first", "prior.weight", "12")
+    assert code == 0, out
+    assert show_doc(kb_repo, "pattern", "ecommerce_security_first")["prior"]["weight"] == 12
+
+
+def show_doc(repo: Path, kind: str, rid: str) -> dict[str, object]:
+    code, out = run(repo, "show", kind, rid, "--json")
+    assert code == 0, out
+    doc: dict[str, object] = json.loads(out)
+    return doc

@@ -48,12 +48,7 @@ def parse_value(text: str) -> Any:
     Raises UsageError for a repeated key, and for aliases that expand past the limits
     of a knowledge file (a self-referring alias does): neither can be written; and for
     text that is not UTF-8 (undecodable bytes arrive as lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise UsageError(
-            "the value given is not UTF-8 text", hint="give the value as UTF-8"
-        ) from exc
+    _check_utf8(text)
     loader = KbLoader(text)  # a safe loader
     loader.duplicates = []
     try:
@@ -74,6 +69,74 @@ def parse_value(text: str) -> Any:
             hint="write the value out instead of using anchors and aliases",
         )
     return text if value is None and text.strip() not in ("null", "~") else value
+
+
+def _check_utf8(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(
+            "the value given is not UTF-8 text", hint="give the value as UTF-8"
+        ) from exc
+
+
+def value_from_text(
+    root: Path, kind: str, field: str, text: str, *, item: bool = False, as_yaml: bool = False
+) -> Any:
+    """What command-line `text` means for `field` of `kind` (for an item of that list if
+    `item`): the text as given where the schema wants text, since reading "Review check:
+    keep comments" as YAML would make it a mapping; `parse_value` for any other field, or
+    for every field with `as_yaml`. Raises UsageError as parse_value does."""
+    if not as_yaml and _is_text(_field_schema(root, kind, yamledit.field_steps(field), item)):
+        _check_utf8(text)
+        return text
+    return parse_value(text)
+
+
+def _field_schema(
+    root: Path, kind: str, steps: list[str | int], item: bool
+) -> dict[str, Any] | None:
+    """The schema of the value at `steps` (of one of its items if `item`), $refs inside
+    the document followed; None where the schema does not say."""
+    from memkb.schema import Schemas
+
+    if kind not in EDITABLE_KINDS and kind not in ("outcome",):
+        return None
+    doc = Schemas(root).document(kind)
+    node: Any = _deref(doc, doc)
+    for step in [*steps, *([0] if item else [])]:
+        if isinstance(step, int):
+            node = node.get("items")
+        else:
+            node = node.get("properties", {}).get(step, node.get("additionalProperties"))
+        if not isinstance(node, dict):
+            return None
+        node = _deref(doc, node)
+    return node if isinstance(node, dict) else None
+
+
+def _deref(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(MAX_DEPTH):  # a $ref cycle ends here, not in a hang
+        ref = node.get("$ref")
+        if not (isinstance(ref, str) and ref.startswith("#/")):
+            return node
+        target: Any = doc
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        node = {**target, **siblings} if isinstance(target, dict) else siblings
+    return node
+
+
+def _is_text(spec: dict[str, Any] | None) -> bool:
+    """True if the schema `spec` admits text only (a string type, or an enum of strings)."""
+    if not spec:
+        return False
+    kinds = spec.get("type")
+    if kinds is not None:
+        return kinds == "string" or (isinstance(kinds, list) and set(kinds) == {"string"})
+    values = spec.get("enum", [spec["const"]] if "const" in spec else [])
+    return isinstance(values, list) and bool(values) and all(isinstance(v, str) for v in values)
 
 
 def _bounded(value: Any) -> bool:
