@@ -254,3 +254,29 @@ def show_doc(repo: Path, kind: str, rid: str) -> dict[str, object]:
     assert code == 0, out
     doc: dict[str, object] = json.loads(out)
     return doc
+
+
+# --------------------------------------- validate PATH: findings of those files only
+
+
+def test_validate_paths_reports_only_on_those_files(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(kb_repo)  # paths are relative to the current directory
+    pattern = kb_repo / PATTERN
+    pattern.write_text(pattern.read_text().replace("security-auditor", "security-airditor"))
+    code, out = run(kb_repo, "validate", "kb/templates")
+    assert code == 0, out
+    assert "KB304" not in out and "patterns/" not in out
+    code, out = run(kb_repo, "validate", "kb/patterns")
+    assert code == 1 and f"{PATTERN}:" in out and "KB304" in out
+
+
+def test_validate_paths_reports_a_whole_kb_finding_at_a_selected_file(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(kb_repo)
+    template = kb_repo / "kb/templates/ecommerce_standard.yaml"
+    template.write_text(template.read_text().replace("[security-auditor]", "[nobody-droid]"))
+    code, out = run(kb_repo, "validate", "kb/templates")
+    assert code == 1 and "ecommerce_standard.yaml" in out and "KB304" in out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -125,13 +125,13 @@ def validate_repo(
 ) -> ValidationResult:
     """Validate the KB at `root` (with `overlay` applied: relpath -> new bytes, None = deleted).
 
-    With `paths`, per-file findings are limited to those files (given relative to `cwd`,
-    default the root) while the whole KB is still loaded, so cross-file rules stay correct
-    and their findings are always reported. Raises UsageError for a bad path and RepoError
-    for missing schemas."""
+    With `paths`, findings are limited to those files (given relative to `cwd`, default
+    the root), whole-KB ones too, as the README promises: the whole KB is still loaded, so
+    a selected file's references and ids are judged against every record. Raises
+    UsageError for a bad path and RepoError for missing schemas."""
     wanted = _wanted(root, paths, overlay or {}, cwd or root) if paths else None
     results, texts = _load_all(root, overlay, use_cache)
-    return _judge(results, build_index(results), texts, today, per_file=wanted)
+    return _judge(results, build_index(results), texts, today, per_file=wanted, cross_file=wanted)
 
 
 def _judge(
@@ -141,7 +141,7 @@ def _judge(
     today: date | None,
     *,
     per_file: set[str] | None = None,
-    cross_file: Mapping[str, object] | None = None,
+    cross_file: Collection[str] | None = None,
 ) -> ValidationResult:
     """Run the collection rules over `index` and gather every finding, keeping per-file
     findings of `per_file` only and collection findings of `cross_file` only (None: all)."""
