@@ -115,3 +115,25 @@ def test_an_unwritable_refs_folder_says_the_ref_could_not_be_written(kb_repo: Pa
     assert "moved" not in out
     assert "could not write the ref refs/heads/main" in out
     assert state(kb_repo) == before
+
+
+def test_nothing_after_the_branch_moves_fails_the_write(kb_repo: Path) -> None:
+    # A real Git hook makes .git/memkb immutable the moment the ref is committed, so
+    # the journal cannot be removed. The write has landed: it must not report a failure
+    # that a caller would retry (and record twice).
+    memkb_dir = kb_repo / ".git/memkb"
+    hook = kb_repo / ".git/hooks/reference-transaction"
+    hook.write_text(f'#!/bin/sh\n[ "$1" = committed ] && chattr +i "{memkb_dir}"\nexit 0\n')
+    hook.chmod(0o755)
+    try:
+        code, out = run(kb_repo, *RECORD)
+        assert (memkb_dir / "journal.json").exists()  # the hook did bite
+    finally:
+        hook.unlink()
+        _chattr("-i", memkb_dir)
+    assert code == 0, out
+    code, out = run(kb_repo, *RECORD[:2], "Next", *RECORD[3:])
+    assert code == 0 and "completed an interrupted write" in out, out
+    assert git(kb_repo, "rev-list", "--count", "HEAD").strip() == "3"
+    assert not (memkb_dir / "journal.json").exists()
+    assert git(kb_repo, "status", "--porcelain") == ""

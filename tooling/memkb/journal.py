@@ -135,7 +135,7 @@ def commit_in_worktree(
         _drop_journal(repo)
         raise
     fault("after-ref-update")
-    _finish(repo, new, branch)
+    _finish(repo)
     return new
 
 
@@ -146,18 +146,14 @@ def _sync_before_commit(repo: GitRepo, paths: list[str]) -> None:
         raise RepoError(f"{exc.message}; nothing was committed", hint=exc.hint) from exc
 
 
-def _finish(repo: GitRepo, new: str, branch: str) -> None:
-    """Drop the journal of a write whose commit has landed; a failure now must say that
-    the commit stands (the next write's `recover` settles what is left)."""
-    try:
+def _finish(repo: GitRepo) -> None:
+    """Drop the journal of a write whose commit has landed and whose index is synced.
+
+    Nothing may fail the write now: an error here would invite a retry that records it
+    twice. A journal that cannot be removed is harmless; the next write's `recover`
+    finds the commit landed, drops it and says so in its notes."""
+    with contextlib.suppress(OSError):
         _drop_journal(repo)
-    except OSError as exc:
-        raise RepoError(
-            f"committed {new} on {branch}, but could not remove memkb's journal: "
-            f"{exc.strerror or exc}",
-            hint="the record is saved: do not run the command again; make .git/memkb "
-            "writable and the next memkb write tidies up",
-        ) from exc
 
 
 def recover(repo: GitRepo) -> str | None:
