@@ -280,3 +280,20 @@ def test_validate_paths_reports_a_whole_kb_finding_at_a_selected_file(
     template.write_text(template.read_text().replace("[security-auditor]", "[nobody-droid]"))
     code, out = run(kb_repo, "validate", "kb/templates")
     assert code == 1 and "ecommerce_standard.yaml" in out and "KB304" in out
+
+
+def test_set_of_a_nested_droid_list_stores_canonical_names(kb_repo: Path) -> None:
+    vocab = kb_repo / "kb/vocabulary.yaml"
+    vocab.write_text(
+        vocab.read_text().replace(
+            "  code-reviewer:\n", "  code-reviewer:\n    aliases: [reviewer]\n", 1
+        )
+    )
+    git(kb_repo, "commit", "-qam", "alias")
+    template = "ecommerce_standard"
+    code, out = run(kb_repo, "set", "template", template, "phases.3.droids", "[reviewer]")
+    assert code == 0, out
+    doc = show_doc(kb_repo, "template", template)
+    assert doc["phases"][3]["droids"] == ["code-reviewer"]  # type: ignore[index]
+    code, out = run(kb_repo, "set", "template", template, "phases.99999999999.droids", "[x]")
+    assert code == 1 and "has no field" in out, out  # and no list of that size is built

@@ -302,13 +302,15 @@ def canonical_value(root: Path, kind: str, field: str, value: Any, *, item: bool
     steps = yamledit.field_steps(field)
     if not steps:
         return value
+    # A one-path document holding just the value; a list index becomes a one-item list
+    # (the reference table matches any item, and `phases.99999999` must not allocate).
     wrapped: Any = [value] if item else value
     for step in reversed(steps):
-        wrapped = [*([None] * step), wrapped] if isinstance(step, int) else {step: wrapped}
+        wrapped = [wrapped] if isinstance(step, int) else {step: wrapped}
     vocab = _vocabulary(read_file(root / VOCABULARY_FILE))
     node: Any = canonical_names(kind, wrapped, vocab) if isinstance(wrapped, dict) else wrapped
     for step in steps:
-        node = node[step]
+        node = node[0 if isinstance(step, int) else step]
     return node[0] if item else node
 
 
