@@ -26,8 +26,9 @@ ROLLED_BACK = (
     "after-temp-write",
     "after-replace",
     "after-commit-object",
+    "after-index-sync",  # the index is synced before the ref moves
 )
-COMMITTED = ("after-ref-update", "after-index-sync")
+COMMITTED = ("after-ref-update",)
 # The write after the crash, which settles what the killed one left.
 AFTER_CRASH = {
     "project": "After Crash",
@@ -106,7 +107,14 @@ def test_killed_record_is_rolled_back_or_completed(kb_repo: Path, point: str) ->
 
 
 @pytest.mark.parametrize(
-    "point", ["after-temp-write", "after-replace", "after-commit-object", "after-ref-update"]
+    "point",
+    [
+        "after-temp-write",
+        "after-replace",
+        "after-commit-object",
+        "after-index-sync",
+        "after-ref-update",
+    ],
 )
 def test_killed_edit_leaves_the_old_or_the_new_file(kb_repo: Path, point: str) -> None:
     original = (kb_repo / PATTERN).read_text()
@@ -159,7 +167,7 @@ def test_user_edit_after_a_crash_is_not_rolled_over(kb_repo: Path) -> None:
 
 
 def test_recovery_never_stages_or_overwrites_a_later_user_edit(kb_repo: Path) -> None:
-    killed_write(kb_repo, "after-ref-update", "edit")  # committed, index not yet synced
+    killed_write(kb_repo, "after-ref-update", "edit")  # committed, journal not yet dropped
     path = kb_repo / PATTERN
     mine = path.read_text() + "# my own note\n"
     path.write_text(mine)

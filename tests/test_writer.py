@@ -172,7 +172,7 @@ def test_failed_commit_rolls_the_file_back(kb_repo: Path) -> None:
     original = (kb_repo / PATTERN).read_bytes()
     lock = kb_repo / ".git/refs/heads/main.lock"
     lock.write_text("")  # git itself now refuses to move main: a real commit failure
-    with pytest.raises(RepoError, match="moved while memkb was writing"):
+    with pytest.raises(RepoError, match="could not write the ref refs/heads/main"):
         set_field(kb_repo, "pattern", "ecommerce_security_first", "title", "T")
     with pytest.raises(RepoError):
         record_outcome(kb_repo, OUTCOME)

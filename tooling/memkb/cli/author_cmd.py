@@ -136,13 +136,13 @@ def _read_doc(source: str) -> dict[str, Any]:
     return doc
 
 
-def _fields(pairs: list[str]) -> dict[str, Any]:
+def _fields(root: Path, kind: str, pairs: list[str]) -> dict[str, Any]:
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"--field wants KEY=VALUE, got '{pair}'")
-        out[key.strip()] = authoring.parse_value(value)
+        out[key.strip()] = authoring.value_from_text(root, kind, key.strip(), value)
     return out
 
 
@@ -167,7 +167,10 @@ def new(
     fallback: list[str] = typer.Option([], "--fallback", help="Failure fallback (repeatable)."),
     risk_level: str | None = typer.Option(None, "--risk-level", help="Template risk level."),
     field: list[str] = typer.Option(
-        [], "--field", help="Any other field as KEY=VALUE, VALUE read as YAML (repeatable)."
+        [],
+        "--field",
+        help="Any other field as KEY=VALUE (repeatable); VALUE is taken as given for a "
+        "text field, read as YAML for others (12, true, \\[a, b]).",
     ),
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
@@ -197,7 +200,7 @@ def new(
             doc[name] = lists[option]
     extra = {"title": title, "description": description, "risk_level": risk_level}
     doc.update({k: v for k, v in extra.items() if v is not None})
-    doc.update(_fields(field))
+    doc.update(_fields(root, kind, field))
     _complete(root, kind, doc, interactive=from_file != "-" and stdin_is_terminal())
     _done(
         authoring.new_record(root, kind, doc, _options(no_commit, branch, push, remote, agent)),
@@ -233,8 +236,9 @@ def _answer(root: Path, kind: str, name: str, answer: str) -> Any:
 
     spec = Schemas(root).document(kind).get("properties", {}).get(name, {})
     if spec.get("type") == "array":
-        return [authoring.parse_value(part.strip()) for part in answer.split(",") if part.strip()]
-    return authoring.parse_value(answer)
+        parts = [part.strip() for part in answer.split(",") if part.strip()]
+        return [authoring.value_from_text(root, kind, name, p, item=True) for p in parts]
+    return authoring.value_from_text(root, kind, name, answer)
 
 
 @app.command()
@@ -328,7 +332,14 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         kind: str = typer.Argument(..., help="pattern, failure, template or vocabulary."),
         record_id: str = typer.Argument(..., metavar="ID"),
         field: str = typer.Argument(..., help="Field, dotted for nested ones: prior.weight."),
-        value: str = typer.Argument(..., help="Value, read as YAML (12, true, [a, b], text)."),
+        value: str = typer.Argument(
+            ...,
+            help="Value: taken as given for a text field (or a text item of a list), read "
+            "as YAML for other fields (12, true, \\[a, b]).",
+        ),
+        as_yaml: bool = typer.Option(
+            False, "--yaml", help="Read VALUE as YAML even for a text field ('quoted')."
+        ),
         repo: Path | None = REPO,
         no_commit: bool = NO_COMMIT,
         branch: str | None = BRANCH,
@@ -338,13 +349,11 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         as_json: bool = JSON,
     ) -> None:
         root = repo_root(repo)
+        parsed = authoring.value_from_text(
+            root, kind, field, value, item=name != "set", as_yaml=as_yaml
+        )
         result = func(
-            root,
-            kind,
-            record_id,
-            field,
-            authoring.parse_value(value),
-            _options(no_commit, branch, push, remote, agent),
+            root, kind, record_id, field, parsed, _options(no_commit, branch, push, remote, agent)
         )
         _done(result, as_json)
 

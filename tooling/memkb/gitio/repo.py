@@ -196,9 +196,17 @@ class GitRepo:
     def _store(self, kind: str, data: bytes) -> str:
         # GitPython's own odb.store runs `git hash-object` once per object (3 ms each,
         # measured); its loose-object writer does the same in process.
+        objects = self.common_dir / "objects"
         if self._loose is None:
-            self._loose = LooseObjectDB(str(self.common_dir / "objects"))
-        stream = self._loose.store(IStream(kind, len(data), BytesIO(data)))
+            self._loose = LooseObjectDB(str(objects))
+        try:
+            stream = self._loose.store(IStream(kind, len(data), BytesIO(data)))
+        except OSError as exc:
+            raise RepoError(
+                f"cannot write to Git's object database {objects}: {exc.strerror or exc}; "
+                "nothing was committed",
+                hint="make the repository's .git folder writable for you, then run again",
+            ) from exc
         return _hex(stream.hexsha)
 
     def read_blob(self, rev: str | None, path: str, *, spec: str | None = None) -> bytes | None:
@@ -304,16 +312,32 @@ class GitRepo:
         status, _, err = self.try_run(
             "update-ref", "-m", reason, f"refs/heads/{branch}", new, old or ZERO
         )
-        if status != 0:
+        if status == 0:
+            return
+        # Git says "is at X but expected Y" (or "already exists" for a new branch) when
+        # the ref moved; anything else is a ref it could not write (e.g. read-only).
+        if "but expected" in err or "reference already exists" in err:
             raise RefMoved(
                 f"branch '{branch}' moved while memkb was writing: {err.strip()}",
                 hint="run the command again",
             )
+        raise RepoError(
+            f"could not write the ref refs/heads/{branch}: {err.strip()}",
+            hint="make the repository's .git/refs folder writable for you, then run again",
+        )
 
     def sync_index(self, paths: Sequence[str]) -> None:
-        """Make the user's index agree with the work tree for `paths` only (after a commit)."""
-        if paths:
-            self.run("update-index", "--add", "--remove", "--", *paths)
+        """Make the user's index agree with the work tree for `paths` only; RepoError
+        naming the index if Git cannot write it."""
+        if not paths:
+            return
+        status, _, err = self.try_run("update-index", "--add", "--remove", "--", *paths)
+        if status != 0:
+            raise RepoError(
+                f"cannot update Git's index {self.git_dir / 'index'}: {err.strip()}",
+                hint="check that no other Git command is running and that the index is "
+                "writable for you, then run again",
+            )
 
     def set_index(self, changes: Sequence[Change]) -> None:
         """Point the user's index entries for these paths at the given blobs (or drop them),
@@ -433,6 +457,20 @@ class GitRepo:
                 hint="check the remote's name and that you can reach it",
             )
         return self.rev(f"refs/remotes/{remote}/{branch}")
+
+    def unpushed(self, remote: str, tip: str) -> list[tuple[str, str, bool]]:
+        """(commit id, subject, is a memory write) of every commit reachable from `tip` but
+        from no ref of `remote` known here (fetch first), oldest first."""
+        out = self.run(
+            "log", "--reverse", "--no-merges", "-z",
+            "--format=%H%x1f%s%x1f%(trailers:key=Memory-Kind,valueonly,separator=%x20)",
+            tip, "--not", f"--remotes={remote}",
+        )  # fmt: skip
+        found = []
+        for entry in filter(None, out.split("\0")):
+            commit, subject, kind = [*entry.strip("\n").split("\x1f"), "", ""][:3]
+            found.append((commit, subject, bool(kind.strip())))
+        return found
 
     def push(self, remote: str, commit: str, branch: str) -> None:
         """Push `commit` to `remote`'s `branch`; raise PushRejected on a non-fast-forward."""

@@ -188,14 +188,25 @@ def _bad_step(step: str | int, relpath: str) -> Any:
 
 def scalar(value: Any) -> Any:
     """`value`, double-quoted where YAML would otherwise fold or drop characters of it
-    (control characters, NEL and the Unicode line and paragraph separators)."""
-    if isinstance(value, str) and any(
-        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\n" for ch in value
+    (control characters, NEL and the Unicode line and paragraph separators), or read it
+    back as something else than text (`yes`: ruamel writes YAML 1.2, where it is text,
+    but memkb's loader reads YAML 1.1, where it is a boolean)."""
+    if isinstance(value, str) and (
+        any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\n" for ch in value)
+        or _not_text_in_yaml11(value)
     ):
         from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
         return DoubleQuotedScalarString(value)
     return value
+
+
+def _not_text_in_yaml11(value: str) -> bool:
+    import yaml
+
+    resolver = yaml.resolver.Resolver()  # PyYAML ships no types for it
+    tag = resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag != "tag:yaml.org,2002:str")
 
 
 def assign(parent: Any, key: str | int, value: Any) -> None:

@@ -10,7 +10,7 @@ Usage from Python::
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -126,9 +126,10 @@ def validate_repo(
 ) -> ValidationResult:
     """Validate the KB at `root` (with `overlay` applied: relpath -> new bytes, None = deleted).
 
-    With `paths`, per-file findings are limited to those files (given relative to `cwd`,
-    default the root) while the whole KB is still loaded, so cross-file rules stay correct
-    and their findings are always reported. `selection` drops ignored codes (see
+    With `paths`, findings are limited to those files (given relative to `cwd`, default
+    the root), whole-KB ones too, as the README promises: the whole KB is still loaded, so
+    a selected file's references and ids are judged against every record. `selection`
+    drops ignored codes (see
     memkb.rules.selection.load_selection; none by default). Raises UsageError for a bad
     path and RepoError for missing schemas."""
     wanted = _wanted(root, paths, overlay or {}, cwd or root) if paths else None
@@ -148,11 +149,11 @@ def validate(
 ) -> ValidationResult:
     """Validate the KB as `snapshot` holds it: every file, then every cross-file rule.
 
-    With `only` (root-relative paths), per-file findings are limited to those files while
-    cross-file findings are always reported; `selection` drops ignored codes. Raises
+    With `only` (root-relative paths), findings are limited to those files (cross-file
+    ones too), judged against the whole KB; `selection` drops ignored codes. Raises
     RepoError for missing schemas."""
     results = _load_all(snapshot, use_cache)
-    result = _judge(results, build_index(results), snapshot, today, per_file=only)
+    result = _judge(results, build_index(results), snapshot, today, per_file=only, cross_file=only)
     if selection is not None:  # after the cache: ignoring a code never invalidates it
         result.findings = selection.apply(result.findings)
     return result
@@ -165,7 +166,7 @@ def _judge(
     today: date | None,
     *,
     per_file: set[str] | None = None,
-    cross_file: Mapping[str, object] | None = None,
+    cross_file: Collection[str] | None = None,
 ) -> ValidationResult:
     """Run the collection rules over `index` and gather every finding, keeping per-file
     findings of `per_file` only and collection findings of `cross_file` only (None: all)."""

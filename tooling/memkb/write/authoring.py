@@ -10,6 +10,8 @@ outside the edited ones keeps its bytes (comments, key order, quoting, flow list
 
 from __future__ import annotations
 
+import copy
+import difflib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -20,11 +22,13 @@ from typing import Any
 import yaml
 
 from memkb.errors import RecordError, UsageError
-from memkb.kb.index import Record
-from memkb.kb.layout import check_kind, record_relpath
+from memkb.kb.index import Record, Vocabulary
+from memkb.kb.layout import VOCABULARY_FILE, check_kind, record_relpath
+from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.kb.snapshot import Snapshot, WorkTree
 from memkb.records import edit as yamledit
 from memkb.records.load import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
+from memkb.write.journal import read_file
 from memkb.write.transaction import Edit, Target, WriteOptions, WriteResult, write
 
 EDITABLE_KINDS = ("pattern", "failure", "template", "vocabulary")
@@ -45,12 +49,7 @@ def parse_value(text: str) -> Any:
     Raises UsageError for a repeated key, and for aliases that expand past the limits
     of a knowledge file (a self-referring alias does): neither can be written; and for
     text that is not UTF-8 (undecodable bytes arrive as lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise UsageError(
-            "the value given is not UTF-8 text", hint="give the value as UTF-8"
-        ) from exc
+    _check_utf8(text)
     loader = KbLoader(text)  # a safe loader
     loader.duplicates = []
     try:
@@ -71,6 +70,74 @@ def parse_value(text: str) -> Any:
             hint="write the value out instead of using anchors and aliases",
         )
     return text if value is None and text.strip() not in ("null", "~") else value
+
+
+def _check_utf8(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(
+            "the value given is not UTF-8 text", hint="give the value as UTF-8"
+        ) from exc
+
+
+def value_from_text(
+    root: Path, kind: str, field: str, text: str, *, item: bool = False, as_yaml: bool = False
+) -> Any:
+    """What command-line `text` means for `field` of `kind` (for an item of that list if
+    `item`): the text as given where the schema wants text, since reading "Review check:
+    keep comments" as YAML would make it a mapping; `parse_value` for any other field, or
+    for every field with `as_yaml`. Raises UsageError as parse_value does."""
+    if not as_yaml and _is_text(_field_schema(root, kind, yamledit.field_steps(field), item)):
+        _check_utf8(text)
+        return text
+    return parse_value(text)
+
+
+def _field_schema(
+    root: Path, kind: str, steps: list[str | int], item: bool
+) -> dict[str, Any] | None:
+    """The schema of the value at `steps` (of one of its items if `item`), $refs inside
+    the document followed; None where the schema does not say."""
+    from memkb.records.schema import Schemas
+
+    if kind not in EDITABLE_KINDS and kind not in ("outcome",):
+        return None
+    doc = Schemas(root).document(kind)
+    node: Any = _deref(doc, doc)
+    for step in [*steps, *([0] if item else [])]:
+        if isinstance(step, int):
+            node = node.get("items")
+        else:
+            node = node.get("properties", {}).get(step, node.get("additionalProperties"))
+        if not isinstance(node, dict):
+            return None
+        node = _deref(doc, node)
+    return node if isinstance(node, dict) else None
+
+
+def _deref(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(MAX_DEPTH):  # a $ref cycle ends here, not in a hang
+        ref = node.get("$ref")
+        if not (isinstance(ref, str) and ref.startswith("#/")):
+            return node
+        target: Any = doc
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        node = {**target, **siblings} if isinstance(target, dict) else siblings
+    return node
+
+
+def _is_text(spec: dict[str, Any] | None) -> bool:
+    """True if the schema `spec` admits text only (a string type, or an enum of strings)."""
+    if not spec:
+        return False
+    kinds = spec.get("type")
+    if kinds is not None:
+        return kinds == "string" or (isinstance(kinds, list) and set(kinds) == {"string"})
+    values = spec.get("enum", [spec["const"]] if "const" in spec else [])
+    return isinstance(values, list) and bool(values) and all(isinstance(v, str) for v in values)
 
 
 def _bounded(value: Any) -> bool:
@@ -143,7 +210,8 @@ def new_record(
                 f"{relpath} exists already; ids are never reused",
                 hint=f"edit it with `memkb set {kind} {rid} FIELD VALUE`",
             )
-        return Edit(kind, rid, "add", {relpath: _render(kind, full, relpath)})
+        doc = canonical_names(kind, full, _vocabulary(target.read(VOCABULARY_FILE)))
+        return Edit(kind, rid, "add", {relpath: _render(kind, doc, relpath)})
 
     return write(root, plan, options)
 
@@ -174,7 +242,8 @@ def record_outcome(
             rid = f"{stem}-{number}"
         doc["id"] = rid
         relpath = record_relpath("outcome", rid)
-        return Edit("outcome", rid, "record", {relpath: _render("outcome", doc, relpath)})
+        canonical = canonical_names("outcome", doc, _vocabulary(target.read(VOCABULARY_FILE)))
+        return Edit("outcome", rid, "record", {relpath: _render("outcome", canonical, relpath)})
 
     return write(root, plan, options)
 
@@ -199,6 +268,53 @@ def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
     return raw
 
 
+# -- vocabulary names ------------------------------------------------------------------
+
+
+def _vocabulary(raw: bytes | None) -> Vocabulary:
+    doc = load_bytes(raw, VOCABULARY_FILE).doc if raw is not None else None
+    return Vocabulary.from_doc(doc) if isinstance(doc, dict) else Vocabulary()
+
+
+def canonical_names(kind: str, doc: Mapping[str, Any], vocab: Vocabulary) -> dict[str, Any]:
+    """A copy of `doc` in which every droid, domain and phase named by an alias carries
+    its canonical name instead (`ecommerce` -> `e-commerce`): memory stores one spelling,
+    so filters and metrics see one name."""
+    out = copy.deepcopy(dict(doc))
+    for ref in refs_of(kind, out):
+        name = _resolve(vocab, ref.target, ref.value)
+        if name != ref.value:
+            parent: Any = out
+            for step in ref.path[:-1]:
+                parent = parent[step]
+            parent[ref.path[-1]] = name
+    return out
+
+
+def _resolve(vocab: Vocabulary, target: str, value: str) -> str:
+    if target not in VOCABULARY_TARGETS or value in vocab.names[target]:
+        return value
+    return vocab.aliases[target].get(value, value)
+
+
+def canonical_value(root: Path, kind: str, field: str, value: Any, *, item: bool) -> Any:
+    """`value` for `field` (a list item of it if `item`) with vocabulary aliases replaced
+    by their canonical names, by the same reference table validation uses."""
+    steps = yamledit.field_steps(field)
+    if not steps:
+        return value
+    # A one-path document holding just the value; a list index becomes a one-item list
+    # (the reference table matches any item, and `phases.99999999` must not allocate).
+    wrapped: Any = [value] if item else value
+    for step in reversed(steps):
+        wrapped = [wrapped] if isinstance(step, int) else {step: wrapped}
+    vocab = _vocabulary(read_file(root / VOCABULARY_FILE))
+    node: Any = canonical_names(kind, wrapped, vocab) if isinstance(wrapped, dict) else wrapped
+    for step in steps:
+        node = node[0 if isinstance(step, int) else step]
+    return node[0] if item else node
+
+
 # -- edit ------------------------------------------------------------------------------
 
 
@@ -206,6 +322,7 @@ def set_field(
     root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
 ) -> WriteResult:
     """Set `field` (dotted for nested: `prior.weight`, `phases.0.name`) to `value`."""
+    value = canonical_value(root, kind, field, value, item=False)
     return _edit(
         root,
         kind,
@@ -221,6 +338,7 @@ def add_item(
     root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
 ) -> WriteResult:
     """Append `value` to the list `field` (created if absent); RecordError if already there."""
+    value = canonical_value(root, kind, field, value, item=True)
 
     def change(parent: Any, key: str | int) -> None:
         items = yamledit.list_at(parent, key, create=True)
@@ -235,6 +353,7 @@ def remove_item(
     root: Path, kind: str, rid: str, field: str, value: Any, options: WriteOptions = WriteOptions()
 ) -> WriteResult:
     """Remove `value` from the list `field`; RecordError if it is not there."""
+    value = canonical_value(root, kind, field, value, item=True)
 
     def change(parent: Any, key: str | int) -> None:
         items = yamledit.list_at(parent, key, create=False)
@@ -409,15 +528,35 @@ def list_records(
     """
     if kind is not None:
         check_kind(kind)
-    wanted = {"domain": domain, "phase": phase, "droid": droid}
+    from memkb.validation.engine import validate_repo
+
+    index = validate_repo(root).index
+    vocab = index.vocabulary
+    given = {"domain": domain, "phase": phase, "droid": droid}
+    wanted = {t: None if v is None else _known_name(vocab, t, v) for t, v in given.items()}
     found = []
-    for record in sorted(_indexed(root), key=lambda r: (r.kind, r.id)):
+    for record in sorted(index.records.values(), key=lambda r: (r.kind, r.id)):
         if record.kind == "vocabulary" or kind not in (None, record.kind):
             continue
-        names = {(target, value) for target, value, _ in record.refs}
+        names = {(target, _resolve(vocab, target, value)) for target, value, _ in record.refs}
         if all(v is None or (t, v) in names for t, v in wanted.items()):
             found.append(_full(root, record))
     return found
+
+
+def _known_name(vocab: Vocabulary, target: str, value: str) -> str:
+    """The canonical name of `value` in the vocabulary; UsageError (with a "did you mean")
+    if it is neither a name nor an alias: a typo must not look like "no records"."""
+    name = _resolve(vocab, target, value)
+    if name in vocab.names[target]:
+        return name
+    known = sorted(vocab.names[target] | set(vocab.aliases[target]))
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.75)
+    guess = f" (did you mean '{_resolve(vocab, target, close[0])}'?)" if close else ""
+    raise UsageError(
+        f"unknown {target} '{value}'{guess}",
+        hint=f"the {target}s are listed in {VOCABULARY_FILE}",
+    )
 
 
 def _indexed(root: Path) -> list[Record]:

@@ -31,8 +31,8 @@ FAULT_POINTS = (
     "after-temp-write",
     "after-replace",
     "after-commit-object",
-    "after-ref-update",
     "after-index-sync",
+    "after-ref-update",
     "before-push",
 )
 JOURNAL = "journal.json"
@@ -118,21 +118,42 @@ def commit_in_worktree(
     }
     _save_journal(repo, {"branch": branch, "old": old, "files": entries})
     fault("after-journal")
+    synced = False
     try:
         write_files(repo.root, files)
         changes = [Change(p, e["new"]) for p, e in entries.items()]
         new = repo.build_commit(old, changes, message, who)
         fault("after-commit-object")
+        # The index before the ref: an index Git cannot write then fails a write that
+        # has committed nothing, instead of one a retry would record a second time.
+        _sync_before_commit(repo, sorted(files))
+        synced = True
+        fault("after-index-sync")
         repo.publish(branch, new, old, message.splitlines()[0])
     except BaseException:
-        _roll_back(repo, entries)
+        _roll_back(repo, entries, index=synced)
         _drop_journal(repo)
         raise
     fault("after-ref-update")
-    repo.sync_index(sorted(files))
-    fault("after-index-sync")
-    _drop_journal(repo)
+    _finish(repo)
     return new
+
+
+def _sync_before_commit(repo: GitRepo, paths: list[str]) -> None:
+    try:
+        repo.sync_index(paths)
+    except RepoError as exc:
+        raise RepoError(f"{exc.message}; nothing was committed", hint=exc.hint) from exc
+
+
+def _finish(repo: GitRepo) -> None:
+    """Drop the journal of a write whose commit has landed and whose index is synced.
+
+    Nothing may fail the write now: an error here would invite a retry that records it
+    twice. A journal that cannot be removed is harmless; the next write's `recover`
+    finds the commit landed, drops it and says so in its notes."""
+    with contextlib.suppress(OSError):
+        _drop_journal(repo)
 
 
 def recover(repo: GitRepo) -> str | None:
@@ -161,18 +182,24 @@ def recover(repo: GitRepo) -> str | None:
         and tip != data["old"]
         and all(repo.blob_id(tip, p) == e["new"] for p, e in entries.items())
     )
-    settled = _settle(repo, entries, "new" if landed else "old")
-    if landed:
-        repo.sync_index(settled)
-        # A file changed since keeps its change, unstaged: the index follows the commit.
-        repo.set_index([Change(p, e["new"]) for p, e in entries.items() if p not in settled])
+    to = "new" if landed else "old"
+    settled = _settle(repo, entries, to)
+    # The index may have been synced before the kill, whether or not the ref moved.
+    # A file changed since keeps its change, unstaged: the index follows the commit.
+    repo.sync_index(settled)
+    repo.set_index([Change(p, e[to]) for p, e in entries.items() if p not in settled])
     _drop_journal(repo)
     return "completed an interrupted write" if landed else "rolled back an interrupted write"
 
 
-def _roll_back(repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]]) -> None:
+def _roll_back(
+    repo: GitRepo, entries: Mapping[str, Mapping[str, str | None]], *, index: bool
+) -> None:
+    """Put the files back; and their index entries if `index` (they had been synced)."""
     _discard_temps(repo, entries)
-    _settle(repo, entries, "old")
+    settled = _settle(repo, entries, "old")
+    if index:
+        repo.sync_index(settled)
 
 
 def _discard_temps(repo: GitRepo, relpaths: Iterable[str]) -> None:
@@ -210,11 +237,20 @@ def _stored(repo: GitRepo, raw: bytes | None) -> str | None:
 def _save_journal(repo: GitRepo, data: object) -> None:
     path = repo.checkout_memkb_dir / JOURNAL
     tmp = path.with_suffix(".tmp")
-    with tmp.open("w") as out:
-        json.dump(data, out)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
+    try:
+        with tmp.open("w") as out:
+            json.dump(data, out)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise RepoError(
+            f"cannot write memkb's journal {path}: {exc.strerror or exc}; nothing was written",
+            hint="memkb journals every write in the repository's .git/memkb folder: "
+            "make it writable for you, then run again",
+        ) from exc
 
 
 def _drop_journal(repo: GitRepo) -> None:

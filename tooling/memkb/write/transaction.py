@@ -164,7 +164,12 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         fault("after-lock")
         recovered = recover(repo) if repo is not None else None
         target, branch = _target(root, repo, options)
+        if options.push and repo is not None and branch is not None:
+            refuse_foreign_unpushed(repo, options.push, branch, target.rev)
         edit = plan(target)
+        if options.commit and repo is not None and target.in_worktree:
+            # Before validating: the user's own uncommitted edit is the first thing to say.
+            _refuse_dirty(repo, edit)
         findings = check_edit(root, edit, target)
         if not options.commit:
             # --no-commit edits the work tree as it is, the user's own changes included.
@@ -274,6 +279,7 @@ def check_edit(root: Path, edit: Edit, target: Target | None = None) -> list[Fin
         before = set(validate(snapshot).findings)
         mine += [f for f in others if f not in before]
     mine += unsafe_additions(snapshot, edit.files)
+    mine += change_rule_errors(root, edit, target)
     if mine:
         raise RecordError(
             f"{edit.kind} '{edit.id}' is not valid; nothing was written",
@@ -281,6 +287,49 @@ def check_edit(root: Path, edit: Edit, target: Target | None = None) -> list[Fin
             hint="fix the values and run again",
         )
     return [f for f in result.findings if f.severity is not Severity.ERROR and f.path in written]
+
+
+def change_rule_errors(root: Path, edit: Edit, target: Target | None) -> list[Finding]:
+    """What `memkb check` would refuse in this edit as a change (KB405: a merged record's
+    declared prior edited by hand), less what kb/.memkb-allow.yaml waives, as check does.
+
+    "Merged" is the record on main (or, without a main, where the edit starts from): a
+    record added on a proposal branch is still the change's own, and check agrees."""
+    from memkb.kb.index import Index
+    from memkb.records.changes import FileChange
+    from memkb.rules import change as check_rules
+    from memkb.rules import safety
+
+    changes = [
+        FileChange("modified", path, path, old, new)
+        for path, new in edit.files.items()
+        if new is not None and (old := _merged(root, target, path)) is not None and old != new
+    ]
+    if not changes:
+        return []
+    ctx = check_rules.Context(changes, Index(), check_rules.Limits())
+    found = list(check_rules.hand_edited_figures(ctx))
+    allow_raw = edit.files.get(safety.ALLOW_FILE) or _current(root, target, safety.ALLOW_FILE)
+    allows, _ = safety.load_allowlist(allow_raw)
+    # As check does, a change rule's finding is waived for the file's exact new content.
+    def text(path: str) -> str | None:
+        raw = edit.files.get(path)
+        return None if raw is None else raw.decode("utf-8", errors="surrogateescape")
+
+    return [f for f in found if not any(a.covers(f, text(f.path)) for a in allows)]
+
+
+def _merged(root: Path, target: Target | None, path: str) -> bytes | None:
+    """The committed bytes of `path` on main (else at the edit's start, else on disk)."""
+    repo = target.repo if target is not None else None
+    if repo is None:
+        return WorkTree(root).read(path)
+    base = repo.rev("refs/heads/main") or (target.rev if target else None) or repo.rev("HEAD")
+    return repo.read_blob(base, path)
+
+
+def _current(root: Path, target: Target | None, path: str) -> bytes | None:
+    return (target.snapshot if target is not None else WorkTree(root)).read(path)
 
 
 def _commit(
@@ -297,13 +346,6 @@ def _commit(
         fault("after-commit-object")
         repo.publish(branch, new, target.branch_tip, f"memkb: {edit.action} {edit.id}")
         return WriteResult(edit, new, branch)
-    dirty = repo.dirty(sorted(edit.files))
-    if dirty:
-        raise RepoError(
-            f"{', '.join(dirty)} has uncommitted changes; memkb will not commit over them",
-            hint="commit or discard your edit of that file first, "
-            "or pass --no-commit to edit the work tree only",
-        )
     staged = repo.staged()
     new = commit_in_worktree(repo, branch, target.rev, edit.files, message, who)
     result = WriteResult(edit, new, branch)
@@ -313,6 +355,40 @@ def _commit(
             f"your staged changes ({shown}) were left out of this commit and are still staged"
         )
     return result
+
+
+def refuse_foreign_unpushed(repo: GitRepo, remote: str, branch: str, tip: str | None) -> None:
+    """Raise RepoError, before anything is committed, if pushing `branch` would publish a
+    commit that is not a memory write (e.g. someone's unreviewed work on main): a memory
+    write's push carries memory commits only. Fetches `remote`'s `branch` first; a remote
+    that cannot be reached is left to the push, whose failure says the commit stands."""
+    try:
+        repo.fetch(remote, branch)
+    except RepoError:
+        return
+    if tip is None:
+        return
+    foreign = [(c, subject) for c, subject, memory in repo.unpushed(remote, tip) if not memory]
+    if not foreign:
+        return
+    shown = "; ".join(f"{c[:10]} '{subject}'" for c, subject in foreign[:3])
+    more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+    raise RepoError(
+        f"'{branch}' has {len(foreign)} commit(s) not on {remote} that are not memory writes "
+        f"({shown}{more}); --push would publish them too, so nothing was written",
+        hint=f"review and push them yourself first (`git log {remote}/{branch}..{branch}` "
+        "lists them), or write without --push",
+    )
+
+
+def _refuse_dirty(repo: GitRepo, edit: Edit) -> None:
+    dirty = repo.dirty(sorted(edit.files))
+    if dirty:
+        raise RepoError(
+            f"{', '.join(dirty)} has uncommitted changes; memkb will not commit over them",
+            hint="commit or discard your edit of that file first, "
+            "or pass --no-commit to edit the work tree only",
+        )
 
 
 def push_with_retry(repo: GitRepo, remote: str, branch: str, checked_out: bool) -> int:
