@@ -20,6 +20,9 @@ CODES: dict[str, str] = {
     "KB201": "value violates the kind's JSON Schema",
     "KB202": "missing or unknown 'kind'",
     "KB210": "a derived figure (computed from outcomes or Git) is typed by hand",
+    "KB211": "schema reference that leaves schemas/ (remote, file:, ../) or leads nowhere "
+    "(nothing is ever fetched)",
+    "KB212": "schema regular expression that cannot run on the linear-time engine (RE2)",
     # KB3xx: repository rules
     "KB301": "id does not equal the file name",
     "KB302": "file is not in the folder of its kind",
@@ -42,7 +45,8 @@ CODES: dict[str, str] = {
     "KB403": "a deleted (or renamed) record is still referenced",
     "KB404": "a record deprecated in this change is still used by active knowledge",
     "KB405": "a merged record's declared prior figure was edited by hand",
-    "KB406": "a schema changed without raising its schema_version, or was deleted",
+    "KB406": "a schema changed without raising its schema_version, was deleted, or is not "
+    "valid JSON",
     "KB407": "the change conflicts with the base (checking its merge is impossible)",
     "KB410": "a changed file is larger than the per-file limit of a change",
     "KB411": "the change touches more files or bytes than the per-change limit",

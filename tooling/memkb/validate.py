@@ -131,7 +131,16 @@ def validate_repo(
     for missing schemas."""
     wanted = _wanted(root, paths, overlay or {}, cwd or root) if paths else None
     results, texts = _load_all(root, overlay, use_cache)
-    return _judge(results, build_index(results), texts, today, per_file=wanted)
+    result = _judge(results, build_index(results), texts, today, per_file=wanted)
+    return _with_schema_problems(result, Schemas(root))
+
+
+def _with_schema_problems(result: ValidationResult, schemas: Schemas) -> ValidationResult:
+    """`result` plus the findings about the schema files (whose records went unjudged)."""
+    problems = schemas.findings()
+    if problems:
+        result.findings = sorted(set(result.findings + problems))
+    return result
 
 
 def _judge(
@@ -215,7 +224,7 @@ def validate_changes(
         _fresh_result(relpath, raw, schemas) for relpath, raw in overlay.items() if raw is not None
     ]
     index = build_index([*_neighbours(view or DiskView(root), written), *written])
-    return _judge(written, index, texts, today, cross_file=overlay)
+    return _with_schema_problems(_judge(written, index, texts, today, cross_file=overlay), schemas)
 
 
 def _fresh_result(relpath: str, raw: bytes, schemas: Schemas) -> FileResult:
