@@ -50,6 +50,7 @@ CODES: dict[str, str] = {
     "KB407": "the change conflicts with the base (checking its merge is impossible)",
     "KB410": "a changed file is larger than the per-file limit of a change",
     "KB411": "the change touches more files or bytes than the per-change limit",
+    "KB412": "a changed schema accepts more than before (warning; structure risk)",
     # KB5xx: content safety (memkb check)
     "KB501": "a secret or credential (API key, token, private key, password in a URL)",
     "KB502": "text that instructs the orchestrator instead of describing knowledge "
