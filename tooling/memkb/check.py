@@ -257,7 +257,7 @@ def _is_knowledge_file(path: str) -> bool:
     parts = path.split("/")
     return (
         parts[0] == KB_DIR
-        and path.endswith((".yaml", ".yml"))
+        and path.lower().endswith((".yaml", ".yml"))
         and not any(p.startswith(".") for p in parts)
     )
 

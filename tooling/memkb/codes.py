@@ -36,9 +36,10 @@ CODES: dict[str, str] = {
     "start with its date",
     "KB309": "reference to a deprecated record",
     "KB310": "superseded_by without status: deprecated, or pointing to itself",
-    "KB311": "knowledge file with a .yml suffix (use .yaml)",
+    "KB311": "knowledge file with a suffix other than .yaml exactly (.yml, .YAML, .Yaml)",
     "KB312": "kb/vocabulary.yaml is missing",
     "KB313": "missing or wrong `# yaml-language-server: $schema=...` modeline (warning)",
+    "KB314": "file name holds a control character (a newline could forge report lines)",
     # KB4xx: rules about a change (memkb check)
     "KB401": "a merged record was renamed (new id or kind): ids are permanent",
     "KB402": "a merged outcome was edited or deleted: outcomes are append-only evidence",

@@ -33,6 +33,7 @@ from memkb.layout import FOLDERS, KB_DIR, KINDS, VOCABULARY_FILE, location_of, r
 from memkb.refs import RefTuple, refs_of
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
+from memkb.rules.perfile import path_issues
 from memkb.schema import Schemas
 from memkb.yamlio import MAX_EXPANDED_NODES, MAX_FILE_BYTES, Locator, load_bytes
 
@@ -377,10 +378,10 @@ def check_file(
     (None if it cannot be used) and the findings, located."""
     loaded = load_bytes(raw, relpath)
     if loaded.doc is None:
-        return None, loaded.findings
+        return None, loaded.findings + _resolve(list(path_issues(relpath)), {})
     doc: dict[str, Any] = loaded.doc
     ctx = FileContext(relpath, location_of(relpath).kind, doc, loaded.text)
-    issues = [issue for rule in FILE_RULES for issue in rule(ctx)]
+    issues = [*path_issues(relpath), *(issue for rule in FILE_RULES for issue in rule(ctx))]
     kind = doc.get("kind") if doc.get("kind") in KINDS else ctx.folder_kind
     kind_flagged = any(i.path == ("kind",) for i in issues)
     if kind is not None:
