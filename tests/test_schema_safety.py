@@ -233,3 +233,16 @@ def test_invalid_schema_json_in_a_pull_request_is_a_finding(kb_repo: Path) -> No
         for f in result.findings
     ), result.findings
     assert not result.ok
+
+
+def test_import_legacy_refuses_to_import_under_a_schema_it_cannot_trust(
+    empty_kb_repo: Path,
+) -> None:
+    from conftest import LEGACY_SEED
+    from memkb.errors import RepoError
+    from memkb.legacy import import_legacy
+
+    edit_schema(empty_kb_repo, "description", {"$ref": "https://schemas.invalid/x.json"})
+    with pytest.raises(RepoError, match="KB211"):
+        import_legacy(empty_kb_repo, LEGACY_SEED)
+    assert not list((empty_kb_repo / "kb").rglob("*.yaml"))

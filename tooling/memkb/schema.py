@@ -112,6 +112,17 @@ class Schemas:
         """Every schema problem, in kind order."""
         return [finding for kind in KINDS for finding in self.problems[kind]]
 
+    def require_usable(self) -> None:
+        """Raise RepoError naming the first schema problem, for callers that cannot report
+        findings on schemas (an import must not write records no schema has judged)."""
+        problems = self.findings()
+        if problems:
+            first = problems[0]
+            raise RepoError(
+                f"schema {first.path}:{first.line}:{first.col}: {first.code} {first.message}",
+                hint="fix the schema first (`memkb validate` lists every problem)",
+            )
+
     def _audit(self, kind: str) -> Iterator[Finding]:
         relpath = f"{SCHEMAS_DIR}/{schema_path(self.root, kind).name}"
         raw = self.raw[kind]
