@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from memkb.errors import RepoError
 from memkb.findings import Finding, error
@@ -338,6 +337,10 @@ def _regexes(doc: Any) -> Iterator[str]:
 
 def _ref_problem(ref: str, doc: Any, folder: Path, ids: set[str]) -> str | None:
     """Why `ref` may not be followed (None when it resolves inside schemas/)."""
+    if ref.startswith("#"):  # the usual case, and no urllib import on a warm run
+        return _fragment_problem(doc, ref[1:])
+    from urllib.parse import unquote, urlsplit
+
     parts = urlsplit(ref)
     base = ref.split("#", 1)[0]
     if base in ids:  # the schema's own $id, e.g. urn:memkb:schemas:pattern#/$defs/x
@@ -367,8 +370,12 @@ def _fragment_problem(doc: Any, fragment: str) -> str | None:
     if not fragment.startswith("/"):
         anchors = set(_keyword_values(doc, "$anchor", "$dynamicAnchor"))
         return None if not fragment or fragment in anchors else f"no anchor {fragment!r}"
+    if "%" in fragment:
+        from urllib.parse import unquote
+
+        fragment = unquote(fragment)
     node = doc
-    for token in unquote(fragment).split("/")[1:]:
+    for token in fragment.split("/")[1:]:
         step = token.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and step in node:
             node = node[step]
@@ -390,6 +397,8 @@ def _position(text: str, value: str) -> tuple[int, int]:
 def _local_registry(folder: Path) -> Registry[Any]:
     """A registry that retrieves only JSON files inside `folder`: a remote, `file:` or
     escaping reference is Unretrievable, so nothing is ever fetched."""
+    from urllib.parse import unquote, urlsplit
+
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
