@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conftest import git
 from memkb.check import run_check
 from test_check import PATTERN, TODAY, head_branch
 
@@ -83,3 +84,14 @@ def test_narrowing_a_schema_is_not_a_widening_and_records_are_judged_by_it(
     # Every head record is validated against the head schema: this one has 3 droids.
     assert any(f.path == PATTERN and f.code == "KB201" for f in result.findings)
     assert not result.ok
+
+
+def test_widening_a_shared_definitions_file_is_reported(kb_repo: Path) -> None:
+    shared = "schemas/common.json"
+    (kb_repo / shared).write_text('{"$defs": {"short": {"type": "string", "maxLength": 5}}}\n')
+    git(kb_repo, "add", "-A")
+    git(kb_repo, "commit", "-q", "-m", "shared definitions")
+    head_branch(kb_repo, "shared", {shared: '{"$defs": {"short": {"type": "string"}}}\n'})
+    result = run_check(kb_repo, "main", "shared", today=TODAY)
+    assert f"{shared}: $defs.short: maxLength 5 removed" in result.risk_reasons
+    assert result.risk == "structure"

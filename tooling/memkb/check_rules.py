@@ -266,7 +266,12 @@ def schema_widenings(old_raw: bytes, new_raw: bytes) -> list[tuple[str, str]]:
         return []
     if not (isinstance(old, dict) and isinstance(new, dict)):
         return []
-    return list(_widened(_inline_local_refs(old), _inline_local_refs(new), ""))
+    found = list(_widened(_inline_local_refs(old), _inline_local_refs(new), ""))
+    if "properties" not in new:  # a file of shared definitions that other schemas refer to
+        old_defs, new_defs = _mapping(old.get("$defs")), _mapping(new.get("$defs"))
+        for name in sorted(set(old_defs) & set(new_defs)):
+            found += _widened(old_defs[name], new_defs[name], f"$defs.{name}")
+    return found
 
 
 _LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
