@@ -160,7 +160,7 @@ def test_kb308_outcome_id_without_its_date() -> None:
 def test_kb311_yml_suffix() -> None:
     ctx = file_ctx("kb/patterns/p1.yml", PATTERN_DOC)
     assert REGISTRY["KB311"](ctx) == [
-        Issue("kb/patterns/p1.yml", (), "KB311", "knowledge files end in .yaml",
+        Issue("kb/patterns/p1.yml", (), "KB311", "knowledge files end in .yaml, not .yml",
               hint="rename the file to .yaml"),
     ]  # fmt: skip
     assert REGISTRY["KB311"](file_ctx("kb/patterns/p1.yaml", PATTERN_DOC)) == []
@@ -316,9 +316,9 @@ def test_rules_json_lists_every_rule() -> None:
 
 
 def test_rules_unknown_code_is_a_usage_error_with_did_you_mean() -> None:
-    result = run_rules("KB314")
+    result = run_rules("KB399")
     assert result.exit_code == 2
-    assert "unknown code 'KB314'" in result.stderr and "did you mean" in result.stderr
+    assert "unknown code 'KB399'" in result.stderr and "did you mean" in result.stderr
     assert "Traceback" not in result.output
 
 

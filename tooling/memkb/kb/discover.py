@@ -49,7 +49,7 @@ def scan(root: Path) -> dict[str, StatKey | None]:
             relpath = f"{rel_dir}/{entry.name}"
             if entry.is_dir(follow_symlinks=False):
                 pending.append(relpath)
-            elif entry.name.endswith((SUFFIX, ".yml")):
+            elif entry.name.lower().endswith((SUFFIX, ".yml")):  # x.YAML is KB311, not skipped
                 found[relpath] = None if entry.is_symlink() else _stat_key(entry.stat())
     return found
 

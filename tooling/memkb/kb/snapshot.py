@@ -221,6 +221,6 @@ def is_knowledge_path(path: str) -> bool:
     return (
         len(parts) > 1
         and parts[0] == KB_DIR
-        and path.endswith((".yaml", ".yml"))
+        and path.lower().endswith((".yaml", ".yml"))
         and not any(p.startswith(".") for p in parts)
     )

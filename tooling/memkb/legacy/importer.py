@@ -131,6 +131,7 @@ def import_legacy(
     run = Importer(root, legacy, today or date.today())
     drafts = _unique(run, run.drafts())
     schemas = Schemas(root)
+    schemas.require_usable()
     known = _known_ids(root, drafts)
     for draft in drafts:
         _strip_at(run, draft)

@@ -6,15 +6,18 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memkb.errors import RepoError
+from memkb.findings import Finding, error
 
 if TYPE_CHECKING:  # jsonschema is imported when a file needs checking: warm runs skip it
+    import re2
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
+    from referencing import Registry, Resource
 from memkb.kb.layout import KINDS, SCHEMAS_DIR, schema_path
 
 # Figures that memkb derives from outcomes and Git history. Typed into a record
@@ -64,7 +67,7 @@ class Schemas:
         snapshot's reader: a write on a branch or a checked revision brings its own)."""
         self.root = root
         self._read = read
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Draft202012Validator | None] = {}
 
     @cached_property
     def raw(self) -> dict[str, bytes]:
@@ -110,23 +113,70 @@ class Schemas:
             ) from exc
         return loaded
 
-    def validator(self, kind: str) -> Draft202012Validator:
-        if kind not in self._validators:
-            from jsonschema import Draft202012Validator
+    @cached_property
+    def problems(self) -> dict[str, list[Finding]]:
+        """Findings about the schema files themselves, by kind: invalid JSON (KB406), a
+        reference that leaves schemas/ or leads nowhere (KB211), a regular expression the
+        linear-time engine cannot run (KB212). A kind with problems validates nothing: its
+        schema cannot be trusted to judge records (the schema's findings fail the run)."""
+        return {kind: list(self._audit(kind)) for kind in KINDS}
 
-            schema = _inline_local_refs(self.document(kind))
-            self._validators[kind] = Draft202012Validator(
-                schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+    def findings(self) -> list[Finding]:
+        """Every schema problem, in kind order."""
+        return [finding for kind in KINDS for finding in self.problems[kind]]
+
+    def require_usable(self) -> None:
+        """Raise RepoError naming the first schema problem, for callers that cannot report
+        findings on schemas (an import must not write records no schema has judged)."""
+        problems = self.findings()
+        if problems:
+            first = problems[0]
+            raise RepoError(
+                f"schema {first.path}:{first.line}:{first.col}: {first.code} {first.message}",
+                hint="fix the schema first (`memkb validate` lists every problem)",
             )
+
+    def _audit(self, kind: str) -> Iterator[Finding]:
+        relpath = f"{SCHEMAS_DIR}/{schema_path(self.root, kind).name}"
+        raw = self.raw[kind]
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            yield _json_error(relpath, exc)
+            return
+        yield from audit_schema(relpath, raw, doc, self.root / SCHEMAS_DIR)
+
+    def validator(self, kind: str) -> Draft202012Validator | None:
+        """The compiled validator of `kind`, or None when its schema has problems."""
+        if kind not in self._validators:
+            self._validators[kind] = None if self.problems[kind] else self._compile(kind)
         return self._validators[kind]
 
+    def _compile(self, kind: str) -> Draft202012Validator:
+        schema = _inline_local_refs(self.document(kind))
+        cls = _linear_validator_class()
+        return cls(
+            schema,
+            format_checker=cls.FORMAT_CHECKER,
+            registry=_local_registry(self.root / SCHEMAS_DIR),
+        )
+
     def issues(self, kind: str, doc: dict[str, Any]) -> list[SchemaIssue]:
-        """Every schema violation of `doc` against the schema of `kind`."""
+        """Every schema violation of `doc` against the schema of `kind` (only the derived
+        figures when the schema itself has problems: those are reported on the schema)."""
+        from referencing.exceptions import Unresolvable
+
         derived = list(_derived_issues(doc))
         derived_keys = {issue.path[0] for issue in derived}
+        validator = self.validator(kind)
+        try:
+            errors = list(validator.iter_errors(doc)) if validator is not None else []
+        except Unresolvable as exc:  # a reference reached only at run time (e.g. via $id)
+            return [*derived, SchemaIssue((), f"schema reference cannot be resolved: {exc}",
+                                          code="KB211", hint=REF_HINT)]  # fmt: skip
         found = [
             issue
-            for err in self.validator(kind).iter_errors(doc)
+            for err in errors
             for issue in _explain(err)
             if not (
                 issue.at_key
@@ -142,19 +192,21 @@ def _inline_local_refs(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema with every `#/$defs/...` reference replaced by its target.
 
     Same meaning, but jsonschema no longer resolves a reference for every value it
-    checks, which was a quarter of a cold validate."""
+    checks, which was a quarter of a cold validate. A recursive definition keeps its
+    reference (inlining it would never end)."""
     defs = schema.get("$defs", {})
 
-    def inline(node: Any) -> Any:
+    def inline(node: Any, inlining: frozenset[str] = frozenset()) -> Any:
         if isinstance(node, list):
-            return [inline(item) for item in node]
+            return [inline(item, inlining) for item in node]
         if not isinstance(node, dict):
             return node
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in defs:
-            merged = {**defs[ref[8:]], **{k: v for k, v in node.items() if k != "$ref"}}
-            return inline(merged)
-        return {key: inline(value) for key, value in node.items()}
+        name = ref[8:] if isinstance(ref, str) and ref.startswith("#/$defs/") else None
+        if name is not None and isinstance(defs.get(name), dict) and name not in inlining:
+            merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
+            return inline(merged, inlining | {name})
+        return {key: inline(value, inlining) for key, value in node.items()}
 
     inlined: dict[str, Any] = inline(schema)
     return inlined
@@ -223,3 +275,260 @@ def _dotted(path: tuple[Any, ...]) -> str:
 
 def _in(where: str) -> str:
     return f" in '{where}'" if where else ""
+
+
+# ------------------------------------------------------ schemas that cannot hurt
+
+REF_HINT = (
+    "refer to a definition in the same schema (#/$defs/...) or to another file in schemas/; "
+    "memkb never fetches a schema from the network or from outside schemas/"
+)
+REGEX_HINT = (
+    "schema regexes run on RE2 (linear time): no backreferences, lookahead or lookbehind; "
+    "rewrite the pattern without them"
+)
+_REF_KEYS = ("$ref", "$dynamicRef")
+_DATA_KEYS = ("const", "enum", "default", "examples")  # values that are data, not schemas
+
+
+def _json_error(relpath: str, exc: ValueError) -> Finding:
+    line, col = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
+    reason = getattr(exc, "msg", str(exc))
+    return error(
+        relpath,
+        "KB406",
+        f"schema is not valid JSON: {reason}",
+        line=line,
+        col=col,
+        hint="fix the JSON syntax (a schema is a JSON document, draft 2020-12)",
+    )
+
+
+def audit_schema(relpath: str, raw: bytes, doc: Any, folder: Path) -> Iterator[Finding]:
+    """KB211/KB212 findings of one parsed schema: references that leave `folder` or lead
+    nowhere, and regular expressions RE2 cannot compile. Reads files only inside `folder`."""
+    text = raw.decode("utf-8", "replace")
+    ids = {v for v in _keyword_values(doc, "$id") if isinstance(v, str)}
+    for ref in _keyword_values(doc, *_REF_KEYS):
+        problem = _ref_problem(ref, doc, folder, ids) if isinstance(ref, str) else "not a string"
+        if problem is not None:
+            line, col = _position(text, ref)
+            yield error(relpath, "KB211", f"schema reference {ref!r}: {problem}",
+                        line=line, col=col, hint=REF_HINT)  # fmt: skip
+    for regex in _regexes(doc):
+        problem = _regex_problem(regex)
+        if problem is not None:
+            line, col = _position(text, regex)
+            yield error(relpath, "KB212", f"pattern {regex!r} cannot run in linear time: "
+                        f"{problem}", line=line, col=col, hint=REGEX_HINT)  # fmt: skip
+    if any(True for _ in _keyword_values(doc, "unevaluatedProperties")) and any(
+        True for _ in _keyword_values(doc, "patternProperties")
+    ):
+        # jsonschema matches patternProperties for unevaluatedProperties with Python's
+        # backtracking `re` (not through a keyword memkb can replace): refuse the pair.
+        yield error(relpath, "KB212", "patternProperties together with unevaluatedProperties "
+                    "cannot run in linear time", hint=REGEX_HINT)  # fmt: skip
+
+
+def _keyword_values(node: Any, *keys: str) -> Iterator[Any]:
+    """Values of the keywords `keys` anywhere in a schema, skipping data (const, enum...)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _keyword_values(item, *keys)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in keys:
+                yield value
+            if key not in _DATA_KEYS:
+                yield from _keyword_values(value, *keys)
+
+
+def _regexes(doc: Any) -> Iterator[str]:
+    yield from (p for p in _keyword_values(doc, "pattern") if isinstance(p, str))
+    for props in _keyword_values(doc, "patternProperties"):
+        yield from (p for p in props if isinstance(p, str)) if isinstance(props, dict) else ()
+
+
+def _ref_problem(ref: str, doc: Any, folder: Path, ids: set[str]) -> str | None:
+    """Why `ref` may not be followed (None when it resolves inside schemas/)."""
+    if ref.startswith("#"):  # the usual case, and no urllib import on a warm run
+        return _fragment_problem(doc, ref[1:])
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(ref)
+    base = ref.split("#", 1)[0]
+    if base in ids:  # the schema's own $id, e.g. urn:memkb:schemas:pattern#/$defs/x
+        return _fragment_problem(doc, parts.fragment)
+    if parts.scheme or parts.netloc:
+        return "remote or absolute references are not followed"
+    if not base:
+        return _fragment_problem(doc, parts.fragment)
+    target = _local_file(folder, unquote(parts.path))
+    if target is None:
+        return "no such file in schemas/ (references never leave schemas/)"
+    try:
+        other = json.loads(target.read_bytes())
+    except (OSError, ValueError):
+        return f"{target.name} is not a readable JSON schema"
+    return _fragment_problem(other, parts.fragment)
+
+
+def _local_file(folder: Path, relative: str) -> Path | None:
+    """The file `relative` names inside `folder`, or None if it leaves it or is missing."""
+    root = folder.resolve()
+    target = (root / relative).resolve()
+    return target if target.is_relative_to(root) and target.is_file() else None
+
+
+def _fragment_problem(doc: Any, fragment: str) -> str | None:
+    if not fragment.startswith("/"):
+        anchors = set(_keyword_values(doc, "$anchor", "$dynamicAnchor"))
+        return None if not fragment or fragment in anchors else f"no anchor {fragment!r}"
+    if "%" in fragment:
+        from urllib.parse import unquote
+
+        fragment = unquote(fragment)
+    node = doc
+    for token in fragment.split("/")[1:]:
+        step = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+            node = node[int(step)]
+        else:
+            return f"nothing at {fragment!r}"
+    return None
+
+
+def _position(text: str, value: str) -> tuple[int, int]:
+    """1-based line and column of the JSON string `value` in `text` ((1, 1) if not found)."""
+    at = text.find(json.dumps(value)[1:-1])
+    if at < 0:
+        return 1, 1
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1)
+
+
+def _local_registry(folder: Path) -> Registry[Any]:
+    """A registry that retrieves only JSON files inside `folder`: a remote, `file:` or
+    escaping reference is Unretrievable, so nothing is ever fetched."""
+    from urllib.parse import unquote, urlsplit
+
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    def retrieve(uri: str) -> Resource[Any]:
+        parts = urlsplit(uri)
+        target = None if parts.scheme or parts.netloc else _local_file(folder, unquote(parts.path))
+        if target is None:
+            raise LookupError(f"{uri} is outside schemas/")
+        return Resource.from_contents(json.loads(target.read_bytes()), DRAFT202012)
+
+    return Registry(retrieve=retrieve)  # type: ignore[call-arg]
+
+
+# RE2 matches in time linear in the input: a schema's pattern cannot hang validation
+# (Python's backtracking `re` takes minutes on `^(a+)+$` and 35 characters). RE2's `$`
+# also matches only at the very end, never before a final newline.
+def _options() -> re2.Options:
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print its own message on stderr
+    return options
+
+
+@lru_cache(maxsize=512)
+def _matcher(regex: str) -> re2.Set:
+    """A one-pattern RE2 set: it answers match or no match without building a match
+    object, as fast as Python's re.search on our patterns (re2.compile().search is 6x
+    slower); raises re2.error when RE2 cannot run `regex`."""
+    import re2
+
+    matcher = re2.Set.SearchSet(_options())
+    matcher.Add(regex)
+    matcher.Compile()
+    return matcher
+
+
+def _regex_problem(regex: str) -> str | None:
+    """Why RE2 cannot run `regex` (None when it can)."""
+    import re2
+
+    try:
+        re2.compile(regex, _options())
+    except re2.error as exc:
+        return exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+    return None
+
+
+def _search(regex: str, text: str) -> bool | None:
+    """Whether `regex` matches somewhere in `text`; None when RE2 cannot run it."""
+    try:
+        return _matcher(regex).Match(text) is not None
+    except Exception:  # re2.error; the audit has already reported it as KB212
+        return None
+
+
+@lru_cache(maxsize=1)
+def _linear_validator_class() -> type[Draft202012Validator]:
+    """Draft 2020-12 with every keyword that runs a schema regex on a key or value
+    (pattern, patternProperties, additionalProperties) matching with RE2."""
+    from jsonschema import Draft202012Validator, validators
+
+    cls: type[Draft202012Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator,
+        {
+            "pattern": _pattern,
+            "patternProperties": _pattern_properties,
+            "additionalProperties": _additional_properties,
+        },
+    )
+    return cls
+
+
+def _pattern(validator: Any, regex: str, instance: Any, _schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _search(regex, instance):
+        from jsonschema.exceptions import ValidationError  # only on a miss: this runs a lot
+
+        yield ValidationError(f"{instance!r} does not match {regex!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: dict[str, Any], instance: Any, _schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for regex, subschema in patterns.items():
+        for key, value in instance.items():
+            if _search(regex, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=regex)
+
+
+def _additional_properties(
+    validator: Any, allowed: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    patterns = schema.get("patternProperties", {})
+    extras = [
+        key
+        for key in instance
+        if key not in declared and not any(_search(regex, key) for regex in patterns)
+    ]
+    if validator.is_type(allowed, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], allowed, path=extra)
+    elif not allowed and extras:
+        from jsonschema.exceptions import ValidationError
+
+        if patterns:
+            listed = ", ".join(repr(each) for each in sorted(extras))
+            regexes = ", ".join(repr(each) for each in sorted(patterns))
+            yield ValidationError(f"{listed} do(es) not match any of the regexes: {regexes}")
+        else:
+            listed = ", ".join(repr(each) for each in sorted(extras, key=str))
+            verb = "was" if len(extras) == 1 else "were"
+            yield ValidationError(
+                f"Additional properties are not allowed ({listed} {verb} unexpected)"
+            )

@@ -6,13 +6,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from memkb import __version__
 from memkb.findings import Finding, Severity
 from memkb.history import summarize
 from memkb.kb.layout import location_of
 from memkb.records.changes import FileChange
-from memkb.report.findings import finding_line, markdown_cell, summary_line
+from memkb.report.findings import (
+    finding_line,
+    markdown_cell,
+    markdown_code,
+    printable,
+    summary_line,
+)
 from memkb.rules.codes import CODES
 from memkb.validation.check import CheckResult
 from memkb.validation.delta import Move
@@ -98,14 +105,20 @@ def render_text(result: CheckResult) -> str:
     lines = [f"memkb check: {result.base[:12]} -> {head}{merged} ({len(result.changes)} changed)"]
     for change in result.changes:
         lines.append(
-            f"  {change_verb(change):10} {change.path}: {'; '.join(field_changes(change))}"
+            printable(
+                f"  {change_verb(change):10} {change.path}: {'; '.join(field_changes(change))}"
+            )
         )
     lines += [finding_line(f) for f in result.findings]
-    lines += [f"allowed: {finding_line(a.finding)} (reason: {a.reason})" for a in result.allowed]
-    lines += [f"metrics: {_move_text(m)}" for m in (result.delta.moves if result.delta else [])]
+    lines += [
+        f"allowed: {finding_line(a.finding)} (reason: {printable(a.reason)})"
+        for a in result.allowed
+    ]
+    moves = result.delta.moves if result.delta else []
+    lines += [printable(f"metrics: {_move_text(m)}") for m in moves]
     lines.append(
         f"risk: {result.risk}"
-        + (f" ({'; '.join(result.risk_reasons)})" if result.risk_reasons else "")
+        + (f" ({printable('; '.join(result.risk_reasons))})" if result.risk_reasons else "")
     )
     lines.append(summary_line(result.findings, result.files))
     return "\n".join(lines) + "\n"
@@ -158,7 +171,15 @@ def _diff(move: Move) -> str:
 
 
 def _escape_data(text: str) -> str:
+    """GitHub's escaping of a workflow command's message (actions/toolkit command.ts)."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _log_line(text: str) -> str:
+    """A plain log line that the runner cannot read as a workflow command: one line, and
+    never starting with `::`."""
+    line = printable(text)
+    return f" {line}" if line.startswith("::") else line
 
 
 def _escape_property(text: str) -> str:
@@ -186,7 +207,7 @@ def render_github(result: CheckResult) -> str:
             lines.append(annotation(finding))
         else:
             overflow += 1
-            lines.append(finding_line(finding))
+            lines.append(_log_line(finding_line(finding)))
     if overflow:
         lines.append(
             f"{overflow} more finding(s) were not annotated: GitHub shows "
@@ -235,7 +256,11 @@ def _sarif_result(finding: Finding, rule_index: int, reason: str | None) -> dict
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                    # A relative URI reference (RFC 3986): every other character encoded.
+                    "artifactLocation": {
+                        "uri": quote(finding.path, safe="/"),
+                        "uriBaseId": "%SRCROOT%",
+                    },
                     "region": {"startLine": finding.line, "startColumn": finding.col},
                 }
             }
@@ -270,7 +295,7 @@ def _md_header(result: CheckResult) -> str:
         f"## memkb check {verdict}",
         "",
         f"**Risk: `{result.risk}`**"
-        + (f" — {'; '.join(result.risk_reasons)}" if result.risk_reasons else ""),
+        + (f" — {markdown_cell('; '.join(result.risk_reasons))}" if result.risk_reasons else ""),
         "",
         f"Base `{result.base[:12]}` → {head}: {len(result.changes)} knowledge file(s) "
         f"changed, {result.files} validated, {errors} error(s), {warnings} warning(s).",
@@ -322,7 +347,8 @@ def _md_findings(result: CheckResult) -> str:
         for item in result.allowed:
             f = item.finding
             rows.append(
-                f"| `{f.path}:{f.line}:{f.col}` | {f.code} | {markdown_cell(item.reason)} |"
+                f"| {markdown_code(f'{f.path}:{f.line}:{f.col}')} | {f.code} | "
+                f"{markdown_cell(item.reason)} |"
             )
         rows.append("")
     return "\n".join(rows)
@@ -331,7 +357,7 @@ def _md_findings(result: CheckResult) -> str:
 def _md_finding_row(finding: Finding) -> str:
     icon = "❌" if finding.severity is Severity.ERROR else "⚠️"
     hint = f" — {finding.hint}" if finding.hint else ""
-    where = f"`{finding.path}:{finding.line}:{finding.col}`"
+    where = markdown_code(f"{finding.path}:{finding.line}:{finding.col}")
     return f"| {icon} | {where} | {finding.code} | {markdown_cell(finding.message + hint)} |"
 
 

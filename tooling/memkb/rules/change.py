@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from memkb.findings import Finding, error
+from memkb.findings import Finding, error, warning
 from memkb.kb.index import Index
 from memkb.kb.layout import location_of
+from memkb.records.schema import _inline_local_refs
 from memkb.rules.base import Issue
 from memkb.rules.locate import locate
 
@@ -239,6 +240,143 @@ def schema_versions(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def schema_widening(ctx: Context) -> Iterator[Finding]:
+    """KB412 (warning): a changed schema accepts more than before, field by field (const or
+    enum widened, required shrunk, additionalProperties opened, a bound relaxed, a type
+    widened), even with schema_version bumped: the change is `structure` risk."""
+    for change in ctx.changes:
+        if not change.path.startswith("schemas/") or change.old is None or change.new is None:
+            continue
+        for where, what in schema_widenings(change.old, change.new):
+            # The field's key, or for the top level the keyword that changed.
+            key = where.rsplit(".", 1)[-1] if where != "schema" else what.split()[0]
+            yield warning(
+                change.path,
+                "KB412",
+                f"{where}: {what}",
+                line=_line_of(change.new, rf'"{re.escape(key)}"\s*:'),
+                hint="the schema now accepts records it rejected: review what it lets in",
+            )
+
+
+def schema_widenings(old_raw: bytes, new_raw: bytes) -> list[tuple[str, str]]:
+    """(where, what) for every way the new schema accepts more than the old one; [] when
+    either is not valid JSON (that is a finding of its own). Local $defs are inlined
+    first, so a widened definition is reported at every field that uses it."""
+    try:
+        old, new = json.loads(old_raw), json.loads(new_raw)
+    except ValueError:
+        return []
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return []
+    found = list(_widened(_inline_local_refs(old), _inline_local_refs(new), ""))
+    if "properties" not in new:  # a file of shared definitions that other schemas refer to
+        old_defs, new_defs = _mapping(old.get("$defs")), _mapping(new.get("$defs"))
+        for name in sorted(set(old_defs) & set(new_defs)):
+            found += _widened(old_defs[name], new_defs[name], f"$defs.{name}")
+    return found
+
+
+_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
+_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+_VERSION_FIELD = "properties.schema_version"  # a version bump is KB406's business
+
+
+def _widened(old: Any, new: Any, where: str) -> Iterator[tuple[str, str]]:
+    if where == _VERSION_FIELD or old is True or old == {}:
+        return
+    at = where or "schema"
+    if new is True or new == {}:
+        yield at, "now accepts any value"
+        return
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return
+    yield from ((at, what) for what in _widened_values(old, new))
+    yield from ((at, what) for what in _relaxed_bounds(old, new))
+    yield from _widened_object(old, new, where)
+    if isinstance(old.get("items"), dict | bool) and "items" in old:
+        yield from _widened(old["items"], new.get("items", True), _join(where, "items"))
+
+
+def _widened_values(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+    """const, enum and type: the values and types the schema allows."""
+    if "const" in old and new.get("const") != old["const"]:
+        if "const" in new:
+            yield f"const {_show(old['const'])} changed to {_show(new['const'])}"
+        elif "enum" in new:
+            yield f"const {_show(old['const'])} widened to enum {_show(new['enum'])}"
+        else:
+            yield f"const {_show(old['const'])} removed"
+    if isinstance(old.get("enum"), list):
+        added = [v for v in new.get("enum", []) if v not in old["enum"]]
+        if "enum" not in new and "const" not in new:
+            yield f"enum {_show(old['enum'])} removed"
+        elif added:
+            yield f"enum {_show(old['enum'])} widened to {_show(new['enum'])}"
+    old_types, new_types = _types(old), _types(new)
+    if old_types is not None and (new_types is None or new_types - old_types):
+        shown = "removed" if new_types is None else f"widened to {_show(new['type'])}"
+        yield f"type {_show(old['type'])} {shown}"
+    for key in ("pattern", "format"):
+        if key in old and new.get(key) != old[key]:
+            after = f"changed to {_show(new[key])}" if key in new else "removed"
+            yield f"{key} {_show(old[key])} {after}"
+    if old.get("uniqueItems") is True and new.get("uniqueItems") is not True:
+        yield "uniqueItems no longer required"
+
+
+def _relaxed_bounds(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+    for keys, sign in ((_LOWER_BOUNDS, -1), (_UPPER_BOUNDS, 1)):
+        for key in keys:
+            before, after = old.get(key), new.get(key)
+            if not isinstance(before, int | float):
+                continue
+            if after is None:
+                yield f"{key} {_show(before)} removed"
+            elif isinstance(after, int | float) and (after - before) * sign > 0:
+                yield f"{key} {_show(before)} relaxed to {_show(after)}"
+
+
+def _widened_object(
+    old: dict[str, Any], new: dict[str, Any], where: str
+) -> Iterator[tuple[str, str]]:
+    """required, additionalProperties and every declared property."""
+    at = where or "schema"
+    dropped = sorted(set(_strings(old.get("required"))) - set(_strings(new.get("required"))))
+    if dropped:
+        yield at, f"required no longer lists {', '.join(dropped)}"
+    closed = old.get("additionalProperties", True)
+    opened = new.get("additionalProperties", True)
+    if closed is not True and closed != {} and (opened is True or opened == {}):
+        yield at, f"additionalProperties {_show(closed)} opened to {_show(opened)}"
+    old_props, new_props = _mapping(old.get("properties")), _mapping(new.get("properties"))
+    for name in sorted(new_props):
+        field = _join(where, f"properties.{name}")
+        if name in old_props:
+            yield from _widened(old_props[name], new_props[name], field)
+        elif closed is False:
+            yield field, "new field accepted"
+
+
+def _types(schema: dict[str, Any]) -> set[str] | None:
+    declared = schema.get("type")
+    if declared is None:
+        return None
+    return {declared} if isinstance(declared, str) else set(_strings(declared))
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _join(where: str, step: str) -> str:
+    return f"{where}.{step}" if where else step
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def size_limits(ctx: Context) -> Iterator[Finding]:
     """KB410/KB411: one file, and the whole change, stay within the size limits."""
     limits = ctx.limits
@@ -271,6 +409,7 @@ CHANGE_RULES: tuple[ChangeRule, ...] = (
     referenced_deprecations,
     hand_edited_figures,
     schema_versions,
+    schema_widening,
     size_limits,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from memkb.findings import Severity
@@ -21,14 +22,6 @@ def kind_matches_folder(ctx: FileContext) -> Iterator[Issue]:
             hint=f"use one of: {', '.join(KINDS)}",
         )
         return
-    if ctx.relpath.endswith(".yml"):
-        yield Issue(
-            ctx.relpath,
-            (),
-            "KB311",
-            "knowledge files end in .yaml",
-            hint="rename the file to .yaml",
-        )
     expected_place = VOCABULARY_FILE if declared == "vocabulary" else f"kb/{FOLDERS[declared]}/"
     if ctx.folder_kind != declared:
         yield Issue(
@@ -38,6 +31,26 @@ def kind_matches_folder(ctx: FileContext) -> Iterator[Issue]:
             f"a record of kind '{declared}' must live in {expected_place}",
             hint="move the file or fix its kind",
         )
+
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: in a report a
+# file name holding one can start a new line (a forged workflow command or heading).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def file_name(ctx: FileContext) -> Iterator[Issue]:
+    """KB311/KB314: the file's name, judged whatever its content (also for a file that does
+    not load): a knowledge file ends in `.yaml` exactly (not .yml, .YAML, .Yaml), and no
+    path holds a control character."""
+    relpath = ctx.relpath
+    if not relpath.endswith(".yaml"):
+        suffix = relpath.rsplit(".", 1)[-1]
+        yield Issue(relpath, (), "KB311", f"knowledge files end in .yaml, not .{suffix}",
+                    hint="rename the file to .yaml")  # fmt: skip
+    bad = sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(relpath)})
+    if bad:
+        yield Issue(relpath, (), "KB314", f"file name holds control characters: {', '.join(bad)}",
+                    hint="rename the file (ids are snake_case)")  # fmt: skip
 
 
 def id_matches_file_name(ctx: FileContext) -> Iterator[Issue]:

@@ -151,6 +151,14 @@ _RULES: tuple[Rule, ...] = (
             "memkb.records.schema",
             "Figures memkb derives from evidence (success_rate, last_updated, ...) are never "
             "typed; a figure declared without evidence belongs under prior: with a weight."),
+    _raised("KB211", FILE, "schema reference that leaves schemas/ (remote, file:, ../) or "
+            "leads nowhere (nothing is ever fetched)", "memkb.records.schema",
+            "References resolve only to files inside schemas/; the schema's records are not "
+            "judged until it is fixed."),
+    _raised("KB212", FILE, "schema regular expression that cannot run on the linear-time "
+            "engine (RE2)", "memkb.records.schema",
+            "Backreferences and lookaround are refused: a backtracking regex can hang "
+            "validation (ReDoS)."),
     # KB3xx: repository rules
     _rule("KB301", FILE, "id does not equal the file name", perfile.id_matches_file_name),
     _rule("KB302", FILE, "file is not in the folder of its kind", perfile.kind_matches_folder),
@@ -170,12 +178,16 @@ _RULES: tuple[Rule, ...] = (
           severity=W),
     _rule("KB310", COLL, "superseded_by without status: deprecated, or pointing to itself",
           collection.supersession),
-    _rule("KB311", FILE, "knowledge file with a .yml suffix (use .yaml)",
-          perfile.kind_matches_folder),
+    _rule("KB311", FILE,
+          "knowledge file with a suffix other than .yaml exactly (.yml, .YAML, .Yaml)",
+          perfile.file_name),
     _rule("KB312", COLL, "kb/vocabulary.yaml is missing", collection.missing_vocabulary),
     _rule("KB313", FILE,
           "missing or wrong `# yaml-language-server: $schema=...` modeline (warning)",
           perfile.schema_modeline, severity=W),
+    _rule("KB314", FILE,
+          "file name holds a control character (a newline could forge report lines)",
+          perfile.file_name),
     # KB4xx: rules about a change (memkb check)
     _raised("KB401", CHANGE, "a merged record was renamed (new id or kind): ids are permanent",
             f"{_CHANGE}:permanent_ids", "A record keeps its id and kind once merged."),
@@ -195,8 +207,10 @@ _RULES: tuple[Rule, ...] = (
             f"{_CHANGE}:hand_edited_figures",
             "prior.success_rate, weight, ... move only with evidence (a reviewed exception "
             "can waive it)."),
-    _raised("KB406", CHANGE, "a schema changed without raising its schema_version, or was "
-            "deleted", f"{_CHANGE}:schema_versions", "Schemas are versioned and never removed."),
+    _raised("KB406", CHANGE, "a schema changed without raising its schema_version, was "
+            "deleted, or is not valid JSON", f"{_CHANGE}:schema_versions",
+            "Schemas are versioned and never removed; a schema that is not JSON judges no "
+            "record, so it fails every run (validate too) at its line and column."),
     _raised("KB407", CHANGE, "the change conflicts with the base (checking its merge is "
             "impossible)", "memkb.validation.check",
             "The merged result cannot be built, so it cannot be checked."),
@@ -205,6 +219,11 @@ _RULES: tuple[Rule, ...] = (
     _raised("KB411", CHANGE, "the change touches more files or bytes than the per-change limit",
             f"{_CHANGE}:size_limits", "Defaults 500 files, 4 MiB (--max-files, "
             "--max-change-bytes)."),
+    _raised("KB412", CHANGE, "a changed schema accepts more than before (warning; structure "
+            "risk)", f"{_CHANGE}:schema_widening",
+            "Reported field by field (a const or enum widened, required shrunk, "
+            "additionalProperties opened, a bound relaxed), even with a version bump.",
+            severity=W),
     # KB5xx: content safety (memkb check)
     _raised("KB501", CHANGE,
             "a secret or credential (API key, token, private key, password in a URL)", _SAFETY,

@@ -287,6 +287,7 @@ def classify(
     for change in changes:
         risk, why = _risk_of(change)
         reasons[risk].append(why)
+        reasons["structure"] += _widening_reasons(change)
     if others:
         reasons["structure"].append(f"{len(others)} file(s) outside kb/ and schemas/ changed")
     if used_exception:
@@ -294,6 +295,15 @@ def classify(
     risk = next((r for r in reversed(RISKS) if reasons[r]), "none")
     ordered = [why for r in reversed(RISKS) for why in reasons[r]]
     return risk, ordered
+
+
+def _widening_reasons(change: FileChange) -> list[str]:
+    """`schemas/x.schema.json: properties.kind: const 1 widened to enum [1, 2]`, one per
+    way a changed schema accepts more than before (a version bump does not excuse it)."""
+    if not change.path.startswith(f"{SCHEMAS_DIR}/") or change.old is None or not change.new:
+        return []
+    widened = check_rules.schema_widenings(change.old, change.new)
+    return [f"{change.path}: {where}: {what}" for where, what in widened]
 
 
 def _risk_of(change: FileChange) -> tuple[str, str]:

@@ -34,6 +34,7 @@ from memkb.records.schema import Schemas
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
 from memkb.rules.locate import locate
+from memkb.rules.perfile import file_name
 from memkb.rules.selection import Selection
 
 CACHE_FILE = "validate.cache"
@@ -154,8 +155,17 @@ def validate(
     RepoError for missing schemas."""
     results = _load_all(snapshot, use_cache)
     result = _judge(results, build_index(results), snapshot, today, per_file=only, cross_file=only)
+    result = _with_schema_problems(result, Schemas(snapshot.root, read=snapshot.read))
     if selection is not None:  # after the cache: ignoring a code never invalidates it
         result.findings = selection.apply(result.findings)
+    return result
+
+
+def _with_schema_problems(result: ValidationResult, schemas: Schemas) -> ValidationResult:
+    """`result` plus the findings about the schema files (whose records went unjudged)."""
+    problems = schemas.findings()
+    if problems:
+        result.findings = sorted(set(result.findings + problems))
     return result
 
 
@@ -214,7 +224,7 @@ def validate_changes(
         _fresh_result(relpath, raw, schemas) for relpath, raw in overlay.items() if raw is not None
     ]
     index = build_index([*_neighbours(base, written), *written])
-    return _judge(written, index, after, today, cross_file=overlay)
+    return _with_schema_problems(_judge(written, index, after, today, cross_file=overlay), schemas)
 
 
 def _fresh_result(relpath: str, raw: bytes, schemas: Schemas) -> FileResult:
@@ -357,7 +367,8 @@ def check_file(
     (None if it cannot be used) and the findings, located."""
     loaded = load_bytes(raw, relpath)
     if loaded.doc is None:
-        return None, loaded.findings
+        named = FileContext(relpath, location_of(relpath).kind, {}, "")
+        return None, loaded.findings + locate(list(file_name(named)), lambda _: None)
     doc: dict[str, Any] = loaded.doc
     ctx = FileContext(relpath, location_of(relpath).kind, doc, loaded.text)
     issues = [issue for rule in FILE_RULES for issue in rule(ctx)]
