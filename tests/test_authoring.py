@@ -326,7 +326,7 @@ def test_show_prints_the_file(kb_repo: Path) -> None:
     assert code == 0
     assert out == f"# {PATTERN}\n" + (kb_repo / PATTERN).read_text()
     code, out = run(kb_repo, "show", "pattern", "no_such")
-    assert code == 1 and "no pattern 'no_such'" in out
+    assert code == 2 and "no pattern 'no_such'" in out
 
 
 def test_no_commit_edits_chain_in_the_work_tree(kb_repo: Path) -> None:

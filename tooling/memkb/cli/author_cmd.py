@@ -6,7 +6,6 @@ what it returns; the rules live in the library.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
@@ -16,8 +15,7 @@ from typing import Any
 import typer
 
 from memkb.cli.app import app, handles_errors, repo_root
-from memkb.errors import RecordError, UsageError
-from memkb.findings import Finding
+from memkb.errors import UsageError
 from memkb.report.findings import finding_line
 from memkb.write import authoring
 from memkb.write.transaction import WriteOptions, WriteResult
@@ -55,20 +53,6 @@ NEW_LIST_FIELDS = {
     },
     "template": {"domain": "domains"},
 }
-
-
-def reports_findings(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Render a RecordError's findings as compiler-style lines before the exit."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RecordError as exc:
-            exc.findings = [finding_line(f) if isinstance(f, Finding) else f for f in exc.findings]
-            raise
-
-    return wrapper
 
 
 def _options(
@@ -148,7 +132,6 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
 
 @app.command()
 @handles_errors
-@reports_findings
 def new(
     kind: str = typer.Argument(..., help="pattern, failure or template."),
     record_id: str | None = typer.Argument(None, metavar="ID", help="snake_case id."),
@@ -239,7 +222,6 @@ def _answer(root: Path, kind: str, name: str, answer: str) -> Any:
 
 @app.command()
 @handles_errors
-@reports_findings
 def record(
     project: str | None = typer.Option(None, "--project", help="Project name."),
     date: str | None = typer.Option(None, "--date", help="Day it finished (default today)."),
@@ -349,7 +331,7 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         _done(result, as_json)
 
     command.__doc__ = doc
-    app.command(name)(handles_errors(reports_findings(command)))
+    app.command(name)(handles_errors(command))
 
 
 _edit_command(
@@ -367,7 +349,6 @@ _edit_command("remove", authoring.remove_item, "Remove a value from a list field
 
 @app.command()
 @handles_errors
-@reports_findings
 def deprecate(
     kind: str = typer.Argument(..., help="pattern, failure or template."),
     record_id: str = typer.Argument(..., metavar="ID"),
@@ -393,7 +374,6 @@ def deprecate(
 
 @app.command("rm")
 @handles_errors
-@reports_findings
 def remove_record(
     kind: str = typer.Argument(..., help="pattern, failure or template."),
     record_id: str = typer.Argument(..., metavar="ID"),
@@ -430,7 +410,6 @@ def rename(
 
 @app.command()
 @handles_errors
-@reports_findings
 def show(
     kind: str = typer.Argument(...),
     record_id: str = typer.Argument(..., metavar="ID"),

@@ -41,10 +41,13 @@ def register(argv: list[str] | None = None) -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    from memkb.cli.app import app
-
-    register(sys.argv[1:])
     try:
+        from memkb.cli.app import app
+
+        register(sys.argv[1:])
         app()
     except BrokenPipeError:  # output piped into `head`; nothing left to say
         sys.stderr.close()
+    except KeyboardInterrupt:  # before or after a command ran (import, parsing)
+        sys.stderr.write("memkb: error: interrupted\n")
+        sys.exit(130)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from memkb.errors import UsageError
+from memkb.errors import NotFoundError
 from memkb.gitio.log import git
 from memkb.history.blobs import BlobReader
 from memkb.kb.layout import KB_DIR
@@ -40,13 +40,13 @@ def record_history(root: Path, kind: str, record_id: str) -> dict[str, Any]:
     """Every commit that touched the record's file, newest first, following renames,
     each with date, author, Memory-Agent trailer and a field-level summary.
 
-    Raise UsageError if the record never existed.
+    Raise NotFoundError (a UsageError) if the record never existed.
     """
     path = find_record(root, kind, record_id)
     out = git(root, "log", "--follow", "-M", "--raw", "--no-abbrev", "-z", _LOG_FORMAT, "--", path)
     entries = [_log_entry(chunk) for chunk in out.split("\x01")[1:]]
     if not entries:
-        raise UsageError(
+        raise NotFoundError(
             f"no {kind} '{record_id}' in the history of this repository",
             hint=f"expected it at {path}; check the kind and id",
         )
