@@ -8,7 +8,7 @@ import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -81,7 +81,7 @@ def exit_code(exc: MemkbError) -> tuple[int, str]:
     return next((code, name) for cls, code, name in EXIT_CODES if isinstance(exc, cls))
 
 
-def report_failure(failure: Failure, fmt: str, status: int) -> None:
+def report_failure(failure: Failure, fmt: str, status: int) -> NoReturn:
     """Render a failure (JSON on stdout, text on stderr) and exit with `status`."""
     if fmt == "json":
         typer.echo(reporter("error", "json")(failure), nl=False)
@@ -90,7 +90,7 @@ def report_failure(failure: Failure, fmt: str, status: int) -> None:
     raise typer.Exit(status)
 
 
-def fail(exc: MemkbError, fmt: str = "text") -> None:
+def fail(exc: MemkbError, fmt: str = "text") -> NoReturn:
     """Report a MemkbError in `fmt` and exit with its code (1 refused, 2 usage/env)."""
     status, code = exit_code(exc)
     findings = exc.findings if isinstance(exc, RecordError) else []

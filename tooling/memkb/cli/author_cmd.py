@@ -6,19 +6,32 @@ what it returns; the rules live in the library.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from memkb.cli.app import app, handles_errors, repo_root
+from memkb.cli.app import JSON, app, format_option, handles_errors, output_format, repo_root
 from memkb.errors import UsageError
-from memkb.report.findings import finding_line
+from memkb.report import reporter
+from memkb.report.writes import render_notes
 from memkb.write import authoring
 from memkb.write.transaction import WriteOptions, WriteResult
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
 
 REPO = typer.Option(None, "--repo", help="Repository to write (default: the current one).")
 NO_COMMIT = typer.Option(False, "--no-commit", help="Write the file only; commit nothing.")
@@ -40,7 +53,7 @@ AGENT = typer.Option(
     "--agent",
     help="Who writes, for the Memory-Agent trailer (default: $MEMKB_AGENT, else human:<login>).",
 )
-JSON = typer.Option(False, "--json", help="Print the result as JSON (for agents).")
+FORMAT = format_option("write")
 
 # `memkb new` options: option name -> field, per kind (lists repeat the option).
 NEW_LIST_FIELDS = {
@@ -64,39 +77,13 @@ def _options(
     )
 
 
-def _done(result: WriteResult, as_json: bool) -> None:
-    edit = result.edit
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "kind": edit.kind,
-                    "id": edit.id,
-                    "action": edit.action,
-                    "paths": result.paths,
-                    "commit": result.commit,
-                    "branch": result.branch,
-                    "pushed_to": result.pushed_to,
-                    "warnings": [f.as_dict() for f in result.findings],
-                    "notes": result.notes,
-                }
-            )
-        )
-        return
-    for finding in result.findings:
-        typer.echo(finding_line(finding), err=True)
-    for note in result.notes:
-        typer.echo(f"memkb: note: {note}", err=True)
-    where = ", ".join(result.paths)
-    if result.commit is None:
-        typer.echo(f"wrote {where} (not committed)")
-        return
-    typer.echo(
-        f"committed {result.commit[:10]} on {result.branch}: "
-        f"memory({edit.kind}): {edit.action} {edit.id} ({where})"
-    )
-    if result.pushed_to:
-        typer.echo(f"pushed to {result.pushed_to} ({result.push_attempts} attempt(s))")
+def _done(result: WriteResult, command: str, fmt: str, as_json: bool) -> None:
+    """Print a write's result: warnings and notes on stderr next to the text line, or
+    everything in the JSON document."""
+    chosen = output_format(fmt, as_json)
+    if chosen == "text":
+        typer.echo(render_notes(result), nl=False, err=True)
+    typer.echo(reporter("write", chosen)(result, command), nl=False)
 
 
 def _read_doc(source: str) -> dict[str, Any]:
@@ -158,6 +145,7 @@ def new(
     push: bool = PUSH,
     remote: str = REMOTE,
     agent: str | None = AGENT,
+    fmt: Format = FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Create a pattern, failure or template. Missing required fields are prompted for at
@@ -184,6 +172,8 @@ def new(
     _complete(root, kind, doc, interactive=from_file != "-" and stdin_is_terminal())
     _done(
         authoring.new_record(root, kind, doc, _options(no_commit, branch, push, remote, agent)),
+        "new",
+        fmt,
         as_json,
     )
 
@@ -253,6 +243,7 @@ def record(
     push: bool = PUSH,
     remote: str = REMOTE,
     agent: str | None = AGENT,
+    fmt: Format = FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Record a finished project's outcome as kb/outcomes/<yyyy>/<date>-<slug>.yaml."""
@@ -289,6 +280,8 @@ def record(
         )
     _done(
         authoring.record_outcome(root, fields, _options(no_commit, branch, push, remote, agent)),
+        "record",
+        fmt,
         as_json,
     )
 
@@ -317,6 +310,7 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         push: bool = PUSH,
         remote: str = REMOTE,
         agent: str | None = AGENT,
+        fmt: Format = FORMAT,
         as_json: bool = JSON,
     ) -> None:
         root = repo_root(repo)
@@ -328,7 +322,7 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
             authoring.parse_value(value),
             _options(no_commit, branch, push, remote, agent),
         )
-        _done(result, as_json)
+        _done(result, name, fmt, as_json)
 
     command.__doc__ = doc
     app.command(name)(handles_errors(command))
@@ -359,6 +353,7 @@ def deprecate(
     push: bool = PUSH,
     remote: str = REMOTE,
     agent: str | None = AGENT,
+    fmt: Format = FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Mark a record deprecated (kept for history, no longer applied)."""
@@ -369,7 +364,7 @@ def deprecate(
         superseded_by,
         _options(no_commit, branch, push, remote, agent),
     )
-    _done(result, as_json)
+    _done(result, "deprecate", fmt, as_json)
 
 
 @app.command("rm")
@@ -383,6 +378,7 @@ def remove_record(
     push: bool = PUSH,
     remote: str = REMOTE,
     agent: str | None = AGENT,
+    fmt: Format = FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Delete a record no other record refers to (otherwise: deprecate it)."""
@@ -392,7 +388,7 @@ def remove_record(
         record_id,
         _options(no_commit, branch, push, remote, agent),
     )
-    _done(result, as_json)
+    _done(result, "rm", fmt, as_json)
 
 
 @app.command()
@@ -402,9 +398,11 @@ def rename(
     record_id: str = typer.Argument(..., metavar="ID"),
     new_id: str = typer.Argument(..., metavar="NEW_ID"),
     repo: Path | None = REPO,
+    fmt: Format = FORMAT,
+    as_json: bool = JSON,
 ) -> None:
     """Refused: ids are permanent. Says how to replace a record instead."""
-    del new_id, repo
+    del new_id, repo, fmt, as_json  # fmt and as_json shape the refusal (handles_errors)
     authoring.rename(kind, record_id)
 
 
@@ -414,16 +412,14 @@ def show(
     kind: str = typer.Argument(...),
     record_id: str = typer.Argument(..., metavar="ID"),
     repo: Path | None = REPO,
+    fmt: Format = format_option("show"),
     as_json: bool = JSON,
 ) -> None:
     """Print one record: its file as written, or its fields as JSON."""
     root = repo_root(repo)
     found = authoring.show(root, kind, record_id)
-    if as_json:
-        typer.echo(json.dumps({"path": found.relpath, **found.doc}, indent=2))
-    else:
-        typer.echo(f"# {found.relpath}")
-        typer.echo((root / found.relpath).read_text(encoding="utf-8"), nl=False)
+    text = (root / found.relpath).read_text(encoding="utf-8")
+    typer.echo(reporter("show", output_format(fmt, as_json))(found, text), nl=False)
 
 
 @app.command("list")
@@ -434,37 +430,11 @@ def list_command(
     phase: str | None = typer.Option(None, "--phase"),
     droid: str | None = typer.Option(None, "--droid"),
     repo: Path | None = REPO,
+    fmt: ListFormat = format_option("list"),
     as_json: bool = JSON,
 ) -> None:
     """List records, filtered by kind, domain, phase and droid; a table, or JSON."""
     found = authoring.list_records(
         repo_root(repo), kind=kind, domain=domain, phase=phase, droid=droid
     )
-    rows = [
-        {
-            "kind": r.kind,
-            "id": r.id,
-            "status": r.doc.get("status", "active"),
-            "domains": r.doc.get("domains", []),
-            "title": r.doc.get("title") or r.doc.get("project") or "",
-            "path": r.relpath,
-        }
-        for r in found
-    ]
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    typer.echo(_table(rows))
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    columns = ("kind", "id", "status", "domains", "title")
-    cells = [
-        [", ".join(v) if isinstance(v, list) else str(v) for v in (row[c] for c in columns)]
-        for row in rows
-    ]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.append(f"{len(rows)} record(s)")
-    return "\n".join(lines)
+    typer.echo(reporter("list", output_format(fmt, as_json))(found), nl=False)

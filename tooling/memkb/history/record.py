@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from memkb.errors import NotFoundError
-from memkb.gitio.log import git
+from memkb.gitio.log import git, iso
 from memkb.history.blobs import BlobReader
 from memkb.kb.layout import KB_DIR
 from memkb.records.load import load_bytes
 
 _LOG_FORMAT = (
-    "--format=%x01%H%x00%P%x00%an%x00%ae%x00%cI%x00"
+    "--format=%x01%H%x00%P%x00%an%x00%ae%x00%ct%x00"
     "%(trailers:key=Memory-Agent,valueonly,separator=%x2C)"
 )
 
@@ -62,10 +62,10 @@ def record_history(root: Path, kind: str, record_id: str) -> dict[str, Any]:
 
 def _log_entry(chunk: str) -> dict[str, Any]:
     tokens = chunk.split("\0")
-    sha, parents, author, email, date, agent = tokens[:6]
+    sha, parents, author, email, stamp, agent = tokens[:6]
     entry: dict[str, Any] = {
         "commit": sha,
-        "date": date,
+        "date": iso(int(stamp)),  # UTC with Z, like every memkb timestamp (RFC 3339)
         "author": author,
         "email": email,
         "agent": agent.strip() or None,
