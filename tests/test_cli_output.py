@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from conftest import git
 from memkb.cli.main import app
 from memkb.kb.index import Record
-from memkb.report import REPORTERS, formats, reporter
+from memkb.report import REPORTERS, formats, json_text, reporter
 
 runner = CliRunner()
 PATTERN = "ecommerce_security_first"
@@ -34,8 +34,8 @@ def document(repo: Path, *args: str, code: int = 0) -> dict[str, Any]:
     assert result.exit_code == code, result.output
     text = result.stdout
     doc: dict[str, Any] = json.loads(text)
-    assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "one indent style"
-    assert next(iter(doc)) == "format"
+    assert text.startswith('{\n  "format": "memkb.'), "the format key comes first"
+    assert text == json_text(doc), "one writer, one indent style"
     return doc
 
 
@@ -180,3 +180,11 @@ def test_no_cli_module_renders_json_itself() -> None:
     for module in Path(memkb.cli.__file__).parent.glob("*.py"):
         text = module.read_text()
         assert "json.dumps" not in text and "import json" not in text, module.name
+
+
+def test_json_text_is_the_stdlib_layout_and_takes_what_orjson_refuses() -> None:
+    value = {"é": [1, 0.1, None, {"a": []}], "nested": {"b": True}, "rate": 0.885}
+    assert json_text(value) == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    assert json.loads(json_text({"tiny": 1e-07})) == {"tiny": 1e-07}  # spelled 1e-7
+    huge = {"n": 2**70, 3: "non-string key"}
+    assert json.loads(json_text(huge)) == {"n": 2**70, "3": "non-string key"}

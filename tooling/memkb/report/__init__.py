@@ -54,5 +54,20 @@ def reporter(what: str, fmt: str) -> Callable[..., str]:
 def json_document(what: str, body: dict[str, Any]) -> str:
     """The one JSON convention: a `format` key naming the document and its version first,
     two-space indent, UTF-8 kept as is, a final newline."""
-    document = {"format": f"memkb.{what}/{JSON_VERSION}", **body}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text({"format": f"memkb.{what}/{JSON_VERSION}", **body})
+
+
+def json_text(value: Any) -> str:
+    """`value` as two-space indented JSON with a final newline: the layout of
+    json.dumps(indent=2, ensure_ascii=False) (only tiny floats are spelled 1e-7, not 1e-07).
+
+    orjson writes it about 80x faster than the stdlib, whose C encoder only runs without
+    indent (a 10,000-record metrics report: 1.8 ms against 151 ms). A value orjson
+    refuses (an integer beyond 64 bits, a non-string key, a lone surrogate) takes the
+    stdlib path."""
+    import orjson  # imported here: commands that print no JSON need not load it
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n"
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, indent=2, ensure_ascii=False) + "\n"

@@ -4,13 +4,12 @@ annotations, SARIF 2.1.0 and a markdown summary. Pure functions, no printing."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from memkb import __version__
 from memkb.findings import Finding, Severity
-from memkb.report import json_document
+from memkb.report import json_document, json_text
 from memkb.rules.codes import CODES
 
 # GitHub shows at most 10 error and 10 warning annotations per step (and 50 per job):
@@ -168,7 +167,7 @@ def _sarif_result(finding: Finding, rule_index: int, reason: str | None) -> dict
 
 def sarif_text(log: dict[str, Any]) -> str:
     """A SARIF log as indented JSON (SARIF has its own schema: no memkb `format` key)."""
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return json_text(log)
 
 
 def render_sarif(findings: Sequence[Finding], files: int) -> str:
