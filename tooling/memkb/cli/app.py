@@ -24,6 +24,7 @@ app = typer.Typer(
     "written as clean commits and measured from evidence.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # --install-completion / --show-completion (bash, zsh, fish, powershell).
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -125,8 +125,10 @@ def new(
     from_file: str | None = typer.Option(
         None, "--from", help="Whole record as YAML or JSON from FILE, or from stdin with '-'."
     ),
-    title: str | None = typer.Option(None, "--title"),
-    description: str | None = typer.Option(None, "--description"),
+    title: str | None = typer.Option(None, "--title", help="One-line title."),
+    description: str | None = typer.Option(
+        None, "--description", help="What the pattern, failure or template is about."
+    ),
     domain: list[str] = typer.Option([], "--domain", help="Domain (repeatable)."),
     phase: list[str] = typer.Option([], "--phase", help="Pattern phase (repeatable)."),
     droid: list[str] = typer.Option([], "--droid", help="Pattern key droid (repeatable)."),
@@ -226,12 +228,14 @@ def record(
     recovered: list[str] = typer.Option(
         [], "--recovered", help="Failure met and recovered: ID[:HOW] (repeatable)."
     ),
-    planned_days: float | None = typer.Option(None, "--planned-days"),
-    actual_days: float | None = typer.Option(None, "--actual-days"),
+    planned_days: float | None = typer.Option(
+        None, "--planned-days", help="Days the project was planned to take."
+    ),
+    actual_days: float | None = typer.Option(None, "--actual-days", help="Days it took."),
     quality: float | None = typer.Option(None, "--quality", help="Quality score, 0 to 1."),
     errors: int | None = typer.Option(None, "--errors", help="Errors found after delivery."),
     satisfaction: float | None = typer.Option(None, "--satisfaction", help="0 to 1."),
-    notes: str | None = typer.Option(None, "--notes"),
+    notes: str | None = typer.Option(None, "--notes", help="Free text: what to remember."),
     from_file: str | None = typer.Option(
         None,
         "--from",
@@ -301,7 +305,7 @@ def _met(spec: str, was_recovered: bool) -> dict[str, Any]:
 def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None:
     def command(
         kind: str = typer.Argument(..., help="pattern, failure, template or vocabulary."),
-        record_id: str = typer.Argument(..., metavar="ID"),
+        record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
         field: str = typer.Argument(..., help="Field, dotted for nested ones: prior.weight."),
         value: str = typer.Argument(..., help="Value, read as YAML (12, true, [a, b], text)."),
         repo: Path | None = REPO,
@@ -345,7 +349,7 @@ _edit_command("remove", authoring.remove_item, "Remove a value from a list field
 @handles_errors
 def deprecate(
     kind: str = typer.Argument(..., help="pattern, failure or template."),
-    record_id: str = typer.Argument(..., metavar="ID"),
+    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
     superseded_by: str | None = typer.Option(None, "--superseded-by", help="Id replacing it."),
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
@@ -371,7 +375,7 @@ def deprecate(
 @handles_errors
 def remove_record(
     kind: str = typer.Argument(..., help="pattern, failure or template."),
-    record_id: str = typer.Argument(..., metavar="ID"),
+    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
     branch: str | None = BRANCH,
@@ -394,9 +398,9 @@ def remove_record(
 @app.command()
 @handles_errors
 def rename(
-    kind: str = typer.Argument(...),
-    record_id: str = typer.Argument(..., metavar="ID"),
-    new_id: str = typer.Argument(..., metavar="NEW_ID"),
+    kind: str = typer.Argument(..., help="pattern, failure or template."),
+    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
+    new_id: str = typer.Argument(..., metavar="NEW_ID", help="The id it would get."),
     repo: Path | None = REPO,
     fmt: Format = FORMAT,
     as_json: bool = JSON,
@@ -409,8 +413,8 @@ def rename(
 @app.command()
 @handles_errors
 def show(
-    kind: str = typer.Argument(...),
-    record_id: str = typer.Argument(..., metavar="ID"),
+    kind: str = typer.Argument(..., help="pattern, failure, template or outcome."),
+    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
     repo: Path | None = REPO,
     fmt: Format = format_option("show"),
     as_json: bool = JSON,
@@ -425,10 +429,12 @@ def show(
 @app.command("list")
 @handles_errors
 def list_command(
-    kind: str | None = typer.Option(None, "--kind"),
-    domain: str | None = typer.Option(None, "--domain"),
-    phase: str | None = typer.Option(None, "--phase"),
-    droid: str | None = typer.Option(None, "--droid"),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only this kind: pattern, failure, template or outcome."
+    ),
+    domain: str | None = typer.Option(None, "--domain", help="Only records of this domain."),
+    phase: str | None = typer.Option(None, "--phase", help="Only patterns of this phase."),
+    droid: str | None = typer.Option(None, "--droid", help="Only records naming this droid."),
     repo: Path | None = REPO,
     fmt: ListFormat = format_option("list"),
     as_json: bool = JSON,

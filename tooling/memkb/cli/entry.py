@@ -31,9 +31,11 @@ COMMAND_MODULES: dict[str, str] = {
 
 
 def register(argv: list[str] | None = None) -> None:
-    """Import the module of the command named in `argv`, or every module if none is
-    recognised (for --help, a typo, or no arguments)."""
+    """Import the module of the command named in `argv`, none for a bare `--version`,
+    or every module if no command is recognised (for --help, a typo, or no arguments)."""
     name = next((arg for arg in argv or [] if not arg.startswith("-")), None)
+    if name is None and "--version" in (argv or []):
+        return  # answered by the app callback alone
     wanted = [COMMAND_MODULES[name]] if name in COMMAND_MODULES else COMMAND_MODULES.values()
     for module in dict.fromkeys(wanted):
         importlib.import_module(f"memkb.cli.{module}")
