@@ -26,7 +26,18 @@ class RulesFormat(StrEnum):
     json = "json"
 
 
-@app.command()
+# One line per paragraph: the help renderer wraps lines to the terminal itself.
+HELP = (
+    "Check every knowledge file: YAML safety, schema, file names, ids and references.\n\n"
+    "Prints one line per finding, `path:line:col: severity CODE message`, then a summary; "
+    "json has the same fields, github prints workflow annotations, sarif a SARIF 2.1.0 log "
+    "for code scanning, markdown a job summary.\n\n"
+    "Exit code 0 when there is no error (warnings allowed), 1 when there are errors, 2 for "
+    "usage or environment problems, 3 for an unexpected error. `memkb rules` lists every code."
+)
+
+
+@app.command(help=HELP)
 @handles_errors
 def validate(
     paths: list[str] = typer.Argument(
@@ -45,14 +56,7 @@ def validate(
         False, "--no-cache", help="Ignore and do not update the result cache under .git/memkb/."
     ),
 ) -> None:
-    """Check every knowledge file: YAML safety, schema, file names, ids and references.
-
-    Prints one line per finding, `path:line:col: severity CODE message`, then a summary;
-    json has the same fields, github prints workflow annotations, sarif a SARIF 2.1.0
-    log for code scanning, markdown a job summary. Exit code 0 when there is no error
-    (warnings allowed), 1 when there are errors, 2 for usage or environment problems, 3
-    for an unexpected error. `memkb rules` lists every code.
-    """
+    """Check every knowledge file (see HELP)."""
     root = repo_root(repo)
     result = validate_repo(root, paths or None, use_cache=not no_cache, cwd=Path.cwd())
     render = reporter("validate", output_format(fmt, as_json))
