@@ -143,3 +143,28 @@ def test_interrupted_is_130(kb_repo: Path) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("asks", [["--json"], ["--format", "json"]])
+def test_a_bad_option_value_is_2_and_a_json_error_with_json(kb_repo: Path, asks: list[str]) -> None:
+    text = memkb(kb_repo, "validate", "--format", "bogus")
+    assert text.returncode == 2 and "Invalid value for '--format'" in text.stderr
+    done = memkb(kb_repo, "list", "--no-such-option", *asks)
+    assert done.returncode == 2
+    error = error_doc(done)
+    assert error["code"] == "usage" and "--no-such-option" in error["message"]
+    assert error["hint"] == "see `memkb list --help`"
+
+
+def test_a_closed_pipe_ends_quietly(kb_repo: Path) -> None:
+    """`memkb rules | head -0`: the reader is gone before memkb writes; not a bug."""
+    proc = subprocess.Popen(
+        [MEMKB, "rules"], cwd=kb_repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    # typer's click ends an EPIPE itself, quietly, with 1 (before the fix: 3 and a hint
+    # to report a bug, since handles_errors took the BrokenPipeError for one)
+    assert proc.wait(timeout=60) == 1, err
+    assert "unexpected" not in err and "Traceback" not in err

@@ -4,6 +4,7 @@ options, and the one table that maps every failure to its exit code and message.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import traceback
 from collections.abc import Callable
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
+
+# typer 0.28 vendors click; its exceptions are not re-exported (pinned below 0.29).
+from typer._click.exceptions import ClickException
 
 from memkb import __version__
 from memkb.errors import MemkbError, NotFoundError, RecordError, RepoError, UsageError
@@ -120,8 +124,9 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(exc, fmt)
         except KeyboardInterrupt:
             report_failure(Failure("interrupted", "interrupted"), fmt, EXIT_INTERRUPTED)
-        except (typer.Exit, typer.Abort):
-            raise  # typer's own ways to end a command (an Exit is a RuntimeError)
+        except (typer.Exit, typer.Abort, BrokenPipeError):
+            raise  # typer's own ways to end a command (an Exit is a RuntimeError); a
+            # closed pipe (`| head`) is the entry point's to end quietly
         except Exception as exc:
             if debugging():
                 traceback.print_exc()
@@ -129,6 +134,31 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             report_failure(Failure(message, "internal", BUG_HINT), fmt, EXIT_INTERNAL)
 
     return wrapper
+
+
+def wants_json(argv: list[str]) -> bool:
+    """True when the command line asks for JSON, read from the raw words: used when the
+    parser itself failed, so no option was parsed."""
+    pairs = itertools.pairwise(argv)
+    return "--json" in argv or "--format=json" in argv or ("--format", "json") in pairs
+
+
+def parse_failed(exc: Exception, argv: list[str]) -> int:
+    """Report what typer's parser raised (an unknown option, a bad --format value, a
+    missing argument; Abort for an unanswered prompt) and return the exit code. Anything
+    else reaching the entry point is re-raised."""
+    if isinstance(exc, typer.Abort):
+        typer.echo("memkb: error: aborted", err=True)
+        return EXIT_FINDINGS  # refused: the prompt was not answered
+    if not isinstance(exc, ClickException):
+        raise exc
+    if not wants_json(argv):
+        exc.show()
+        return exc.exit_code
+    where = getattr(getattr(exc, "ctx", None), "command_path", "memkb")
+    failure = Failure(exc.format_message(), "usage", f"see `{where} --help`")
+    typer.echo(reporter("error", "json")(failure), nl=False)
+    return EXIT_USAGE
 
 
 def _version(value: bool) -> None:

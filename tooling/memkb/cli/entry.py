@@ -42,14 +42,20 @@ def register(argv: list[str] | None = None) -> None:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the exit codes of memkb.cli.app.EXIT_CODES, and a bad
+    option or value is a usage error (2), a JSON error object with --json."""
+    argv = sys.argv[1:]
     try:
-        from memkb.cli.app import app
+        from memkb.cli.app import app, parse_failed
 
-        register(sys.argv[1:])
-        app()
+        register(argv)
+        status = app(standalone_mode=False)  # typer.Exit(n) returns n instead of exiting
     except BrokenPipeError:  # output piped into `head`; nothing left to say
         sys.stderr.close()
+        return
     except KeyboardInterrupt:  # before or after a command ran (import, parsing)
         sys.stderr.write("memkb: error: interrupted\n")
         sys.exit(130)
+    except Exception as exc:  # click's own: an unknown option, a bad value, Abort
+        sys.exit(parse_failed(exc, argv))
+    sys.exit(status if isinstance(status, int) else 0)
