@@ -168,3 +168,23 @@ def test_a_closed_pipe_ends_quietly(kb_repo: Path) -> None:
     # to report a bug, since handles_errors took the BrokenPipeError for one)
     assert proc.wait(timeout=60) == 1, err
     assert "unexpected" not in err and "Traceback" not in err
+
+
+def test_ctrl_c_at_a_prompt_is_130_not_refused(kb_repo: Path) -> None:
+    """`memkb new pattern` at a terminal prompts for the missing fields; Ctrl-C there is
+    an interrupt (130), not an unanswered prompt (1)."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [MEMKB, "new", "pattern"], cwd=kb_repo, stdin=terminal, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.read(2) == "id"  # the first prompt is up
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    os.close(controller)
+    os.close(terminal)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err

@@ -147,9 +147,12 @@ def parse_failed(exc: Exception, argv: list[str]) -> int:
     """Report what typer's parser raised (an unknown option, a bad --format value, a
     missing argument; Abort for an unanswered prompt) and return the exit code. Anything
     else reaching the entry point is re-raised."""
+    if isinstance(exc, typer.Abort) and isinstance(exc.__context__, KeyboardInterrupt):
+        typer.echo("memkb: error: interrupted", err=True)  # Ctrl-C at a prompt
+        return EXIT_INTERRUPTED
     if isinstance(exc, typer.Abort):
         typer.echo("memkb: error: aborted", err=True)
-        return EXIT_FINDINGS  # refused: the prompt was not answered
+        return EXIT_FINDINGS  # refused: the prompt was not answered (end of input)
     if not isinstance(exc, ClickException):
         raise exc
     if not wants_json(argv):

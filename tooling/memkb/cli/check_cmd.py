@@ -103,7 +103,7 @@ def _write_risk(result: CheckResult, risk_output: Path | None) -> None:
     if target is None and os.environ.get("GITHUB_OUTPUT"):
         target = Path(os.environ["GITHUB_OUTPUT"])
     if target is not None:
-        _write(target, f"risk={result.risk}\nok={str(result.ok).lower()}\n", append=True)
+        _write(target, reporter("check-outputs", "text")(result), append=True)
 
 
 def _write(path: Path, text: str, *, append: bool) -> None:

@@ -25,6 +25,7 @@ TABLES = {fmt: f"metrics:render_{{}}_{fmt}" for fmt in ("text", "json", "markdow
 REPORTERS: dict[str, dict[str, str]] = {
     "validate": FINDINGS,
     "check": {fmt: f"check:render_{fmt}" for fmt in FINDINGS},
+    "check-outputs": {"text": "check:render_outputs"},  # $GITHUB_OUTPUT lines
     "metrics": {fmt: spec.format("report") for fmt, spec in TABLES.items()},
     "metrics-series": {fmt: spec.format("series") for fmt, spec in TABLES.items()},
     "history": {fmt: spec.format("history") for fmt, spec in TABLES.items()},

@@ -147,6 +147,11 @@ def _diff(move: Move) -> str:
 # ------------------------------------------------------------------------- GitHub
 
 
+def render_outputs(result: CheckResult) -> str:
+    """Step outputs for $GITHUB_OUTPUT: `risk=<class>` and `ok=<true|false>`."""
+    return f"risk={result.risk}\nok={str(result.ok).lower()}\n"
+
+
 def render_github(result: CheckResult) -> str:
     """Annotations for the first 10 errors and 10 warnings (GitHub's per-step cap); every
     other finding as a plain log line, and a note that the job summary lists them all."""
