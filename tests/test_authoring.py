@@ -266,6 +266,7 @@ def test_record_cli_with_failures_and_timeline(kb_repo: Path) -> None:
     relpath = json.loads(out)["paths"][0]
     assert relpath == "kb/outcomes/2025/2025-02-03-shop-two.yaml"
     shown = json.loads(run(kb_repo, "show", "outcome", "2025-02-03-shop-two", "--json")[1])
+    shown = shown["record"]
     assert shown["failures_met"] == [
         {"failure": "database_migration_failures", "recovered": False},
         {"failure": "payment_webhook_timeout", "recovered": True, "how": "retried with backoff"},
@@ -314,7 +315,7 @@ def test_set_refuses_permanent_fields(kb_repo: Path) -> None:
 def test_list_filters_and_json(kb_repo: Path) -> None:
     code, out = run(kb_repo, "list", "--kind", "pattern", "--droid", "security-auditor", "--json")
     assert code == 0
-    ids = [row["id"] for row in json.loads(out)]
+    ids = [row["id"] for row in json.loads(out)["records"]]
     assert ids == ["authentication_jwt_security_first", "ecommerce_security_first"]
     code, out = run(kb_repo, "list", "--domain", "e-commerce")
     assert code == 0
@@ -327,7 +328,7 @@ def test_show_prints_the_file(kb_repo: Path) -> None:
     assert code == 0
     assert out == f"# {PATTERN}\n" + (kb_repo / PATTERN).read_text()
     code, out = run(kb_repo, "show", "pattern", "no_such")
-    assert code == 1 and "no pattern 'no_such'" in out
+    assert code == 2 and "no pattern 'no_such'" in out
 
 
 def test_no_commit_edits_chain_in_the_work_tree(kb_repo: Path) -> None:
@@ -404,7 +405,7 @@ def test_new_refuses_a_record_of_another_kind(kb_repo: Path) -> None:
 def test_show_reads_only_its_own_file_and_reports_a_broken_one(kb_repo: Path) -> None:
     (kb_repo / "kb/patterns/zz_broken.yaml").write_text("kind: pattern\nid: [unclosed\n")
     code, out = run(kb_repo, "show", "pattern", "ecommerce_security_first", "--json")
-    assert code == 0 and json.loads(out)["id"] == "ecommerce_security_first"
+    assert code == 0 and json.loads(out)["record"]["id"] == "ecommerce_security_first"
     code, out = run(kb_repo, "show", "pattern", "zz_broken")
     assert code == 1 and "kb/patterns/zz_broken.yaml:3:1: error KB101" in out
 

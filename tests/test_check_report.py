@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from conftest import git
 from memkb.cli.main import app
 from memkb.findings import error, warning
-from memkb.report.check import annotation, render_github, render_markdown, render_sarif
+from memkb.report.check import render_github, render_markdown, render_sarif
+from memkb.report.findings import annotation
 from memkb.validation.check import CheckResult, run_check
 from test_check import OUTCOME, PATTERN, TODAY, UNUSED, edit, head_branch, outcome_path
 

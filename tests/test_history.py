@@ -472,7 +472,7 @@ def test_record_history_with_field_summary_and_agent(story: dict[str, Any]) -> N
     assert learn["summary"] == ["best_practices: +1 item", "prior.success_rate: 0.8 -> 0.85"]
     assert learn["agent"] == "reviewer-bot" and learn["author"] == ANN[0]
     assert create["summary"] == ["created"] and create["change"] == "added"
-    assert create["date"] == "2025-01-05T12:00:00+00:00"
+    assert create["date"] == "2025-01-05T12:00:00Z"
 
 
 def test_record_history_follows_a_move(story: dict[str, Any]) -> None:
@@ -555,7 +555,7 @@ def test_markdown_tables_for_a_pull_request(story: dict[str, Any]) -> None:
 
 def test_free_text_cannot_break_a_markdown_table() -> None:
     """A prevention strategy may span lines or hold a pipe; its row stays one row."""
-    from memkb.cli.metrics_cmd import table
+    from memkb.report.metrics import table
 
     cells = [["f1", {"retry\nwith backoff": 2, "a|b": 1}]]
     rows = table(["failure", "prevention used"], cells, True).splitlines()

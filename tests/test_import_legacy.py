@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import BUNDLED_KB, LEGACY_SEED, git
+from memkb.cli.app import exit_code
 from memkb.cli.main import app
 from memkb.errors import RepoError
 from memkb.findings import Severity
@@ -459,7 +460,7 @@ def test_unreadable_input_raises_and_writes_nothing(repo: Path, tmp_path: Path) 
         with pytest.raises(UnreadableLegacy) as caught:
             import_legacy(repo, path)
         assert caught.value.finding.code == "KB601"
-        assert caught.value.exit_code == 2
+        assert exit_code(caught.value) == (2, "usage")
     assert kb_files(repo) == ["kb/vocabulary.yaml"]
 
 
@@ -586,7 +587,7 @@ def test_cli_unreadable_file_exits_two(repo: Path, tmp_path: Path) -> None:
         app, ["import-legacy", str(missing), "--repo", str(repo), "--format", "json"]
     )
     assert as_json.exit_code == 2
-    assert json.loads(as_json.stdout)["findings"][0]["code"] == "KB601"
+    assert json.loads(as_json.stdout)["error"]["findings"][0]["code"] == "KB601"
 
 
 def test_console_script_in_a_subprocess(repo: Path) -> None:

@@ -99,7 +99,8 @@ def test_sources_add_up(kb_repo: Path) -> None:
 def test_unknown_code_on_the_command_line_is_a_usage_error(kb_repo: Path) -> None:
     result = validate(kb_repo, "--ignore", "KB399")
     assert result.exit_code == 2
-    assert "unknown code 'KB399' in --ignore (did you mean" in result.stderr
+    # --format json: the error is a JSON object on stdout
+    assert "unknown code 'KB399' in --ignore (did you mean" in result.stdout
     assert "Traceback" not in result.output
 
 
@@ -107,11 +108,11 @@ def test_unknown_code_in_config_names_the_file_line_and_column(kb_repo: Path) ->
     (kb_repo / "pyproject.toml").write_text('[tool.memkb]\nignore = ["KB313", "KB399"]\n')
     result = validate(kb_repo)
     assert result.exit_code == 2
-    assert "pyproject.toml:2:21: unknown code 'KB399' in ignore" in result.stderr
+    assert "pyproject.toml:2:21: unknown code 'KB399' in ignore" in result.stdout
     (kb_repo / "pyproject.toml").unlink()
     (kb_repo / "kb/.memkb.yaml").write_text("ignore:\n  - KB31\n")
     result = validate(kb_repo)
-    assert result.exit_code == 2 and "kb/.memkb.yaml:2:5: unknown code 'KB31'" in result.stderr
+    assert result.exit_code == 2 and "kb/.memkb.yaml:2:5: unknown code 'KB31'" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,7 @@ def test_unknown_code_in_config_names_the_file_line_and_column(kb_repo: Path) ->
 def test_malformed_kb_config_is_a_usage_error(kb_repo: Path, text: str, message: str) -> None:
     (kb_repo / "kb/.memkb.yaml").write_text(text)
     result = validate(kb_repo)
-    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert result.exit_code == 2 and message in result.stdout, result.stdout
     assert "Traceback" not in result.output
 
 
@@ -139,13 +140,13 @@ def test_empty_kb_config_means_no_settings(kb_repo: Path) -> None:
 def test_bad_toml_is_a_usage_error(kb_repo: Path) -> None:
     (kb_repo / "pyproject.toml").write_text("[tool.memkb\n")
     result = validate(kb_repo)
-    assert result.exit_code == 2 and "pyproject.toml: " in result.stderr
+    assert result.exit_code == 2 and "pyproject.toml: " in result.stdout
 
 
 @pytest.mark.parametrize("code", ["KB402", "KB501", "KB503"])
 def test_codes_that_protect_the_orchestrator_cannot_be_ignored(kb_repo: Path, code: str) -> None:
     result = validate(kb_repo, "--ignore", code)
-    assert result.exit_code == 2 and "protects the orchestrator" in result.stderr
+    assert result.exit_code == 2 and "protects the orchestrator" in result.stdout
     (kb_repo / "kb/.memkb.yaml").write_text(f"ignore: [{code}]\n")
     with pytest.raises(UsageError, match=r"kb/\.memkb\.yaml:1:10: .* cannot be ignored"):
         load_selection(kb_repo)

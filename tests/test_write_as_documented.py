@@ -258,7 +258,7 @@ def test_set_of_a_number_field_still_reads_yaml(kb_repo: Path) -> None:
 def show_doc(repo: Path, kind: str, rid: str) -> dict[str, object]:
     code, out = run(repo, "show", kind, rid, "--json")
     assert code == 0, out
-    doc: dict[str, object] = json.loads(out)
+    doc: dict[str, object] = json.loads(out)["record"]
     return doc
 
 

@@ -6,21 +6,32 @@ what it returns; the rules live in the library.
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from memkb.cli.app import app, handles_errors, repo_root
-from memkb.errors import RecordError, UsageError
-from memkb.findings import Finding
-from memkb.report.findings import finding_line
+from memkb.cli.app import JSON, app, format_option, handles_errors, output_format, repo_root
+from memkb.errors import UsageError
+from memkb.report import reporter
+from memkb.report.writes import render_notes
 from memkb.write import authoring
 from memkb.write.transaction import WriteOptions, WriteResult
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
 
 REPO = typer.Option(None, "--repo", help="Repository to write (default: the current one).")
 NO_COMMIT = typer.Option(False, "--no-commit", help="Write the file only; commit nothing.")
@@ -42,7 +53,7 @@ AGENT = typer.Option(
     "--agent",
     help="Who writes, for the Memory-Agent trailer (default: $MEMKB_AGENT, else human:<login>).",
 )
-JSON = typer.Option(False, "--json", help="Print the result as JSON (for agents).")
+FORMAT = format_option("write")
 
 # `memkb new` options: option name -> field, per kind (lists repeat the option).
 NEW_LIST_FIELDS = {
@@ -57,20 +68,6 @@ NEW_LIST_FIELDS = {
 }
 
 
-def reports_findings(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Render a RecordError's findings as compiler-style lines before the exit."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RecordError as exc:
-            exc.findings = [finding_line(f) if isinstance(f, Finding) else f for f in exc.findings]
-            raise
-
-    return wrapper
-
-
 def _options(
     no_commit: bool, branch: str | None, push: bool, remote: str, agent: str | None
 ) -> WriteOptions:
@@ -80,39 +77,13 @@ def _options(
     )
 
 
-def _done(result: WriteResult, as_json: bool) -> None:
-    edit = result.edit
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "kind": edit.kind,
-                    "id": edit.id,
-                    "action": edit.action,
-                    "paths": result.paths,
-                    "commit": result.commit,
-                    "branch": result.branch,
-                    "pushed_to": result.pushed_to,
-                    "warnings": [f.as_dict() for f in result.findings],
-                    "notes": result.notes,
-                }
-            )
-        )
-        return
-    for finding in result.findings:
-        typer.echo(finding_line(finding), err=True)
-    for note in result.notes:
-        typer.echo(f"memkb: note: {note}", err=True)
-    where = ", ".join(result.paths)
-    if result.commit is None:
-        typer.echo(f"wrote {where} (not committed)")
-        return
-    typer.echo(
-        f"committed {result.commit[:10]} on {result.branch}: "
-        f"memory({edit.kind}): {edit.action} {edit.id} ({where})"
-    )
-    if result.pushed_to:
-        typer.echo(f"pushed to {result.pushed_to} ({result.push_attempts} attempt(s))")
+def _done(result: WriteResult, command: str, fmt: str, as_json: bool) -> None:
+    """Print a write's result: warnings and notes on stderr next to the text line, or
+    everything in the JSON document."""
+    chosen = output_format(fmt, as_json)
+    if chosen == "text":
+        typer.echo(render_notes(result), nl=False, err=True)
+    typer.echo(reporter("write", chosen)(result, command), nl=False)
 
 
 def _read_doc(source: str) -> dict[str, Any]:
@@ -148,15 +119,16 @@ def _fields(root: Path, kind: str, pairs: list[str]) -> dict[str, Any]:
 
 @app.command()
 @handles_errors
-@reports_findings
 def new(
     kind: str = typer.Argument(..., help="pattern, failure or template."),
     record_id: str | None = typer.Argument(None, metavar="ID", help="snake_case id."),
     from_file: str | None = typer.Option(
         None, "--from", help="Whole record as YAML or JSON from FILE, or from stdin with '-'."
     ),
-    title: str | None = typer.Option(None, "--title"),
-    description: str | None = typer.Option(None, "--description"),
+    title: str | None = typer.Option(None, "--title", help="One-line title."),
+    description: str | None = typer.Option(
+        None, "--description", help="What the pattern, failure or template is about."
+    ),
     domain: list[str] = typer.Option([], "--domain", help="Domain (repeatable)."),
     phase: list[str] = typer.Option([], "--phase", help="Pattern phase (repeatable)."),
     droid: list[str] = typer.Option([], "--droid", help="Pattern key droid (repeatable)."),
@@ -178,6 +150,7 @@ def new(
     push: bool = PUSH,
     remote: str = REMOTE,
     agent: str | None = AGENT,
+    fmt: Format = FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Create a pattern, failure or template. Missing required fields are prompted for at
@@ -204,6 +177,8 @@ def new(
     _complete(root, kind, doc, interactive=from_file != "-" and stdin_is_terminal())
     _done(
         authoring.new_record(root, kind, doc, _options(no_commit, branch, push, remote, agent)),
+        "new",
+        fmt,
         as_json,
     )
 
@@ -243,7 +218,6 @@ def _answer(root: Path, kind: str, name: str, answer: str) -> Any:
 
 @app.command()
 @handles_errors
-@reports_findings
 def record(
     project: str | None = typer.Option(None, "--project", help="Project name."),
     date: str | None = typer.Option(None, "--date", help="Day it finished (default today)."),
@@ -258,12 +232,14 @@ def record(
     recovered: list[str] = typer.Option(
         [], "--recovered", help="Failure met and recovered: ID[:HOW] (repeatable)."
     ),
-    planned_days: float | None = typer.Option(None, "--planned-days"),
-    actual_days: float | None = typer.Option(None, "--actual-days"),
+    planned_days: float | None = typer.Option(
+        None, "--planned-days", help="Days the project was planned to take."
+    ),
+    actual_days: float | None = typer.Option(None, "--actual-days", help="Days it took."),
     quality: float | None = typer.Option(None, "--quality", help="Quality score, 0 to 1."),
     errors: int | None = typer.Option(None, "--errors", help="Errors found after delivery."),
     satisfaction: float | None = typer.Option(None, "--satisfaction", help="0 to 1."),
-    notes: str | None = typer.Option(None, "--notes"),
+    notes: str | None = typer.Option(None, "--notes", help="Free text: what to remember."),
     from_file: str | None = typer.Option(
         None,
         "--from",
@@ -275,6 +251,7 @@ def record(
     push: bool = PUSH,
     remote: str = REMOTE,
     agent: str | None = AGENT,
+    fmt: Format = FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Record a finished project's outcome as kb/outcomes/<yyyy>/<date>-<slug>.yaml."""
@@ -311,6 +288,8 @@ def record(
         )
     _done(
         authoring.record_outcome(root, fields, _options(no_commit, branch, push, remote, agent)),
+        "record",
+        fmt,
         as_json,
     )
 
@@ -330,7 +309,7 @@ def _met(spec: str, was_recovered: bool) -> dict[str, Any]:
 def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None:
     def command(
         kind: str = typer.Argument(..., help="pattern, failure, template or vocabulary."),
-        record_id: str = typer.Argument(..., metavar="ID"),
+        record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
         field: str = typer.Argument(..., help="Field, dotted for nested ones: prior.weight."),
         value: str = typer.Argument(
             ...,
@@ -346,6 +325,7 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         push: bool = PUSH,
         remote: str = REMOTE,
         agent: str | None = AGENT,
+        fmt: Format = FORMAT,
         as_json: bool = JSON,
     ) -> None:
         root = repo_root(repo)
@@ -355,10 +335,10 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         result = func(
             root, kind, record_id, field, parsed, _options(no_commit, branch, push, remote, agent)
         )
-        _done(result, as_json)
+        _done(result, name, fmt, as_json)
 
     command.__doc__ = doc
-    app.command(name)(handles_errors(reports_findings(command)))
+    app.command(name)(handles_errors(command))
 
 
 _edit_command(
@@ -376,10 +356,9 @@ _edit_command("remove", authoring.remove_item, "Remove a value from a list field
 
 @app.command()
 @handles_errors
-@reports_findings
 def deprecate(
     kind: str = typer.Argument(..., help="pattern, failure or template."),
-    record_id: str = typer.Argument(..., metavar="ID"),
+    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
     superseded_by: str | None = typer.Option(None, "--superseded-by", help="Id replacing it."),
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
@@ -387,6 +366,7 @@ def deprecate(
     push: bool = PUSH,
     remote: str = REMOTE,
     agent: str | None = AGENT,
+    fmt: Format = FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Mark a record deprecated (kept for history, no longer applied)."""
@@ -397,21 +377,21 @@ def deprecate(
         superseded_by,
         _options(no_commit, branch, push, remote, agent),
     )
-    _done(result, as_json)
+    _done(result, "deprecate", fmt, as_json)
 
 
 @app.command("rm")
 @handles_errors
-@reports_findings
 def remove_record(
     kind: str = typer.Argument(..., help="pattern, failure or template."),
-    record_id: str = typer.Argument(..., metavar="ID"),
+    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
     branch: str | None = BRANCH,
     push: bool = PUSH,
     remote: str = REMOTE,
     agent: str | None = AGENT,
+    fmt: Format = FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Delete a record no other record refers to (otherwise: deprecate it)."""
@@ -421,80 +401,55 @@ def remove_record(
         record_id,
         _options(no_commit, branch, push, remote, agent),
     )
-    _done(result, as_json)
+    _done(result, "rm", fmt, as_json)
 
 
 @app.command()
 @handles_errors
 def rename(
-    kind: str = typer.Argument(...),
-    record_id: str = typer.Argument(..., metavar="ID"),
-    new_id: str = typer.Argument(..., metavar="NEW_ID"),
+    kind: str = typer.Argument(..., help="pattern, failure or template."),
+    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
+    new_id: str = typer.Argument(..., metavar="NEW_ID", help="The id it would get."),
     repo: Path | None = REPO,
+    fmt: Format = FORMAT,
+    as_json: bool = JSON,
 ) -> None:
     """Refused: ids are permanent. Says how to replace a record instead."""
-    del new_id, repo
+    del new_id, repo, fmt, as_json  # fmt and as_json shape the refusal (handles_errors)
     authoring.rename(kind, record_id)
 
 
 @app.command()
 @handles_errors
-@reports_findings
 def show(
-    kind: str = typer.Argument(...),
-    record_id: str = typer.Argument(..., metavar="ID"),
+    kind: str = typer.Argument(..., help="pattern, failure, template or outcome."),
+    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
     repo: Path | None = REPO,
+    fmt: Format = format_option("show"),
     as_json: bool = JSON,
 ) -> None:
     """Print one record: its file as written, or its fields as JSON."""
     root = repo_root(repo)
     found = authoring.show(root, kind, record_id)
-    if as_json:
-        typer.echo(json.dumps({"path": found.relpath, **found.doc}, indent=2))
-    else:
-        typer.echo(f"# {found.relpath}")
-        typer.echo((root / found.relpath).read_text(encoding="utf-8"), nl=False)
+    text = (root / found.relpath).read_text(encoding="utf-8")
+    typer.echo(reporter("show", output_format(fmt, as_json))(found, text), nl=False)
 
 
 @app.command("list")
 @handles_errors
 def list_command(
-    kind: str | None = typer.Option(None, "--kind"),
-    domain: str | None = typer.Option(None, "--domain"),
-    phase: str | None = typer.Option(None, "--phase"),
-    droid: str | None = typer.Option(None, "--droid"),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only this kind: pattern, failure, template or outcome."
+    ),
+    domain: str | None = typer.Option(None, "--domain", help="Only records of this domain."),
+    phase: str | None = typer.Option(None, "--phase", help="Only patterns of this phase."),
+    droid: str | None = typer.Option(None, "--droid", help="Only records naming this droid."),
     repo: Path | None = REPO,
+    fmt: ListFormat = format_option("list"),
     as_json: bool = JSON,
 ) -> None:
     """List records, filtered by kind, domain, phase and droid; a table, or JSON."""
     found = authoring.list_records(
         repo_root(repo), kind=kind, domain=domain, phase=phase, droid=droid
     )
-    rows = [
-        {
-            "kind": r.kind,
-            "id": r.id,
-            "status": r.doc.get("status", "active"),
-            "domains": r.doc.get("domains", []),
-            "title": r.doc.get("title") or r.doc.get("project") or "",
-            "path": r.relpath,
-        }
-        for r in found
-    ]
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    typer.echo(_table(rows))
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    columns = ("kind", "id", "status", "domains", "title")
-    cells = [
-        [", ".join(v) if isinstance(v, list) else str(v) for v in (row[c] for c in columns)]
-        for row in rows
-    ]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.append(f"{len(rows)} record(s)")
-    return "\n".join(lines)
+    typer.echo(reporter("list", output_format(fmt, as_json))(found), nl=False)

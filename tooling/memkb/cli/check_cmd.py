@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from memkb.cli.app import app, handles_errors, repo_root
+from memkb.cli.app import JSON, app, format_option, handles_errors, output_format, repo_root
 from memkb.errors import UsageError
-from memkb.report.check import REPORTERS, render_markdown
+from memkb.report import reporter
 from memkb.rules.change import Limits
 from memkb.validation.check import CheckResult, run_check
 
@@ -39,9 +39,8 @@ def check(
         "request's merge commit that CI checked out).",
     ),
     repo: Path | None = typer.Option(None, "--repo", help="Repository (default: the current)."),
-    fmt: Format = typer.Option(
-        Format.text, "--format", help="text, json, github (annotations), sarif or markdown."
-    ),
+    fmt: Format = format_option("check"),
+    as_json: bool = JSON,
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the report to this file instead of stdout."
     ),
@@ -88,13 +87,13 @@ def check(
         use_cache=not no_cache,
         with_metrics=not no_metrics,
     )
-    report = REPORTERS[fmt.value](result)
+    report = reporter("check", output_format(fmt, as_json))(result)
     if output is not None:
         _write(output, report, append=False)
     else:
         typer.echo(report, nl=False)
     if summary_file is not None:
-        _write(summary_file, render_markdown(result), append=True)
+        _write(summary_file, reporter("check", "markdown")(result), append=True)
     _write_risk(result, risk_output)
     raise typer.Exit(0 if result.ok else 1)
 
@@ -104,7 +103,7 @@ def _write_risk(result: CheckResult, risk_output: Path | None) -> None:
     if target is None and os.environ.get("GITHUB_OUTPUT"):
         target = Path(os.environ["GITHUB_OUTPUT"])
     if target is not None:
-        _write(target, f"risk={result.risk}\nok={str(result.ok).lower()}\n", append=True)
+        _write(target, reporter("check-outputs", "text")(result), append=True)
 
 
 def _write(path: Path, text: str, *, append: bool) -> None:

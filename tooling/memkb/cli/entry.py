@@ -31,20 +31,31 @@ COMMAND_MODULES: dict[str, str] = {
 
 
 def register(argv: list[str] | None = None) -> None:
-    """Import the module of the command named in `argv`, or every module if none is
-    recognised (for --help, a typo, or no arguments)."""
+    """Import the module of the command named in `argv`, none for a bare `--version`,
+    or every module if no command is recognised (for --help, a typo, or no arguments)."""
     name = next((arg for arg in argv or [] if not arg.startswith("-")), None)
+    if name is None and "--version" in (argv or []):
+        return  # answered by the app callback alone
     wanted = [COMMAND_MODULES[name]] if name in COMMAND_MODULES else COMMAND_MODULES.values()
     for module in dict.fromkeys(wanted):
         importlib.import_module(f"memkb.cli.{module}")
 
 
 def run() -> None:
-    """Console-script entry point."""
-    from memkb.cli.app import app
-
-    register(sys.argv[1:])
+    """Console-script entry point: the exit codes of memkb.cli.app.EXIT_CODES, and a bad
+    option or value is a usage error (2), a JSON error object with --json."""
+    argv = sys.argv[1:]
     try:
-        app()
+        from memkb.cli.app import app, parse_failed
+
+        register(argv)
+        status = app(standalone_mode=False)  # typer.Exit(n) returns n instead of exiting
     except BrokenPipeError:  # output piped into `head`; nothing left to say
         sys.stderr.close()
+        return
+    except KeyboardInterrupt:  # before or after a command ran (import, parsing)
+        sys.stderr.write("memkb: error: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # click's own: an unknown option, a bad value, Abort
+        sys.exit(parse_failed(exc, argv))
+    sys.exit(status if isinstance(status, int) else 0)

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
-from memkb.cli.app import app, handles_errors, repo_root
-from memkb.findings import Severity
-from memkb.legacy.importer import ImportResult, import_legacy
+from memkb.cli.app import (
+    EXIT_USAGE,
+    JSON,
+    app,
+    format_option,
+    handles_errors,
+    output_format,
+    repo_root,
+    report_failure,
+)
+from memkb.legacy.importer import import_legacy
 from memkb.legacy.source import UnreadableLegacy
-from memkb.report.findings import finding_line, render_json
+from memkb.report import reporter
+from memkb.report.errors import Failure
+from memkb.report.findings import finding_line
 
 # One line per paragraph: the help renderer wraps lines to the terminal itself.
 HELP = (
@@ -64,68 +75,27 @@ def import_legacy_command(
         "--dry-run",
         help="Print the files that would be written, and their text; write nothing.",
     ),
-    fmt: Format = typer.Option(
-        Format.text, "--format", help="Output format: text (one line per finding) or json."
-    ),
+    fmt: Format = format_option("import-legacy"),
+    as_json: bool = JSON,
 ) -> None:
     """Convert the orchestrator's legacy JSON memory into records in kb/ (see HELP)."""
     root = repo_root(repo)
+    chosen = output_format(fmt, as_json)
     try:
         result = import_legacy(
             root, file, force=force, strict=strict, dry_run=dry_run, display=str(file)
         )
     except UnreadableLegacy as exc:
-        _unreadable(exc, fmt)
-        raise typer.Exit(2) from None
-    if fmt is Format.json:
-        typer.echo(_as_json(result), nl=False)
-    else:
-        typer.echo(_as_text(result, strict), nl=False)
+        _unreadable(exc, chosen)
+    typer.echo(reporter("import-legacy", chosen)(result, strict), nl=False)
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _unreadable(exc: UnreadableLegacy, fmt: Format) -> None:
-    if fmt is Format.json:
-        typer.echo(render_json([exc.finding], 0, written=[], skipped=[], unchanged=[]), nl=False)
-        return
+def _unreadable(exc: UnreadableLegacy, fmt: str) -> NoReturn:
+    """Nothing was read: the finding that says why, then exit 2."""
+    if fmt == "json":
+        failure = Failure(exc.message, "usage", exc.hint, [exc.finding])
+        report_failure(failure, fmt, EXIT_USAGE)
     typer.echo(finding_line(exc.finding), err=True)
     typer.echo("memkb: nothing was written", err=True)
-
-
-def _as_json(result: ImportResult) -> str:
-    extra: dict[str, object] = {
-        "dry_run": result.dry_run,
-        "written": result.written,
-        "skipped": result.skipped,
-        "unchanged": result.unchanged,
-    }
-    if result.dry_run:
-        extra["contents"] = {path: result.contents[path] for path in result.written}
-    return render_json(result.findings, len(result.contents), **extra)
-
-
-def _as_text(result: ImportResult, strict: bool) -> str:
-    lines = [finding_line(f) for f in result.findings]
-    if result.dry_run:
-        for path in result.written:
-            lines += [f"--- would write {path}", result.contents[path].rstrip("\n")]
-    lines.append(_summary(result, strict))
-    return "\n".join(lines) + "\n"
-
-
-def _summary(result: ImportResult, strict: bool) -> str:
-    errors = sum(f.severity is Severity.ERROR for f in result.findings)
-    warnings = len(result.findings) - errors
-    counts = (
-        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-        f"; {len(result.unchanged)} unchanged, {len(result.skipped)} skipped"
-    )
-    n = len(result.written)
-    records = f"{n} record{'s' * (n != 1)}"
-    if result.dry_run:
-        return f"dry run: would write {records} ({counts}); nothing written"
-    if strict and errors:
-        return f"--strict: nothing written because of the errors above ({counts})"
-    if not n:
-        return f"wrote 0 records ({counts})"
-    return f"wrote {records} ({counts}); review with git diff and commit"
+    raise typer.Exit(EXIT_USAGE)

@@ -3,11 +3,18 @@ the baseline of bare start-up in the benchmarks)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from memkb.cli.app import app, handles_errors
-from memkb.report.rules import render_json, render_list, render_one
+from memkb.cli.app import JSON, app, format_option, handles_errors, output_format
+from memkb.report import reporter
 from memkb.rules.registry import REGISTRY, lookup
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
 
 
 @app.command()
@@ -16,11 +23,10 @@ def rules(
     code: str | None = typer.Argument(
         None, help="A code such as KB304: show its summary, scope, severity and doc."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    fmt: Format = format_option("rules"),
+    as_json: bool = JSON,
 ) -> None:
     """List every finding code memkb can report, with what it means; with CODE, show one."""
     chosen = [lookup(code)] if code is not None else list(REGISTRY.values())
-    if as_json:
-        typer.echo(render_json(chosen), nl=False)
-    else:
-        typer.echo(render_one(chosen[0]) if code is not None else render_list(chosen), nl=False)
+    render = reporter("rules", output_format(fmt, as_json))
+    typer.echo(render(chosen, one=code is not None), nl=False)

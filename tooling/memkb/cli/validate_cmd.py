@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from memkb.cli.app import app, handles_errors, repo_root
-from memkb.report.findings import RENDERERS
+from memkb.cli.app import JSON, app, format_option, handles_errors, output_format, repo_root
+from memkb.report import reporter
 from memkb.rules.selection import load_selection
 from memkb.validation.engine import validate_repo
 
@@ -16,9 +16,23 @@ from memkb.validation.engine import validate_repo
 class Format(StrEnum):
     text = "text"
     json = "json"
+    github = "github"
+    sarif = "sarif"
+    markdown = "markdown"
 
 
-@app.command()
+# One line per paragraph: the help renderer wraps lines to the terminal itself.
+HELP = (
+    "Check every knowledge file: YAML safety, schema, file names, ids and references.\n\n"
+    "Prints one line per finding, `path:line:col: severity CODE message`, then a summary; "
+    "json has the same fields, github prints workflow annotations, sarif a SARIF 2.1.0 log "
+    "for code scanning, markdown a job summary.\n\n"
+    "Exit code 0 when there is no error (warnings allowed), 1 when there are errors, 2 for "
+    "usage or environment problems, 3 for an unexpected error. `memkb rules` lists every code."
+)
+
+
+@app.command(help=HELP)
 @handles_errors
 def validate(
     paths: list[str] = typer.Argument(
@@ -31,11 +45,8 @@ def validate(
         "--repo",
         help="Repository to validate (default: the one holding the current directory).",
     ),
-    fmt: Format = typer.Option(
-        Format.text,
-        "--format",
-        help="Output format: text (one line per finding) or json (same fields).",
-    ),
+    fmt: Format = format_option("validate"),
+    as_json: bool = JSON,
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Ignore and do not update the result cache under .git/memkb/."
     ),
@@ -51,16 +62,12 @@ def validate(
         help="Report only this code (repeatable); ignores still apply on top.",
     ),
 ) -> None:
-    """Check every knowledge file: YAML safety, schema, file names, ids and references.
-
-    Prints one line per finding, `path:line:col: severity CODE message`, then a summary.
-    Exit code 0 when there is no error (warnings allowed), 1 when there are errors,
-    2 for usage or environment problems. `memkb rules` lists every code.
-    """
+    """Check every knowledge file (see HELP)."""
     root = repo_root(repo)
     selection = load_selection(root, ignore, select or None)
     result = validate_repo(
         root, paths or None, use_cache=not no_cache, cwd=Path.cwd(), selection=selection
     )
-    typer.echo(RENDERERS[fmt.value](result.findings, result.files), nl=False)
+    render = reporter("validate", output_format(fmt, as_json))
+    typer.echo(render(result.findings, result.files), nl=False)
     raise typer.Exit(0 if result.ok else 1)

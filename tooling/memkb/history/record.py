@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from memkb.errors import UsageError
-from memkb.gitio.log import git
+from memkb.errors import NotFoundError
+from memkb.gitio.log import git, iso
 from memkb.gitio.objects import BlobReader
 from memkb.kb.layout import KB_DIR
 from memkb.records.load import load_bytes
 
 _LOG_FORMAT = (
-    "--format=%x01%H%x00%P%x00%an%x00%ae%x00%cI%x00"
+    "--format=%x01%H%x00%P%x00%an%x00%ae%x00%ct%x00"
     "%(trailers:key=Memory-Agent,valueonly,separator=%x2C)"
 )
 
@@ -40,13 +40,13 @@ def record_history(root: Path, kind: str, record_id: str) -> dict[str, Any]:
     """Every commit that touched the record's file, newest first, following renames,
     each with date, author, Memory-Agent trailer and a field-level summary.
 
-    Raise UsageError if the record never existed.
+    Raise NotFoundError (a UsageError) if the record never existed.
     """
     path = find_record(root, kind, record_id)
     out = git(root, "log", "--follow", "-M", "--raw", "--no-abbrev", "-z", _LOG_FORMAT, "--", path)
     entries = [_log_entry(chunk) for chunk in out.split("\x01")[1:]]
     if not entries:
-        raise UsageError(
+        raise NotFoundError(
             f"no {kind} '{record_id}' in the history of this repository",
             hint=f"expected it at {path}; check the kind and id",
         )
@@ -62,10 +62,10 @@ def record_history(root: Path, kind: str, record_id: str) -> dict[str, Any]:
 
 def _log_entry(chunk: str) -> dict[str, Any]:
     tokens = chunk.split("\0")
-    sha, parents, author, email, date, agent = tokens[:6]
+    sha, parents, author, email, stamp, agent = tokens[:6]
     entry: dict[str, Any] = {
         "commit": sha,
-        "date": date,
+        "date": iso(int(stamp)),  # UTC with Z, like every memkb timestamp (RFC 3339)
         "author": author,
         "email": email,
         "agent": agent.strip() or None,

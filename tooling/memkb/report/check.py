@@ -3,16 +3,14 @@ commands, SARIF 2.1.0 or a markdown pull-request summary. Pure functions, no pri
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import quote
 
-from memkb import __version__
-from memkb.findings import Finding, Severity
 from memkb.history import summarize
 from memkb.kb.layout import location_of
 from memkb.records.changes import FileChange
+from memkb.report import findings as report
+from memkb.report import json_document
 from memkb.report.findings import (
     finding_line,
     markdown_cell,
@@ -20,16 +18,8 @@ from memkb.report.findings import (
     printable,
     summary_line,
 )
-from memkb.rules.codes import CODES
 from memkb.validation.check import CheckResult
 from memkb.validation.delta import Move
-
-# GitHub shows at most 10 error and 10 warning annotations per step (and 50 per job):
-# https://github.com/actions/toolkit/blob/main/docs/problem-matchers.md#limitations
-ANNOTATIONS_PER_SEVERITY = 10
-SUMMARY_FINDINGS = 200  # rows of the markdown findings table; the rest are counted
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
 
 # ---------------------------------------------------------------- what changed
 
@@ -144,7 +134,7 @@ def render_json(result: CheckResult) -> str:
         "allowed": [{**a.finding.as_dict(), "reason": a.reason} for a in result.allowed],
         "metrics_delta": delta_json(result),
     }
-    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    return json_document("check", body)
 
 
 def _move_text(move: Move) -> str:
@@ -170,50 +160,15 @@ def _diff(move: Move) -> str:
 # ------------------------------------------------------------------------- GitHub
 
 
-def _escape_data(text: str) -> str:
-    """GitHub's escaping of a workflow command's message (actions/toolkit command.ts)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _log_line(text: str) -> str:
-    """A plain log line that the runner cannot read as a workflow command: one line, and
-    never starting with `::`."""
-    line = printable(text)
-    return f" {line}" if line.startswith("::") else line
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def annotation(finding: Finding) -> str:
-    """One workflow command, e.g. `::error file=kb/x.yaml,line=3,col=5,title=KB402::...`."""
-    hint = f" (hint: {finding.hint})" if finding.hint else ""
-    props = (
-        f"file={_escape_property(finding.path)},line={finding.line},col={finding.col},"
-        f"title={_escape_property(f'memkb {finding.code}')}"
-    )
-    return f"::{finding.severity.value} {props}::{_escape_data(finding.message + hint)}"
+def render_outputs(result: CheckResult) -> str:
+    """Step outputs for $GITHUB_OUTPUT: `risk=<class>` and `ok=<true|false>`."""
+    return f"risk={result.risk}\nok={str(result.ok).lower()}\n"
 
 
 def render_github(result: CheckResult) -> str:
     """Annotations for the first 10 errors and 10 warnings (GitHub's per-step cap); every
     other finding as a plain log line, and a note that the job summary lists them all."""
-    shown = {Severity.ERROR: 0, Severity.WARNING: 0}
-    lines, overflow = [], 0
-    for finding in result.findings:
-        if shown[finding.severity] < ANNOTATIONS_PER_SEVERITY:
-            shown[finding.severity] += 1
-            lines.append(annotation(finding))
-        else:
-            overflow += 1
-            lines.append(_log_line(finding_line(finding)))
-    if overflow:
-        lines.append(
-            f"{overflow} more finding(s) were not annotated: GitHub shows "
-            f"{ANNOTATIONS_PER_SEVERITY} errors and {ANNOTATIONS_PER_SEVERITY} warnings per "
-            "step. All are listed above and in the job summary."
-        )
+    lines = report.annotation_lines(result.findings)
     lines.append(f"risk: {result.risk}")
     lines.append(summary_line(result.findings, result.files))
     return "\n".join(lines) + "\n"
@@ -226,54 +181,12 @@ def sarif_log(result: CheckResult) -> dict[str, Any]:
     """A SARIF 2.1.0 log: one run, the rules used, one result per finding (waived findings
     carry an external suppression with the exception's reason)."""
     every = [(f, None) for f in result.findings] + [(a.finding, a.reason) for a in result.allowed]
-    codes = sorted({f.code for f, _ in every})
-    rules = [
-        {"id": code, "name": code, "shortDescription": {"text": CODES.get(code, code)}}
-        for code in codes
-    ]
-    results = [_sarif_result(f, codes.index(f.code), reason) for f, reason in every]
-    run = {
-        "tool": {
-            "driver": {
-                "name": "memkb",
-                "version": __version__,
-                "rules": rules,
-            }
-        },
-        "results": results,
-        "properties": {"risk": result.risk, "riskReasons": result.risk_reasons},
-    }
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-
-
-def _sarif_result(finding: Finding, rule_index: int, reason: str | None) -> dict[str, Any]:
-    hint = f" Hint: {finding.hint}" if finding.hint else ""
-    out: dict[str, Any] = {
-        "ruleId": finding.code,
-        "ruleIndex": rule_index,
-        "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": {"text": finding.message + hint},
-        "locations": [
-            {
-                "physicalLocation": {
-                    # A relative URI reference (RFC 3986): every other character encoded.
-                    "artifactLocation": {
-                        "uri": quote(finding.path, safe="/"),
-                        "uriBaseId": "%SRCROOT%",
-                    },
-                    "region": {"startLine": finding.line, "startColumn": finding.col},
-                }
-            }
-        ],
-    }
-    if reason is not None:
-        out["suppressions"] = [{"kind": "external", "justification": reason}]
-    return out
+    return report.sarif_log(every, {"risk": result.risk, "riskReasons": result.risk_reasons})
 
 
 def render_sarif(result: CheckResult) -> str:
     """The SARIF log as indented JSON."""
-    return json.dumps(sarif_log(result), indent=2, ensure_ascii=False) + "\n"
+    return report.sarif_text(sarif_log(result))
 
 
 # ----------------------------------------------------------------------- markdown
@@ -333,15 +246,7 @@ def _md_delta(result: CheckResult) -> str:
 
 
 def _md_findings(result: CheckResult) -> str:
-    rows: list[str] = []
-    if result.findings:
-        rows += ["### Findings", "", "| | where | code | message |", "|---|---|---|---|"]
-        for finding in result.findings[:SUMMARY_FINDINGS]:
-            rows.append(_md_finding_row(finding))
-        more = len(result.findings) - SUMMARY_FINDINGS
-        if more > 0:
-            rows.append(f"\n…and {more} more (see the log or the SARIF report).")
-        rows.append("")
+    rows = report.markdown_findings(result.findings)
     if result.allowed:
         rows += ["### Reviewed exceptions used", "", "| where | code | reason |", "|---|---|---|"]
         for item in result.allowed:
@@ -354,13 +259,6 @@ def _md_findings(result: CheckResult) -> str:
     return "\n".join(rows)
 
 
-def _md_finding_row(finding: Finding) -> str:
-    icon = "❌" if finding.severity is Severity.ERROR else "⚠️"
-    hint = f" — {finding.hint}" if finding.hint else ""
-    where = markdown_code(f"{finding.path}:{finding.line}:{finding.col}")
-    return f"| {icon} | {where} | {finding.code} | {markdown_cell(finding.message + hint)} |"
-
-
 REPORTERS: dict[str, Callable[[CheckResult], str]] = {
     "text": render_text,
     "json": render_json,
@@ -369,4 +267,4 @@ REPORTERS: dict[str, Callable[[CheckResult], str]] = {
     "markdown": render_markdown,
 }
 
-__all__: Sequence[str] = ("REPORTERS", "annotation", "render_markdown", "sarif_log")
+__all__: Sequence[str] = ("REPORTERS", "render_markdown", "sarif_log")

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
+from memkb.report import json_document
 from memkb.rules.registry import Rule
 
-FORMAT = "memkb.rules/1"
 
-
-def render_list(rules: Sequence[Rule]) -> str:
-    """One line per rule: `CODE  summary`."""
-    return "".join(f"{rule.code}  {rule.summary}\n" for rule in rules)
-
-
-def render_one(rule: Rule) -> str:
-    """A rule in full: summary, then scope, severity and where it is raised, then its doc."""
+def render_text(rules: Sequence[Rule], *, one: bool = False) -> str:
+    """One line per rule (`CODE  summary`); with `one`, the rule in full: summary, then
+    scope, severity and where it is raised, then its doc."""
+    if not one:
+        return "".join(f"{rule.code}  {rule.summary}\n" for rule in rules)
+    (rule,) = rules
     return (
         f"{rule.code}  {rule.summary}\n"
         f"scope: {rule.scope}  severity: {rule.severity}  raised in: {rule.raised_in}\n"
@@ -24,6 +21,7 @@ def render_one(rule: Rule) -> str:
     )
 
 
-def render_json(rules: Sequence[Rule]) -> str:
-    """{"format": ..., "rules": [...]} with every field of each rule."""
-    return json.dumps({"format": FORMAT, "rules": [r.as_dict() for r in rules]}, indent=2) + "\n"
+def render_json(rules: Sequence[Rule], *, one: bool = False) -> str:
+    """The `memkb.rules/1` document: every field of each rule (a list, even for one)."""
+    del one  # the same shape either way, so a reader parses one kind of document
+    return json_document("rules", {"rules": [r.as_dict() for r in rules]})

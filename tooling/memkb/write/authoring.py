@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from memkb.errors import RecordError, UsageError
+from memkb.errors import NotFoundError, RecordError, UsageError
 from memkb.kb.index import Record, Vocabulary
 from memkb.kb.layout import VOCABULARY_FILE, check_kind, record_relpath
 from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
@@ -489,8 +489,8 @@ def _relpath(kind: str, rid: str) -> str:
     return record_relpath(kind, rid)
 
 
-def _missing(kind: str, rid: str) -> RecordError:
-    return RecordError(
+def _missing(kind: str, rid: str) -> NotFoundError:
+    return NotFoundError(
         f"no {kind} '{rid}' ({record_relpath(kind, rid)} does not exist)",
         hint=f"list them with `memkb list --kind {kind}`",
     )
@@ -500,8 +500,9 @@ def _missing(kind: str, rid: str) -> RecordError:
 
 
 def show(root: Path, kind: str, rid: str) -> Record:
-    """The record `kind`/`rid`, read from its own file; RecordError if there is none or it
-    cannot be parsed; UsageError for an unknown kind or an id that is not a file name."""
+    """The record `kind`/`rid`, read from its own file; NotFoundError if there is none,
+    RecordError if it cannot be parsed; UsageError for an unknown kind or an id that is not
+    a file name."""
     relpath = _relpath(kind, rid)
     try:
         raw = (root / relpath).read_bytes()
