@@ -24,7 +24,14 @@ from memkb.errors import RecordError, UsageError
 from memkb.index import Record
 from memkb.layout import check_kind, record_relpath
 from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
-from memkb.yamlio import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
+from memkb.yamlio import (
+    MAX_DEPTH,
+    MAX_EXPANDED_NODES,
+    MAX_INT,
+    IntegerOutOfRange,
+    KbLoader,
+    load_bytes,
+)
 
 EDITABLE_KINDS = ("pattern", "failure", "template", "vocabulary")
 PERMANENT_FIELDS = ("kind", "schema_version", "id")
@@ -41,9 +48,10 @@ def parse_value(text: str) -> Any:
     """A command-line value read as YAML (`12` is a number, `[a, b]` a list, dates stay
     strings); text that is not valid YAML is kept as a string.
 
-    Raises UsageError for a repeated key, and for aliases that expand past the limits
-    of a knowledge file (a self-referring alias does): neither can be written; and for
-    text that is not UTF-8 (undecodable bytes arrive as lone surrogates)."""
+    Raises UsageError for a repeated key, for an integer beyond MAX_INT (KB112), for
+    aliases that expand past the limits of a knowledge file (a self-referring alias
+    does): none can be written; and for text that is not UTF-8 (undecodable bytes arrive
+    as lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -54,6 +62,11 @@ def parse_value(text: str) -> Any:
     loader.duplicates = []
     try:
         value = loader.get_single_data()
+    except IntegerOutOfRange as exc:
+        raise UsageError(
+            f"KB112 the value given holds an integer beyond ±{MAX_INT}",
+            hint="give a smaller number, or quote it to store it as text",
+        ) from exc
     except yaml.YAMLError:
         return text
     finally:

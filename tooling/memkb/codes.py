@@ -16,6 +16,7 @@ CODES: dict[str, str] = {
     "KB109": "top level of the file is not a mapping",
     "KB110": "file cannot be read",
     "KB111": "values nest too deeply, or an alias refers to itself",
+    "KB112": "integer beyond ±9007199254740991 (2^53 - 1)",
     # KB2xx: schema
     "KB201": "value violates the kind's JSON Schema",
     "KB202": "missing or unknown 'kind'",

@@ -1,0 +1,112 @@
+"""Inputs that used to crash memkb: each is a finding or a clear error, never a traceback.
+
+Commands run as real processes (the console script) on real Git repositories, because
+the bugs were in what a process sees: argv bytes, stdin, exit codes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import git
+from memkb.yamlio import MAX_INT, load_bytes
+
+MEMKB = shutil.which("memkb", path=str(Path(sys.executable).parent)) or "memkb"
+OUTCOME = "kb/outcomes/2025/2025-01-20-shumica-marketplace.yaml"
+PATTERN_ID = "ecommerce_security_first"
+
+
+def run(
+    cwd: Path, *args: str | bytes, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real console script; stdout and stderr decoded leniently for the asserts."""
+    done = subprocess.run(
+        [MEMKB, *args], cwd=cwd, input=stdin, capture_output=True, check=False, timeout=120
+    )
+    return subprocess.CompletedProcess(
+        done.args,
+        done.returncode,
+        done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"),
+    )
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+# -- a top level that is not a mapping, with a tab -------------------------------------
+
+
+@pytest.mark.parametrize("text", [b"- a\t\n", b"a\t\n", b"[1,\t2]\n"])
+def test_a_non_mapping_with_a_tab_is_not_a_document(text: bytes) -> None:
+    loaded = load_bytes(text, "kb/patterns/bad.yaml")
+    assert loaded.doc is None
+    assert "KB107" in [f.code for f in loaded.findings]
+
+
+@pytest.mark.parametrize("command", [["validate"], ["list"], ["check", "--base", "HEAD~1"]])
+def test_a_list_with_a_tab_is_a_finding_in_every_command(kb_repo: Path, command: list[str]) -> None:
+    (kb_repo / "kb/patterns/bad.yaml").write_bytes(b"- a\t\n")
+    commit_all(kb_repo, "a list with a tab")
+    done = run(kb_repo, *command)
+    assert "Traceback" not in done.stderr, done.stderr
+    if command[0] == "list":  # list reads the records it can; the bad file is not one
+        assert done.returncode == 0 and PATTERN_ID in done.stdout
+    else:
+        assert done.returncode == 1
+        assert "kb/patterns/bad.yaml:1:4: error KB107 tab character" in done.stdout
+
+
+# -- integers beyond the bound ---------------------------------------------------------
+
+
+HUGE = "1" + "0" * 5000
+
+
+@pytest.mark.parametrize(
+    "value", [HUGE, "-" + HUGE, str(MAX_INT + 1), "0x" + "f" * 14, "1_" * 30 + "1", "1:" * 40 + "1"]
+)
+def test_an_integer_beyond_the_bound_is_a_finding_at_its_place(value: str) -> None:
+    loaded = load_bytes(f"kind: outcome\nerror_count: {value}\n".encode(), "f.yaml")
+    assert loaded.doc is None
+    assert [(f.code, f.line, f.col) for f in loaded.findings] == [("KB112", 2, 14)]
+    assert str(MAX_INT) in loaded.findings[0].message
+
+
+@pytest.mark.parametrize("value", [str(MAX_INT), str(-MAX_INT), "0" * 80 + "7", "0x1f", "1:30"])
+def test_integers_within_the_bound_load(value: str) -> None:
+    loaded = load_bytes(f"kind: outcome\nerror_count: {value}\n".encode(), "f.yaml")
+    assert loaded.findings == [] and isinstance(loaded.doc["error_count"], int)
+
+
+def test_a_huge_integer_is_a_finding_in_validate_and_check(kb_repo: Path) -> None:
+    path = kb_repo / OUTCOME
+    path.write_text(path.read_text() + f"error_count: {HUGE}\n")
+    commit_all(kb_repo, "a huge number")
+    for command in (["validate"], ["check", "--base", "HEAD~1"]):
+        done = run(kb_repo, *command)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 1
+        assert f"{OUTCOME}:11:14: error KB112 integer" in done.stdout
+
+
+def test_a_huge_integer_through_set_or_new_is_refused(kb_repo: Path) -> None:
+    head = git(kb_repo, "rev-parse", "HEAD")
+    attempts = [
+        ["set", "pattern", PATTERN_ID, "prior.weight", HUGE],
+        ["new", "pattern", "huge_one", "--title", "T", "--field", f"notes={HUGE}"],
+        ["new", "pattern", "huge_two", "--title", "T", "--field", f"prior={{weight: {HUGE}}}"],
+    ]
+    for args in attempts:
+        done = run(kb_repo, *args)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "KB112" in done.stderr and str(MAX_INT) in done.stderr
+    assert git(kb_repo, "rev-parse", "HEAD") == head
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
