@@ -110,3 +110,22 @@ def test_a_huge_integer_through_set_or_new_is_refused(kb_repo: Path) -> None:
         assert "KB112" in done.stderr and str(MAX_INT) in done.stderr
     assert git(kb_repo, "rev-parse", "HEAD") == head
     assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+# -- ids that are not UTF-8 ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"show", b"pattern", b"\xff\xfe"],
+        [b"set", b"pattern", b"\xff\xfe", b"title", b"x"],
+        [b"rm", b"pattern", b"\xff"],
+        [b"deprecate", b"pattern", b"\xfe"],
+    ],
+)
+def test_an_id_that_is_not_utf8_is_a_usage_error(kb_repo: Path, args: list[bytes]) -> None:
+    done = run(kb_repo, *args)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2
+    assert "not UTF-8" in done.stderr

@@ -366,12 +366,25 @@ def _relpath(kind: str, rid: str) -> str:
     outside the kind's folder, e.g. `rm failure ../patterns/x`; past 200 bytes, the
     name and its temp file's would pass the 255-byte limit of common file systems)."""
     check_kind(kind)
+    _check_utf8(rid, kind)
     if not rid or "/" in rid or "\0" in rid or rid.startswith(".") or len(rid.encode()) > 200:
         raise UsageError(
             f"'{rid}' is not a record id",
             hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
         )
     return record_relpath(kind, rid)
+
+
+def _check_utf8(rid: str, kind: str) -> None:
+    """UsageError for an id that is not UTF-8: undecodable argv bytes arrive as lone
+    surrogates, which no file name, message or Git call can carry."""
+    try:
+        rid.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"the {kind} id given is not UTF-8 text",
+            hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
+        ) from None
 
 
 def _missing(kind: str, rid: str) -> RecordError:
