@@ -5,14 +5,19 @@ the bugs were in what a process sees: argv bytes, stdin, exit codes."""
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import git
+from memkb.cache import MAGIC, cache_dir
+from memkb.validate import CACHE_FILE
 from memkb.yamlio import MAX_INT, load_bytes
 
 MEMKB = shutil.which("memkb", path=str(Path(sys.executable).parent)) or "memkb"
@@ -129,3 +134,32 @@ def test_an_id_that_is_not_utf8_is_a_usage_error(kb_repo: Path, args: list[bytes
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 2
     assert "not UTF-8" in done.stderr
+
+
+# -- a cache with a good checksum and bad entries --------------------------------------
+
+
+# Each replaces part of a real entry (blob id and stat kept, so the entry is a hit).
+BAD_ENTRIES = {
+    "not a tuple": lambda _: "not a tuple",
+    "short": lambda e: e[:2],
+    "summary not a mapping": lambda e: (e[0], "summary", *e[2:]),
+    "summary key not text": lambda e: (e[0], {1: 2}, *e[2:]),
+    "refs not a tuple": lambda e: (*e[:2], "refs", *e[3:]),
+    "ref of two parts": lambda e: (*e[:2], (("droid", "x"),), *e[3:]),
+    "finding too short": lambda e: (*e[:3], (("f.yaml", 1),), e[4]),
+    "unknown severity": lambda e: (*e[:3], (("f.yaml", 1, 1, "fatal", "KB1", "m", None),), e[4]),
+    "stat not a list": lambda e: (*e[:4], "stat"),
+}
+
+
+@pytest.mark.parametrize("damage", BAD_ENTRIES.values(), ids=BAD_ENTRIES.keys())
+def test_a_malformed_cache_entry_is_a_miss(kb_repo: Path, damage: Any) -> None:
+    assert run(kb_repo, "validate").returncode == 0
+    cache_file = cache_dir(kb_repo) / CACHE_FILE
+    stored = marshal.loads(cache_file.read_bytes()[len(MAGIC) + 32 :])
+    stored["entries"] = {path: damage(e) for path, e in stored["entries"].items()}
+    payload = marshal.dumps(stored)
+    cache_file.write_bytes(MAGIC + hashlib.sha256(payload).digest() + payload)
+    done = run(kb_repo, "validate")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "checked 8 files: clean\n", "")
