@@ -6,6 +6,7 @@ the bugs were in what a process sees: argv bytes, stdin, exit codes."""
 from __future__ import annotations
 
 import hashlib
+import json
 import marshal
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 
 from conftest import git
 from memkb.cache import MAGIC, cache_dir
+from memkb.history.store import CACHE_NAME, JOURNAL_NAME, _seal, _unseal
 from memkb.validate import CACHE_FILE
 from memkb.yamlio import MAX_INT, load_bytes
 
@@ -163,3 +165,30 @@ def test_a_malformed_cache_entry_is_a_miss(kb_repo: Path, damage: Any) -> None:
     cache_file.write_bytes(MAGIC + hashlib.sha256(payload).digest() + payload)
     done = run(kb_repo, "validate")
     assert (done.returncode, done.stdout, done.stderr) == (0, "checked 8 files: clean\n", "")
+
+
+HISTORY_DAMAGE = {
+    "pack not a tuple": lambda d: {**d, "blobs": dict.fromkeys(d["blobs"], "x")},
+    "pack empty": lambda d: {**d, "blobs": dict.fromkeys(d["blobs"], ())},
+    "commit fields": lambda d: {**d, "commits": dict.fromkeys(d["commits"], (None, "t", "c"))},
+    "change of one part": lambda d: {
+        **d,
+        "commits": dict.fromkeys(d["commits"], (None, 1, (("kb/x.yaml",),))),
+    },
+    "applied not a count": lambda d: {**d, "applied": dict.fromkeys(d["applied"], "n")},
+    "section missing": lambda d: {k: v for k, v in d.items() if k != "tips"},
+    "not a mapping": lambda _: [1],
+}
+
+
+@pytest.mark.parametrize("damage", HISTORY_DAMAGE.values(), ids=HISTORY_DAMAGE.keys())
+def test_a_malformed_history_cache_is_rebuilt(kb_repo: Path, damage: Any) -> None:
+    clean = run(kb_repo, "metrics", "--json")
+    assert clean.returncode == 0
+    path = cache_dir(kb_repo) / CACHE_NAME
+    _seal(path, damage(_unseal(path)))
+    path.with_name(JOURNAL_NAME).unlink(missing_ok=True)
+    shutil.rmtree(cache_dir(kb_repo) / "reports")  # finished reports would skip the cache
+    done = run(kb_repo, "metrics", "--json")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == json.loads(clean.stdout)
