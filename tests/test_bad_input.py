@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
+import resource
 import shutil
 import subprocess
 import sys
@@ -19,8 +20,9 @@ import pytest
 from conftest import git
 from memkb.cache import MAGIC, cache_dir
 from memkb.history.store import CACHE_NAME, JOURNAL_NAME, _seal, _unseal
+from memkb.legacy_source import MAX_LEGACY_BYTES
 from memkb.validate import CACHE_FILE
-from memkb.yamlio import MAX_INT, load_bytes
+from memkb.yamlio import MAX_FILE_BYTES, MAX_INT, load_bytes
 
 MEMKB = shutil.which("memkb", path=str(Path(sys.executable).parent)) or "memkb"
 OUTCOME = "kb/outcomes/2025/2025-01-20-shumica-marketplace.yaml"
@@ -192,3 +194,76 @@ def test_a_malformed_history_cache_is_rebuilt(kb_repo: Path, damage: Any) -> Non
     done = run(kb_repo, "metrics", "--json")
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(done.stdout) == json.loads(clean.stdout)
+
+
+# -- inputs are read up to the size limit of a knowledge file --------------------------
+
+
+def _at_most_1_gib() -> None:
+    """Run the child with 1 GiB of address space: an unbounded read of /dev/zero then
+    fails fast (MemoryError) instead of taking the machine's memory, even on old code."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def run_bounded(
+    cwd: Path, *args: str, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [MEMKB, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=120,
+        preexec_fn=_at_most_1_gib,
+    )
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode()
+    )
+
+
+def over_the_limit(limit: int = MAX_FILE_BYTES) -> bytes:
+    """A valid YAML mapping one byte over `limit` (so only the size is wrong)."""
+    head = b"project: big\nnotes: "
+    return head + b"x" * (limit + 1 - len(head) - 1) + b"\n"
+
+
+def assert_refused_for_size(done: subprocess.CompletedProcess[str], name: str, limit: int) -> None:
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 2, (done.stdout[-500:], done.stderr[-500:])
+    said = done.stderr + done.stdout
+    assert name in said and f"larger than the limit of {limit} bytes" in said
+
+
+# A record is one knowledge file; a legacy memory holds many (MAX_LEGACY_BYTES).
+READERS = [
+    (["record", "--from"], "stdin", MAX_FILE_BYTES),
+    (["new", "pattern", "--from"], "stdin", MAX_FILE_BYTES),
+    (["import-legacy"], "/dev/stdin", MAX_LEGACY_BYTES),
+]
+
+
+@pytest.mark.parametrize(("args", "_name", "limit"), READERS)
+def test_an_endless_input_is_refused_at_the_limit(
+    kb_repo: Path, args: list[str], _name: str, limit: int
+) -> None:
+    assert_refused_for_size(run_bounded(kb_repo, *args, "/dev/zero"), "/dev/zero", limit)
+
+
+@pytest.mark.parametrize(("args", "name", "limit"), READERS)
+def test_stdin_over_the_limit_is_refused(
+    kb_repo: Path, args: list[str], name: str, limit: int
+) -> None:
+    head = git(kb_repo, "rev-parse", "HEAD")
+    stdin_arg = "-" if name == "stdin" else name
+    done = run_bounded(kb_repo, *args, stdin_arg, stdin=over_the_limit(limit))
+    assert_refused_for_size(done, name, limit)
+    assert git(kb_repo, "rev-parse", "HEAD") == head
+    assert git(kb_repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_stdin_at_the_limit_is_read(kb_repo: Path) -> None:
+    text = over_the_limit()[1:]  # exactly MAX_FILE_BYTES: read, then judged as a record
+    done = run_bounded(kb_repo, "new", "pattern", "--from", "-", stdin=text)
+    assert "larger than the limit" not in done.stderr
+    assert "missing required field(s) for a new pattern" in done.stderr

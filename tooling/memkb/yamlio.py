@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -80,6 +80,14 @@ class Loaded:
     doc: Any = None
     text: str = ""
     findings: list[Finding] = field(default_factory=list)
+
+
+def read_limited(handle: IO[bytes], limit: int = MAX_FILE_BYTES) -> bytes | None:
+    """The rest of `handle`, or None if it holds more than `limit` bytes. Reads at most
+    limit + 1 bytes, so /dev/zero or an endless pipe costs a quarter MiB, not all memory.
+    Raises OSError as reading does."""
+    data = handle.read(limit + 1)
+    return data if len(data) <= limit else None
 
 
 def load_bytes(raw: bytes, path: str) -> Loaded:
