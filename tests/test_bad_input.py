@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from conftest import git
+from conftest import BUNDLED_KB, SCHEMAS, git
+from memkb import authoring
 from memkb.cache import MAGIC, cache_dir
+from memkb.errors import RecordError, UsageError
 from memkb.history.store import CACHE_NAME, JOURNAL_NAME, _seal, _unseal
 from memkb.legacy_source import MAX_LEGACY_BYTES
-from memkb.validate import CACHE_FILE
+from memkb.validate import CACHE_FILE, validate_repo
 from memkb.yamlio import MAX_FILE_BYTES, MAX_INT, load_bytes
 
 MEMKB = shutil.which("memkb", path=str(Path(sys.executable).parent)) or "memkb"
@@ -267,3 +271,44 @@ def test_stdin_at_the_limit_is_read(kb_repo: Path) -> None:
     done = run_bounded(kb_repo, "new", "pattern", "--from", "-", stdin=text)
     assert "larger than the limit" not in done.stderr
     assert "missing required field(s) for a new pattern" in done.stderr
+
+
+# -- open inputs: ids and paths --------------------------------------------------------
+
+# Any text a shell can pass: printable, control characters, and undecodable argv bytes
+# (which Python hands over as lone surrogates).
+ARGV_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.binary(max_size=40).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
+)
+
+
+@pytest.fixture(scope="module")
+def plain_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled KB and schemas in a plain folder (these reads need no Git)."""
+    root = tmp_path_factory.mktemp("plain") / "repo"
+    shutil.copytree(SCHEMAS, root / "schemas")
+    shutil.copytree(BUNDLED_KB, root / "kb")
+    return root
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(["pattern", "failure", "template", "outcome"]), rid=ARGV_TEXT)
+def test_any_id_is_found_or_refused_cleanly(plain_kb: Path, kind: str, rid: str) -> None:
+    try:
+        record = authoring.show(plain_kb, kind, rid)
+    except (UsageError, RecordError) as exc:
+        assert exc.message
+    else:
+        assert record.id == rid and (plain_kb / record.relpath).is_file()
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=ARGV_TEXT)
+def test_any_path_argument_is_validated_or_refused_cleanly(plain_kb: Path, path: str) -> None:
+    try:
+        result = validate_repo(plain_kb, [path], use_cache=False)
+    except UsageError as exc:
+        assert exc.message
+    else:
+        assert result.files == 8
