@@ -312,3 +312,14 @@ def test_any_path_argument_is_validated_or_refused_cleanly(plain_kb: Path, path:
         assert exc.message
     else:
         assert result.files == 8
+
+
+def test_a_huge_integer_in_legacy_memory_is_a_finding(kb_repo: Path, tmp_path: Path) -> None:
+    legacy = tmp_path / "legacy.json"
+    legacy.write_text(
+        '{"success_patterns": {"p": {"pattern_id": "p", "success_rate": ' + HUGE + "}}}"
+    )
+    done = run(kb_repo, "import-legacy", str(legacy), "--dry-run")
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 1
+    assert "KB605" in done.stdout and "success_rate" in done.stdout

@@ -20,7 +20,7 @@ from typing import Any
 
 from memkb.errors import UsageError
 from memkb.findings import Finding, error
-from memkb.yamlio import MAX_FILE_BYTES, read_limited
+from memkb.yamlio import MAX_FILE_BYTES, MAX_INT, read_limited
 
 # A legacy memory holds many records in one file (thousands of patterns run to a few
 # MB), so it gets 64 knowledge files' worth: still a bound, so /dev/zero or an endless
@@ -207,8 +207,11 @@ def _parse_block(source: LegacySource, index: int, offset: int, body: str) -> Bl
 
     try:
         # NaN/Infinity stay strings, so the schema rejects them as non-numbers
-        # (as floats they would slip through every range check).
-        block.data = json.loads(body, object_pairs_hook=pairs, parse_constant=str)
+        # (as floats they would slip through every range check); so do integers beyond
+        # MAX_INT (int() of 5,000 digits raises, and a record may not hold them).
+        block.data = json.loads(
+            body, object_pairs_hook=pairs, parse_constant=str, parse_int=_bounded_int
+        )
     except json.JSONDecodeError as exc:
         line, col = source.line_col(offset + exc.pos)
         source.findings.append(
@@ -234,6 +237,13 @@ def _parse_block(source: LegacySource, index: int, offset: int, body: str) -> Bl
             )
         )
     return block
+
+
+def _bounded_int(text: str) -> int | str:
+    """The integer `text`, or `text` itself if it lies beyond ±MAX_INT."""
+    if len(text) > len(str(-MAX_INT)) or abs(value := int(text)) > MAX_INT:
+        return text
+    return value
 
 
 def _locate_all(
