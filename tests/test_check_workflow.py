@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +313,35 @@ def test_every_python_in_ci_steps_is_isolated() -> None:
     pythons = re.findall(r"(python3?\"?)(\s+\S+)", commands)
     assert pythons, "expected Python invocations"
     assert [p for p in pythons if p[1].strip() != "-I"] == []
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    """name -> version of every `name==version` line of a pip-compile lock."""
+    found = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", lock.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in found}
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[; ]", r)[0]).lower() for r in requirements}
+
+
+@pytest.mark.parametrize(("lock", "extras"), [("check.txt", []), ("test.txt", ["dev"])])
+def test_ci_locks_pin_every_dependency_with_hashes(lock: str, extras: list[str]) -> None:
+    """The CI installs use --require-hashes --no-deps, so a lock missing a dependency of
+    pyproject.toml (e.g. after adding one) would only fail in CI: fail here first."""
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    wanted = _names(project["dependencies"]) | {"setuptools"}
+    for extra in extras:
+        wanted |= _names(project["optional-dependencies"][extra])
+    path = PROJECT / ".github" / "requirements" / lock
+    assert wanted - set(_pins(path)) == set()
+    entries = [e for e in re.split(r"\n(?=[A-Za-z0-9])", path.read_text()) if "==" in e]
+    assert len(entries) == len(_pins(path))
+    assert all("--hash=sha256:" in e for e in entries)
+
+
+def test_ci_script_installs_only_from_the_lock() -> None:
+    script = (PROJECT / ".ci" / "run").read_text()
+    assert "--require-hashes --no-deps -r .github/requirements/test.txt" in script
+    assert "--no-deps --no-build-isolation -e ." in script
+    assert "'.[dev]'" not in script  # an unpinned install of the extra
