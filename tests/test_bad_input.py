@@ -323,3 +323,17 @@ def test_a_huge_integer_in_legacy_memory_is_a_finding(kb_repo: Path, tmp_path: P
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     assert done.returncode == 1
     assert "KB605" in done.stdout and "success_rate" in done.stdout
+
+
+@pytest.mark.parametrize("command", [["validate"], ["show", "pattern", "huge"]])
+def test_a_huge_knowledge_file_is_refused_without_reading_it(
+    kb_repo: Path, command: list[str]
+) -> None:
+    with (kb_repo / "kb/patterns/huge.yaml").open("wb") as handle:
+        handle.truncate(4 << 30)  # 4 GiB, sparse: no disk used, but read() would take it
+    done = run_bounded(kb_repo, *command)
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 1
+    assert "kb/patterns/huge.yaml:1:1: error KB105 file is larger than the limit" in (
+        done.stdout + done.stderr
+    )

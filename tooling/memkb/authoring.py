@@ -27,6 +27,7 @@ from memkb.writer import Edit, Target, WriteOptions, WriteResult, write
 from memkb.yamlio import (
     MAX_DEPTH,
     MAX_EXPANDED_NODES,
+    MAX_FILE_BYTES,
     MAX_INT,
     IntegerOutOfRange,
     KbLoader,
@@ -402,7 +403,8 @@ def show(root: Path, kind: str, rid: str) -> Record:
     cannot be parsed; UsageError for an unknown kind or an id that is not a file name."""
     relpath = _relpath(kind, rid)
     try:
-        raw = (root / relpath).read_bytes()
+        with (root / relpath).open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # enough to refuse a larger one (KB105)
     except (FileNotFoundError, NotADirectoryError):
         raise _missing(kind, rid) from None
     loaded = load_bytes(raw, relpath)

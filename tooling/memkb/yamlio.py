@@ -91,14 +91,15 @@ def read_limited(handle: IO[bytes], limit: int = MAX_FILE_BYTES) -> bytes | None
 
 
 def load_bytes(raw: bytes, path: str) -> Loaded:
-    """Decode and parse one knowledge file; every problem becomes a KB1xx finding."""
+    """Decode and parse one knowledge file; every problem becomes a KB1xx finding.
+    Readers pass at most MAX_FILE_BYTES + 1 bytes, so KB105 names the limit, not a size."""
     if len(raw) > MAX_FILE_BYTES:
         return Loaded(
             findings=[
                 error(
                     path,
                     "KB105",
-                    f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}",
+                    f"file is larger than the limit of {MAX_FILE_BYTES} bytes",
                     hint="split the record or shorten it",
                 )
             ]
