@@ -9,6 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis loads its "ci" profile when it sees a CI variable, and that profile is
+# derandomized: the same examples on every run, so a bug found one run in ten is never
+# found by CI (test_arbitrary_bytes_never_raise hid one that way). CI keeps the profile's
+# other settings (no deadline, no example database, print_blob to reproduce a failure)
+# but draws fresh examples every run.
+settings.register_profile("ci", settings.get_profile("ci"), derandomize=False)
 
 PROJECT = Path(__file__).resolve().parents[1]
 BUNDLED_KB = PROJECT / "kb"

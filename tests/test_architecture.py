@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tooling" / "memkb"
 LAYERS: tuple[str, ...] = (
     "errors",
     "findings",
+    "limits",
     "cachefile",
     "gitio",
     "kb",

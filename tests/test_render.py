@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import BUNDLED_KB, PROJECT, SCHEMAS
-from memkb.records.load import load_bytes
+from memkb.records.load import MAX_INT, load_bytes
 from memkb.records.render import FIELD_ORDER, render_record
 
 BUNDLED_FILES = sorted(BUNDLED_KB.rglob("*.yaml"))
@@ -157,7 +157,7 @@ def test_field_order_table_matches_the_schemas(kind: str) -> None:
 
 _scalars = st.one_of(
     st.text(max_size=40),
-    st.integers(),
+    st.integers(-MAX_INT, MAX_INT),  # beyond: KB112 (test_bad_input.py)
     st.booleans(),
     st.none(),
     st.sampled_from(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -104,3 +107,21 @@ def test_deep_nesting_is_reported_not_a_crash() -> None:
     assert [c for c, _, _ in codes(deep_alias)] == ["KB111"]
     deep_mapping = b"notes: " + b"{a: " * 900 + b"1" + b"}" * 900 + b"\n"
     assert [c for c, _, _ in codes(deep_mapping)] == ["KB111"]
+
+
+def test_hypothesis_draws_fresh_examples_on_ci_too() -> None:
+    """With CI set (as GitHub sets it), the suite's settings must not be derandomized:
+    Hypothesis's own "ci" profile is, which hid a crash found one run in ten."""
+    probe = (
+        "import os, sys; os.environ['CI'] = 'true'; sys.path.insert(0, 'tests');"
+        "import conftest; from hypothesis import settings;"
+        "print(settings._current_profile, settings().derandomize)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["ci", "False"]

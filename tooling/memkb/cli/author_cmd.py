@@ -16,6 +16,7 @@ import typer
 
 from memkb.cli.app import JSON, app, format_option, handles_errors, output_format, repo_root
 from memkb.errors import UsageError
+from memkb.records.load import MAX_FILE_BYTES, read_limited
 from memkb.report import reporter
 from memkb.report.writes import render_notes
 from memkb.write import authoring
@@ -90,9 +91,20 @@ def _read_doc(source: str) -> dict[str, Any]:
     """The mapping in FILE, or on stdin for "-" (YAML or JSON)."""
     name = "stdin" if source == "-" else source
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        if source == "-":
+            raw = read_limited(sys.stdin.buffer)
+        else:
+            with Path(source).open("rb") as handle:
+                raw = read_limited(handle)
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+    if raw is None:
+        raise UsageError(
+            f"{name} is larger than the limit of {MAX_FILE_BYTES} bytes",
+            hint="give one record (a knowledge file has the same limit)",
+        )
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"{name} is not UTF-8 (byte 0x{exc.object[exc.start]:02x})",

@@ -13,7 +13,7 @@ from yaml.constructor import SafeConstructor
 from memkb.gitio.log import Progress
 from memkb.gitio.objects import BlobReader
 from memkb.history.store import Cache
-from memkb.records.load import MAX_FILE_BYTES, KbLoader, load_bytes
+from memkb.records.load import MAX_FILE_BYTES, MAX_INT, KbLoader, load_bytes
 
 
 def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
@@ -36,6 +36,9 @@ def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
 
 
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")  # YAML 1.1 reads 010 as octal 8
+# Integers with fewer digits than MAX_INT are always in range; longer ones go to the full
+# loader, which refuses those beyond MAX_INT (KB112): int() of 5,000 digits raises.
+_MAX_PLAIN_INT_CHARS = len(str(MAX_INT)) - 1
 _PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
 _TAG = "tag:yaml.org,2002:"
 
@@ -104,7 +107,7 @@ def _node_value(node: yaml.Node) -> Any:
     tag, value = node.tag, node.value
     if tag == _TAG + "str":
         return value
-    if tag == _TAG + "int" and _PLAIN_INT.match(value):
+    if tag == _TAG + "int" and _PLAIN_INT.match(value) and len(value) <= _MAX_PLAIN_INT_CHARS:
         return int(value)
     if tag == _TAG + "float" and _PLAIN_FLOAT.match(value):
         return float(value)

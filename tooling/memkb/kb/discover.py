@@ -10,6 +10,7 @@ from pathlib import Path
 from memkb.errors import UsageError
 from memkb.findings import Finding, error
 from memkb.kb.layout import KB_DIR
+from memkb.limits import MAX_FILE_BYTES
 
 SUFFIX = ".yaml"
 
@@ -88,7 +89,8 @@ def read_source(root: Path, relpath: str) -> Source:
             )
     try:
         with open(path, "rb") as handle:  # noqa: PTH123 - see above
-            return Source(relpath, handle.read())
+            # One byte past the limit is enough for load_bytes to refuse it (KB105).
+            return Source(relpath, handle.read(MAX_FILE_BYTES + 1))
     except OSError as exc:
         return Source(
             relpath,

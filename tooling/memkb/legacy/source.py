@@ -20,6 +20,12 @@ from typing import Any
 
 from memkb.errors import UsageError
 from memkb.findings import Finding, error
+from memkb.records.load import MAX_FILE_BYTES, MAX_INT, read_limited
+
+# A legacy memory holds many records in one file (thousands of patterns run to a few
+# MB), so it gets 64 knowledge files' worth: still a bound, so /dev/zero or an endless
+# pipe is refused after 16 MiB instead of filling memory.
+MAX_LEGACY_BYTES = 64 * MAX_FILE_BYTES
 
 # (block index, key or list index, ...): a value's place in the legacy file.
 LegacyPath = tuple[int | str, ...]
@@ -100,10 +106,12 @@ class LegacySource:
 def read_legacy(source: Path, display: str) -> LegacySource:
     """Read and parse `source`; findings name it as `display`.
 
-    Raises UnreadableLegacy (KB601) if the file cannot be read, is not UTF-8 or
-    holds no JSON at all. JSON syntax errors are KB602 findings, not exceptions."""
+    Raises UnreadableLegacy (KB601) if the file cannot be read, is larger than
+    MAX_LEGACY_BYTES, is not UTF-8 or holds no JSON at all. JSON syntax errors are KB602
+    findings, not exceptions."""
     try:
-        raw = source.read_bytes()
+        with source.open("rb") as handle:
+            raw = read_limited(handle, MAX_LEGACY_BYTES)
     except OSError as exc:
         raise UnreadableLegacy(
             error(
@@ -113,6 +121,15 @@ def read_legacy(source: Path, display: str) -> LegacySource:
                 hint="check the file name and its permissions",
             )
         ) from exc
+    if raw is None:
+        raise UnreadableLegacy(
+            error(
+                display,
+                "KB601",
+                f"legacy memory is larger than the limit of {MAX_LEGACY_BYTES} bytes",
+                hint="split it: import each part in its own run",
+            )
+        )
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -190,8 +207,11 @@ def _parse_block(source: LegacySource, index: int, offset: int, body: str) -> Bl
 
     try:
         # NaN/Infinity stay strings, so the schema rejects them as non-numbers
-        # (as floats they would slip through every range check).
-        block.data = json.loads(body, object_pairs_hook=pairs, parse_constant=str)
+        # (as floats they would slip through every range check); so do integers beyond
+        # MAX_INT (int() of 5,000 digits raises, and a record may not hold them).
+        block.data = json.loads(
+            body, object_pairs_hook=pairs, parse_constant=str, parse_int=_bounded_int
+        )
     except json.JSONDecodeError as exc:
         line, col = source.line_col(offset + exc.pos)
         source.findings.append(
@@ -217,6 +237,13 @@ def _parse_block(source: LegacySource, index: int, offset: int, body: str) -> Bl
             )
         )
     return block
+
+
+def _bounded_int(text: str) -> int | str:
+    """The integer `text`, or `text` itself if it lies beyond ±MAX_INT."""
+    if len(text) > len(str(-MAX_INT)) or abs(value := int(text)) > MAX_INT:
+        return text
+    return value
 
 
 def _locate_all(

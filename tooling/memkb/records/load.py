@@ -9,17 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from memkb.findings import Finding, error
+from memkb.limits import MAX_FILE_BYTES as MAX_FILE_BYTES
 
-MAX_FILE_BYTES = 256 * 1024
 MAX_EXPANDED_NODES = 20_000
 MAX_DEPTH = 100
+# The largest integer a record may hold: JSON's exact range (Number.MAX_SAFE_INTEGER),
+# so every reader of a record sees the same number. Counts and days are far below it.
+MAX_INT = 2**53 - 1
+# Past this many characters (signs, underscores and leading zeros aside) an integer is
+# out of range in any base YAML allows, so it is refused before conversion: converting
+# thousands of digits is what raised "Exceeds the limit (4300 digits)".
+_MAX_INT_CHARS = 64
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class IntegerOutOfRange(yaml.MarkedYAMLError):
+    """An integer scalar beyond ±MAX_INT (KB112); `problem_mark` is where it starts."""
 
 
 class KbLoader(_Loader):  # type: ignore[misc,valid-type]
@@ -39,6 +50,18 @@ class KbLoader(_Loader):  # type: ignore[misc,valid-type]
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """The integer, or IntegerOutOfRange past ±MAX_INT (checked before converting)."""
+        digits = str(node.value).replace("_", "").lstrip("+-").lstrip("0")
+        value: int | None = None
+        if len(digits) <= _MAX_INT_CHARS:
+            value = super().construct_yaml_int(node)
+        if value is None or abs(value) > MAX_INT:
+            raise IntegerOutOfRange(
+                problem=f"integer beyond ±{MAX_INT}", problem_mark=node.start_mark
+            )
+        return value
+
 
 # Keep dates as strings: the schemas check their format, and a record must
 # round-trip to JSON unchanged.
@@ -47,6 +70,7 @@ KbLoader.yaml_implicit_resolvers = {
     for first, resolvers in _Loader.yaml_implicit_resolvers.items()
 }
 KbLoader.add_constructor("tag:yaml.org,2002:map", KbLoader.construct_mapping)
+KbLoader.add_constructor("tag:yaml.org,2002:int", KbLoader.construct_yaml_int)
 
 
 @dataclass
@@ -58,15 +82,24 @@ class Loaded:
     findings: list[Finding] = field(default_factory=list)
 
 
+def read_limited(handle: IO[bytes], limit: int = MAX_FILE_BYTES) -> bytes | None:
+    """The rest of `handle`, or None if it holds more than `limit` bytes. Reads at most
+    limit + 1 bytes, so /dev/zero or an endless pipe costs a quarter MiB, not all memory.
+    Raises OSError as reading does."""
+    data = handle.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
 def load_bytes(raw: bytes, path: str) -> Loaded:
-    """Decode and parse one knowledge file; every problem becomes a KB1xx finding."""
+    """Decode and parse one knowledge file; every problem becomes a KB1xx finding.
+    Readers pass at most MAX_FILE_BYTES + 1 bytes, so KB105 names the limit, not a size."""
     if len(raw) > MAX_FILE_BYTES:
         return Loaded(
             findings=[
                 error(
                     path,
                     "KB105",
-                    f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}",
+                    f"file is larger than the limit of {MAX_FILE_BYTES} bytes",
                     hint="split the record or shorten it",
                 )
             ]
@@ -101,16 +134,18 @@ def load_bytes(raw: bytes, path: str) -> Loaded:
     loaded.findings = tabs + [
         f for f in loaded.findings if not (f.code == "KB101" and f.line in tab_lines)
     ]
-    # A file holding only `~` or `null` parses to None: not a record either.
-    if not isinstance(loaded.doc, dict) and not loaded.findings:
-        loaded.findings.append(
-            error(
-                path,
-                "KB109",
-                "a record must be a mapping of fields",
-                hint="start the file with 'kind: ...' and one field a line",
+    # A file holding only `~` or `null` parses to None: not a record either. A list or
+    # a scalar is never a document, whatever else was found (a tab, say).
+    if not isinstance(loaded.doc, dict):
+        if loaded.doc is not None or not loaded.findings:
+            loaded.findings.append(
+                error(
+                    path,
+                    "KB109",
+                    "a record must be a mapping of fields",
+                    hint="start the file with 'kind: ...' and one field a line",
+                )
             )
-        )
         loaded.doc = None
     return loaded
 
@@ -126,6 +161,8 @@ def _parse(text: str, path: str) -> Loaded:
         doc = loader.construct_document(node) if node is not None else None
     except RecursionError:  # only absurd nesting gets here: records are a few levels deep
         return Loaded(text=text, findings=[_too_deep(path, None)])
+    except IntegerOutOfRange as exc:
+        return Loaded(text=text, findings=[_out_of_range(path, exc)])
     except yaml.constructor.ConstructorError as exc:
         return Loaded(
             text=text,
@@ -164,6 +201,16 @@ def _parse(text: str, path: str) -> Loaded:
         for key, mark in sorted(loader.duplicates, key=lambda d: (d[1].line, d[1].column))
     ]
     return Loaded(doc=None if dups else doc, text=text, findings=dups)
+
+
+def _out_of_range(path: str, exc: IntegerOutOfRange) -> Finding:
+    return _marked(
+        path,
+        "KB112",
+        f"integer beyond ±{MAX_INT}",
+        exc.problem_mark,
+        "write a smaller number (or quote it if it is an identifier, not a quantity)",
+    )
 
 
 def _tag_message(exc: yaml.constructor.ConstructorError) -> str:

@@ -142,6 +142,9 @@ _RULES: tuple[Rule, ...] = (
     _raised("KB111", LOAD, "values nest too deeply, or an alias refers to itself", _LOADER,
             "Nesting is bounded, and a recursive alias is refused."),
     # KB2xx: schema
+    _raised("KB112", LOAD, "integer beyond ±9007199254740991 (2^53 - 1)", _LOADER,
+            "JSON's exact range, so every reader of a record sees the same number; the "
+            "value is refused before conversion, so a 5,000-digit integer costs nothing."),
     _raised("KB201", FILE, "value violates the kind's JSON Schema", "memkb.records.schema",
             "Each record is checked against schemas/<kind>.schema.json (2020-12); every "
             "violation is reported at the offending value (an unknown field at its key, a "

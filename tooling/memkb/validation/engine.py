@@ -329,13 +329,64 @@ def _check_path(
 ) -> tuple[FileResult, tuple[Any, ...]]:
     """The file's result and cache entry; the file is not even read when its stat matches
     a trusted one in the cache, or its blob id (known from a Git tree) the cached one."""
-    hit = cached.get(relpath)
+    hit = _cached_entry(cached, relpath)
     if hit is not None and _known(relpath, stat, snapshot, cached):
         return FileResult.from_cache(relpath, hit), hit
     read_ns = time.time_ns()
     result, entry = _check_source(snapshot.source(relpath), schemas, cached)
     trusted = trusted_stat(stat, read_ns)
     return result, (*entry[:4], list(trusted) if trusted is not None else None)
+
+
+def _cached_entry(cached: dict[str, Any], relpath: str) -> tuple[Any, ...] | None:
+    """The cache entry of `relpath` if it has the shape CACHE_FORMAT describes, else None
+    (a miss). The checksum only proves the file is what some writer wrote: a foreign or
+    buggy writer must cost a rebuild, never a crash."""
+    entry = cached.get(relpath)
+    if not (isinstance(entry, tuple) and len(entry) == 5):
+        return None
+    blob, summary, refs, findings, stat = entry
+    ok = (
+        isinstance(blob, str)
+        and (summary is None or (isinstance(summary, dict) and all(map(_is_str, summary))))
+        and isinstance(refs, tuple)
+        and all(map(_is_ref, refs))
+        and isinstance(findings, tuple)
+        and all(map(_is_finding, findings))
+        and (stat is None or (isinstance(stat, list) and all(type(n) is int for n in stat)))
+    )
+    return entry if ok else None
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_ref(ref: object) -> bool:
+    return (
+        isinstance(ref, tuple)
+        and len(ref) == 3
+        and _is_str(ref[0])
+        and _is_str(ref[1])
+        and isinstance(ref[2], tuple)
+        and all(isinstance(step, str | int) for step in ref[2])
+    )
+
+
+_SEVERITIES = frozenset(s.value for s in Severity)
+
+
+def _is_finding(data: object) -> bool:
+    return (
+        isinstance(data, tuple)
+        and len(data) == 7
+        and all(map(_is_str, data[3:6]))
+        and data[3] in _SEVERITIES
+        and _is_str(data[0])
+        and type(data[1]) is int
+        and type(data[2]) is int
+        and (data[6] is None or _is_str(data[6]))
+    )
 
 
 def _changed(cached: dict[str, Any], fresh: dict[str, tuple[Any, ...]]) -> bool:
@@ -352,7 +403,7 @@ def _check_source(
         result = FileResult(source.relpath, "", None, [source.problem] if source.problem else [])
         return result, result.to_cache()
     blob = cache.blob_id(source.raw)
-    hit = cached.get(source.relpath)
+    hit = _cached_entry(cached, source.relpath)
     if hit is not None and hit[0] == blob:
         return FileResult.from_cache(source.relpath, hit), hit[:4]
     doc, findings = check_file(source.relpath, source.raw, schemas)

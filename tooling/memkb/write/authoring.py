@@ -27,7 +27,15 @@ from memkb.kb.layout import VOCABULARY_FILE, check_kind, record_relpath
 from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.kb.snapshot import Snapshot, WorkTree
 from memkb.records import edit as yamledit
-from memkb.records.load import MAX_DEPTH, MAX_EXPANDED_NODES, KbLoader, load_bytes
+from memkb.records.load import (
+    MAX_DEPTH,
+    MAX_EXPANDED_NODES,
+    MAX_FILE_BYTES,
+    MAX_INT,
+    IntegerOutOfRange,
+    KbLoader,
+    load_bytes,
+)
 from memkb.write.journal import read_file
 from memkb.write.transaction import Edit, Target, WriteOptions, WriteResult, write
 
@@ -46,14 +54,20 @@ def parse_value(text: str) -> Any:
     """A command-line value read as YAML (`12` is a number, `[a, b]` a list, dates stay
     strings); text that is not valid YAML is kept as a string.
 
-    Raises UsageError for a repeated key, and for aliases that expand past the limits
-    of a knowledge file (a self-referring alias does): neither can be written; and for
-    text that is not UTF-8 (undecodable bytes arrive as lone surrogates)."""
+    Raises UsageError for a repeated key, for an integer beyond MAX_INT (KB112), for
+    aliases that expand past the limits of a knowledge file (a self-referring alias
+    does): none can be written; and for text that is not UTF-8 (undecodable bytes arrive
+    as lone surrogates)."""
     _check_utf8(text)
     loader = KbLoader(text)  # a safe loader
     loader.duplicates = []
     try:
         value = loader.get_single_data()
+    except IntegerOutOfRange as exc:
+        raise UsageError(
+            f"KB112 the value given holds an integer beyond ±{MAX_INT}",
+            hint="give a smaller number, or quote it to store it as text",
+        ) from exc
     except yaml.YAMLError:
         return text
     finally:
@@ -481,12 +495,25 @@ def _relpath(kind: str, rid: str) -> str:
     outside the kind's folder, e.g. `rm failure ../patterns/x`; past 200 bytes, the
     name and its temp file's would pass the 255-byte limit of common file systems)."""
     check_kind(kind)
+    _check_id_utf8(rid, kind)
     if not rid or "/" in rid or "\0" in rid or rid.startswith(".") or len(rid.encode()) > 200:
         raise UsageError(
             f"'{rid}' is not a record id",
             hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
         )
     return record_relpath(kind, rid)
+
+
+def _check_id_utf8(rid: str, kind: str) -> None:
+    """UsageError for an id that is not UTF-8: undecodable argv bytes arrive as lone
+    surrogates, which no file name, message or Git call can carry."""
+    try:
+        rid.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"the {kind} id given is not UTF-8 text",
+            hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
+        ) from None
 
 
 def _missing(kind: str, rid: str) -> NotFoundError:
@@ -505,7 +532,8 @@ def show(root: Path, kind: str, rid: str) -> Record:
     a file name."""
     relpath = _relpath(kind, rid)
     try:
-        raw = (root / relpath).read_bytes()
+        with (root / relpath).open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # enough to refuse a larger one (KB105)
     except (FileNotFoundError, NotADirectoryError):
         raise _missing(kind, rid) from None
     loaded = load_bytes(raw, relpath)
