@@ -4,6 +4,8 @@ module imports another that imports it back (import cycles hide which part owns 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tooling" / "memkb"
 # listed before it, never one after it (imports inside functions included: a lazy import
 # hides a dependency from start-up, not from the design).
 LAYERS: tuple[str, ...] = (
+    "_version",
     "errors",
     "findings",
     "limits",
@@ -50,7 +53,11 @@ def imports_of(path: Path, *, top_level_only: bool) -> set[str]:
     for node in nodes:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("memkb"):
             folder = PACKAGE.parent / node.module.replace(".", "/")
-            submodules = {a.name for a in node.names if (folder / f"{a.name}.py").exists()}
+            submodules = {
+                a.name
+                for a in node.names
+                if (folder / f"{a.name}.py").exists() or (folder / a.name).is_dir()
+            }
             found.update(f"{node.module}.{name}" for name in submodules)
             if len(submodules) < len(node.names):  # names defined in the module itself
                 found.add(node.module)
@@ -64,6 +71,23 @@ def graph(*, top_level_only: bool) -> dict[str, set[str]]:
         module_name(path): imports_of(path, top_level_only=top_level_only)
         for path in sorted(PACKAGE.rglob("*.py"))
     }
+
+
+def test_the_public_api_resolves() -> None:
+    import memkb
+
+    assert set(memkb.__all__) == {"__version__", *memkb._API}
+    for name in memkb.__all__:
+        assert getattr(memkb, name) is not None, name
+
+
+def test_importing_memkb_loads_no_heavy_module() -> None:
+    code = (
+        "import sys, memkb; heavy = {'git', 'jsonschema', 'ruamel', 'yaml', 'typer'}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def layer_of(module: str) -> str:

@@ -14,7 +14,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from memkb import __version__
+from memkb._version import __version__
 from memkb.cli.main import app
 
 ROOT = Path(__file__).resolve().parent.parent

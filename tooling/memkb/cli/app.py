@@ -16,7 +16,7 @@ import typer
 # typer 0.28 vendors click; its exceptions are not re-exported (pinned below 0.29).
 from typer._click.exceptions import ClickException
 
-from memkb import __version__
+from memkb._version import __version__
 from memkb.errors import MemkbError, NotFoundError, RecordError, RepoError, UsageError
 from memkb.kb.layout import KB_DIR, find_root
 from memkb.report import formats, reporter

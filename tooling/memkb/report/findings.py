@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from memkb import __version__
+from memkb._version import __version__
 from memkb.findings import Finding, Severity
 from memkb.report import json_document, json_text
 from memkb.rules.codes import CODES

@@ -16,8 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from memkb import __version__
 from memkb import cachefile as cache
+from memkb._version import __version__
 from memkb.findings import Finding, Severity, has_errors
 from memkb.kb.discover import (
     Source,
