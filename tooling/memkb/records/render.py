@@ -31,7 +31,7 @@ MAX_KEY_WIDTH = 1000
 
 # Field order of every object in each kind's schema, keyed by the path of the
 # object inside the record ("[]" stands for "every item of the list"). Kept as
-# data so rendering needs no repository; tests/test_render.py checks it against
+# data so rendering needs no repository; tests/unit/records/test_render.py checks it against
 # schemas/*.schema.json so the two cannot drift apart.
 FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
     "pattern": {

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from conftest import PROJECT
 from memkb.findings import Severity
 from memkb.kb.index import Index, Record
 from memkb.rules import COLLECTION_RULES, FILE_RULES
 from memkb.rules.base import FileContext, Issue, RunContext
 from memkb.rules.registry import REGISTRY, Scope, markdown
 
-PROJECT = Path(__file__).resolve().parents[1]
 PACKAGE = PROJECT / "tooling" / "memkb"
 CODE_LITERAL = re.compile(r"[\"'](KB\d{3})[\"']")
 TODAY = RunContext(date(2026, 1, 1))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import git, make_kb_repo
+from conftest import PROJECT, git, make_kb_repo
 from memkb.cli.main import app
 from memkb.history import (
     CACHE_NAME,
@@ -29,7 +29,7 @@ from memkb.history import (
     summarize,
 )
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = PROJECT / "tests" / "golden"
 ANN = ("Ann Analyst", "ann@example.com")
 BOB = ("Bob Builder", "bob@example.com")
 
@@ -708,7 +708,7 @@ def test_fast_facts_equal_the_safe_loader_on_tricky_yaml(
 def test_fast_facts_equal_the_safe_loader_on_real_and_synthetic_kbs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = Path(__file__).resolve().parents[1]
+    project = PROJECT
     monkeypatch.syspath_prepend(str(project))  # tooling/bench is not an installed package
     from tooling.bench.synth import generate_kb
 

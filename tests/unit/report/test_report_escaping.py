@@ -11,13 +11,13 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from checkcases import PATTERN, TODAY, head_branch
 from conftest import git
 from memkb.cli.main import app
 from memkb.findings import error
 from memkb.report.check import render_github, render_markdown, render_sarif, render_text
 from memkb.validation.check import CheckResult, run_check
 from memkb.validation.engine import validate_repo
-from test_check import PATTERN, TODAY, head_branch
 
 runner = CliRunner()
 FORGED = "x\n::stop-commands::pwned\n::notice title=memkb::all clear\r## memkb check passed\n"

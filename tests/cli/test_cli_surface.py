@@ -14,10 +14,11 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from conftest import PROJECT
 from memkb._version import __version__
 from memkb.cli.main import app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT
 MEMKB = str(Path(sys.executable).parent / "memkb")
 runner = CliRunner()
 

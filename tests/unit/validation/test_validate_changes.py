@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PROJECT
 from memkb.kb.snapshot import WorkTree
 from memkb.validation.engine import validate_changes, validate_repo
 
@@ -50,7 +51,7 @@ CASES = {
     "schema": {PATH: outcome().replace(b"outcome: success", b"outcome: great")},
     "edit of a pattern": {
         "kb/patterns/ecommerce_security_first.yaml": (
-            Path(__file__).resolve().parents[1] / "kb/patterns/ecommerce_security_first.yaml"
+            PROJECT / "kb/patterns/ecommerce_security_first.yaml"
         )
         .read_bytes()
         .replace(b"finance", b"financ")

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from checkcases import PATTERN, TODAY, head_branch
 from conftest import git
 from memkb.cli.main import app
 from memkb.kb.snapshot import WorkTree
 from memkb.validation.check import run_check
 from memkb.validation.engine import validate_changes, validate_repo
-from test_check import PATTERN, TODAY, head_branch
 
 SCHEMA = "schemas/pattern.schema.json"
 runner = CliRunner()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import PROJECT
 from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, load_bytes, locate
 
 GOOD = b"kind: pattern\nid: x\ndomains: [a, b]\n"
@@ -119,7 +119,7 @@ def test_hypothesis_draws_fresh_examples_on_ci_too() -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=PROJECT,
         capture_output=True,
         text=True,
         check=True,

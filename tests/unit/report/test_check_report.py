@@ -12,18 +12,18 @@ import pytest
 from jsonschema import Draft4Validator
 from typer.testing import CliRunner
 
-from conftest import git
+from checkcases import OUTCOME, PATTERN, TODAY, UNUSED, edit, head_branch, outcome_path
+from conftest import PROJECT, git
 from memkb.cli.main import app
 from memkb.findings import error, warning
 from memkb.report.check import render_github, render_markdown, render_sarif
 from memkb.report.findings import annotation
 from memkb.validation.check import CheckResult, run_check
-from test_check import OUTCOME, PATTERN, TODAY, UNUSED, edit, head_branch, outcome_path
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = PROJECT / "tests" / "golden"
 # The SARIF 2.1.0 schema as shipped by the npm package @microsoft/jest-sarif 1.0.0-beta.0
 # (MIT), lib/schemas/sarif-2.1.0-rtm.5.json: rtm.5 is the text OASIS published as 2.1.0.
-SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif" / "sarif-2.1.0-rtm.5.json"
+SARIF_SCHEMA = PROJECT / "tests" / "data" / "sarif" / "sarif-2.1.0-rtm.5.json"
 runner = CliRunner()
 
 NEW_OUTCOME = "2025-03-01-acme-payments"

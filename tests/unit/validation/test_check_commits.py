@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checkcases import TODAY, edit, outcome_path, outcome_text
 from conftest import git
 from memkb.validation.check import run_check
-from test_check import TODAY, edit, outcome_path, outcome_text
 
 OID = "2025-03-01-shop"
 

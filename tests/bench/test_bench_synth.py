@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git
+from conftest import PROJECT, git
 from memkb.validation.engine import validate_repo
 
-PROJECT = Path(__file__).resolve().parents[1]
 if str(PROJECT) not in sys.path:  # tooling/bench is not an installed package
     sys.path.insert(0, str(PROJECT))
 
-from tooling.bench.synth import BREAKAGES, GeneratedKB, generate_kb, main  # noqa: E402
+from tooling.bench.synth import BREAKAGES, GeneratedKB, generate_kb, main
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import git, make_kb_repo
+from conftest import PROJECT, git, make_kb_repo
 from memkb.cli.main import app
 from memkb.errors import RecordError
 from memkb.validation.check import run_check
@@ -95,7 +95,7 @@ def test_a_prior_of_a_record_not_yet_merged_can_be_set(kb_repo: Path) -> None:
 
 
 def test_the_documented_prior_example_shows_the_refusal() -> None:
-    docs = (Path(__file__).resolve().parents[1] / "docs/authoring.md").read_text()
+    docs = (PROJECT / "docs/authoring.md").read_text()
     example = docs.split("set pattern ecommerce_security_first prior.weight 12\n", 1)[1]
     assert example.startswith("memkb: error:") and "KB405" in example.splitlines()[1]
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from checkcases import PATTERN, TODAY, head_branch
 from conftest import git
 from memkb.validation.check import run_check
-from test_check import PATTERN, TODAY, head_branch
 
 SCHEMA = "schemas/pattern.schema.json"
 

@@ -4,82 +4,27 @@ case, each rule with a failing and a passing change."""
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 
 import pytest
 
+from checkcases import (
+    OUTCOME,
+    PATTERN,
+    TODAY,
+    UNUSED,
+    check,
+    codes,
+    edit,
+    head_branch,
+    outcome_path,
+    outcome_text,
+    text_of,
+)
 from conftest import git
 from memkb.errors import RepoError, UsageError
 from memkb.rules.change import Limits
-from memkb.validation.check import CheckResult, run_check
-
-TODAY = date(2026, 1, 1)
-PATTERN = "kb/patterns/ecommerce_security_first.yaml"
-UNUSED = "kb/patterns/performance_database_optimization.yaml"
-OUTCOME = "kb/outcomes/2025/2025-01-20-shumica-marketplace.yaml"
-
-
-def outcome_text(oid: str, *, result: str = "success", notes: str | None = None) -> str:
-    """A valid outcome record citing ecommerce_security_first."""
-    lines = [
-        "# yaml-language-server: $schema=../../../schemas/outcome.schema.json",
-        "kind: outcome",
-        "schema_version: 1",
-        f"id: {oid}",
-        "project: Acme Shop",
-        f"date: {oid[:10]}",
-        f"outcome: {result}",
-        "domains: [e-commerce]",
-        "patterns_applied: [ecommerce_security_first]",
-        "droids_used: [security-auditor, backend-architect]",
-    ]
-    if notes is not None:
-        lines.append(f"notes: {json.dumps(notes)}")
-    return "\n".join(lines) + "\n"
-
-
-def outcome_path(oid: str) -> str:
-    return f"kb/outcomes/{oid[:4]}/{oid}.yaml"
-
-
-def edit(repo: Path, changes: Mapping[str, str | None]) -> None:
-    """Write (or, for None, delete) files in the working tree."""
-    for path, text in changes.items():
-        target = repo / path
-        if text is None:
-            target.unlink()
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-
-
-def head_branch(repo: Path, name: str, changes: Mapping[str, str | None]) -> str:
-    """Commit `changes` on a new branch off main, then check main out again."""
-    git(repo, "checkout", "-q", "-b", name, "main")
-    edit(repo, changes)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", f"change {name}")
-    git(repo, "checkout", "-q", "main")
-    return name
-
-
-def check(repo: Path, changes: Mapping[str, str | None], **kwargs: object) -> CheckResult:
-    """run_check of a head branch holding `changes` against main."""
-    name = f"case-{len(git(repo, 'branch').splitlines())}"
-    head_branch(repo, name, changes)
-    return run_check(repo, "main", name, today=TODAY, **kwargs)  # type: ignore[arg-type]
-
-
-def codes(result: CheckResult) -> list[str]:
-    return sorted({f.code for f in result.findings})
-
-
-def text_of(repo: Path, path: str) -> str:
-    return (repo / path).read_text()
-
+from memkb.validation.check import run_check
 
 # ------------------------------------------------------------------ clean changes
 

@@ -4,15 +4,15 @@ each, not a rate): attacks are caught, benign look-alikes pass."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
+from conftest import PROJECT
+
 if str(PROJECT) not in sys.path:  # tooling/bench is not an installed package
     sys.path.insert(0, str(PROJECT))
 
-from tooling.bench.safety_corpus import (  # noqa: E402
+from tooling.bench.safety_corpus import (
     CATEGORIES,
     CORPUS,
     Category,

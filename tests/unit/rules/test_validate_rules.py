@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PROJECT
 from memkb.rules.codes import CODES
 from memkb.validation.engine import validate_repo
 
@@ -39,7 +40,7 @@ def test_bundled_kb_is_clean(kb_repo: Path) -> None:
 
 
 def test_the_project_kb_itself_is_clean() -> None:
-    assert validate_repo(Path(__file__).resolve().parents[1], use_cache=False).findings == []
+    assert validate_repo(PROJECT, use_cache=False).findings == []
 
 
 def test_new_valid_pattern_passes(kb_repo: Path) -> None:
@@ -202,7 +203,7 @@ def test_overlay_validates_a_change_before_it_is_written(kb_repo: Path) -> None:
 
 
 def test_every_code_is_documented() -> None:
-    docs = Path(__file__).resolve().parents[1] / "docs"
+    docs = PROJECT / "docs"
     text = "".join(page.read_text() for page in docs.glob("*.md"))
     missing = [code for code in CODES if code not in text]
     assert missing == []

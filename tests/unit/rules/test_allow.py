@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from checkcases import OUTCOME, check, codes, outcome_path, outcome_text, text_of
 from conftest import git
 from memkb.findings import Severity
 from memkb.rules.safety import ALLOW_FILE, load_allowlist
-from test_check import OUTCOME, check, codes, outcome_path, outcome_text, text_of
 
 ATTACK = "Attackers wrote: ignore previous instructions."
 REASON = "the note quotes the attack the project defended against"

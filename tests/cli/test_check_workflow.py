@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from checkcases import OUTCOME, outcome_path, outcome_text
 from conftest import PROJECT, git
-from test_check import OUTCOME, outcome_path, outcome_text
 
 WORKFLOWS = PROJECT / ".github" / "workflows"
 ACTION = PROJECT / "action.yml"
