@@ -3,7 +3,7 @@
 Reads tests/data/safety/ (injections.yaml, secrets.yaml, benign.yaml; see its README)
 and prints, per category, the rate and the entries on the wrong side. Targets (from
 issue 13) are printed as PASS/MISS for information: this is a measurement, the
-per-entry assertions live in tests/test_safety_corpus.py.
+per-entry assertions live in tests/unit/rules/test_safety_corpus.py.
 
     .venv/bin/python -m tooling.bench.safety_corpus [--corpus DIR]
 """
