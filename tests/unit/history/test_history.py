@@ -776,3 +776,11 @@ def test_unreadable_records_are_skipped_and_named(story: dict[str, Any]) -> None
     assert "memkb validate" in rep["skipped"][0]["reason"]
     text = runner.invoke(app, ["metrics", "--repo", str(repo)]).stdout
     assert "Skipped (unreadable) records" in text and "2025-06-01-broken.yaml" in text
+
+
+def test_as_of_a_date_with_a_trailing_newline_is_not_a_date(kb_repo: Path) -> None:
+    from memkb.history.query import DATE_RE
+
+    assert DATE_RE.fullmatch("2025-01-01") and not DATE_RE.fullmatch("2025-01-01\n")
+    result = runner.invoke(app, ["metrics", "--repo", str(kb_repo), "--as-of", "2025-01-01\n"])
+    assert result.exit_code == 2, result.output

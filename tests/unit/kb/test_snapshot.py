@@ -131,3 +131,17 @@ def test_check_sees_files_that_export_ignore_would_hide(kb_repo: Path) -> None:
     result = run_check(kb_repo, base, "pr", with_metrics=False)
     assert not result.ok
     assert any(f.path == "kb/patterns/hidden.yaml" and f.code == "KB201" for f in result.findings)
+
+
+def test_an_oversized_blob_in_a_revision_is_kb105_and_never_read(kb_repo: Path) -> None:
+    big = kb_repo / "kb/patterns/big.yaml"
+    big.write_bytes(b"kind: pattern\n" + b"# padding\n" * 40_000)
+    git(kb_repo, "add", "-A")
+    git(kb_repo, "commit", "-qm", "a 400 KB record")
+    tree = GitTree(kb_repo, "HEAD")
+    source = tree.source("kb/patterns/big.yaml")
+    assert source.raw is None and source.problem is not None
+    assert source.problem.code == "KB105"
+    assert tree.read("kb/patterns/big.yaml") is None
+    findings = validate(tree, use_cache=False).findings
+    assert {f.code for f in findings if f.path.endswith("big.yaml")} == {"KB105"}

@@ -63,20 +63,22 @@ def _feed(stdin: IO[bytes], wanted: list[str]) -> None:
 
 
 class TreeEntry(NamedTuple):
-    """One file of a Git tree: its mode ("100644", "120000" for a symlink...) and blob id."""
+    """One file of a Git tree: its mode ("100644", "120000" for a symlink...), blob id and
+    size in bytes (known before reading, so an oversized blob need never be read)."""
 
     mode: str
     blob: str
+    size: int
 
 
 def tree_files(root: Path, rev: str, prefixes: Iterable[str]) -> dict[str, TreeEntry]:
     """Every file (not submodule) under `prefixes` in commit `rev`, by path, recursively.
     Read from the tree itself, so `.gitattributes` (export-ignore...) cannot hide a file."""
-    out = git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *prefixes)
+    out = git(root, "ls-tree", "-r", "-z", "-l", "--full-tree", rev, "--", *prefixes)
     entries = {}
     for item in out.split("\0"):
         meta, _, path = item.partition("\t")
         fields = meta.split()
-        if len(fields) == 3 and fields[1] == "blob":
-            entries[path] = TreeEntry(fields[0], fields[2])
+        if len(fields) == 4 and fields[1] == "blob":
+            entries[path] = TreeEntry(fields[0], fields[2], int(fields[3]))
     return entries

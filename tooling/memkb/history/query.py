@@ -35,7 +35,7 @@ def end_of_day(day: str) -> int:
     strptime alone accepts 2025-3-1, which then compares wrongly with the outcomes'
     YYYY-MM-DD dates (as text): only the zero-padded form is a date here."""
     try:
-        if not DATE_RE.match(day):
+        if not DATE_RE.fullmatch(day):
             raise ValueError(day)
         parsed = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError as exc:
@@ -55,7 +55,7 @@ def tip_of(root: Path, as_of: str | None) -> str:
             "the repository has no commits yet",
             hint="commit the knowledge base first: memory is read from Git",
         )
-    if as_of is None or DATE_RE.match(as_of):
+    if as_of is None or DATE_RE.fullmatch(as_of):
         return head
     return resolve(root, as_of)
 
@@ -66,7 +66,7 @@ def target(
     """The state to report: all of `tip`'s main, or (for a YYYY-MM-DD --as-of) up to the
     last commit dated on or before the end of that day (UTC)."""
     commits = chain(root, cache, tip, progress)
-    if as_of is not None and DATE_RE.match(as_of):
+    if as_of is not None and DATE_RE.fullmatch(as_of):
         limit = end_of_day(as_of)
         upto = max((i for i, c in enumerate(commits) if c.time <= limit), default=-1)
         return Target(commits, upto, as_of)
@@ -80,7 +80,7 @@ def _request(root: Path, mode: str, as_of: str | None, since: str | None) -> tup
     the options, and the code that computes it."""
     if since is not None:
         end_of_day(since)  # validates the date
-    if as_of is not None and DATE_RE.match(as_of):
+    if as_of is not None and DATE_RE.fullmatch(as_of):
         end_of_day(as_of)
     tip = tip_of(root, as_of)
     return tip, "\0".join((mode, as_of or "", since or "", tip, code_fingerprint()))
@@ -162,7 +162,7 @@ def _walk_ahead(cache: Cache, as_of: str | None) -> bool:
     """Whether to read the tip's records while history is walked: on a cold cache (a
     warm one already holds nearly every record), for a report of the tip itself (an
     --as-of date may need older versions instead)."""
-    return not cache.tips and (as_of is None or not DATE_RE.match(as_of))
+    return not cache.tips and (as_of is None or not DATE_RE.fullmatch(as_of))
 
 
 def months(first: int, last: int) -> Iterator[tuple[str, int]]:
@@ -208,7 +208,7 @@ def _monthly(
     from memkb.metrics.formulas import learning_metrics, performance_metrics, select
 
     replay = Replay(tg.commits)
-    last = end_of_day(as_of) if as_of and DATE_RE.match(as_of) else tg.commits[tg.upto].time
+    last = end_of_day(as_of) if as_of and DATE_RE.fullmatch(as_of) else tg.commits[tg.upto].time
     floor = end_of_day(since) - 86_399 if since else 0
     times = [c.time for c in tg.commits[: tg.upto + 1]]
     points = []

@@ -22,6 +22,7 @@ from pathlib import Path
 from memkb.findings import error
 from memkb.kb.discover import Source, StatKey, read_source, scan
 from memkb.kb.layout import KB_DIR, SCHEMAS_DIR
+from memkb.limits import MAX_FILE_BYTES
 
 SYMLINK_MODE = "120000"
 
@@ -120,6 +121,14 @@ class GitTree(Snapshot):
         entry = self._entries.get(relpath)
         if entry is not None and entry.mode == SYMLINK_MODE:
             return self._symlink(relpath)
+        if entry is not None and entry.size > MAX_FILE_BYTES:
+            problem = error(
+                relpath,
+                "KB105",
+                f"file is larger than the limit of {MAX_FILE_BYTES} bytes",
+                hint="split the record or shorten it",
+            )
+            return Source(relpath, None, problem)
         raw = self.read(relpath)
         if raw is None:
             return Source(relpath, None, error(relpath, "KB110", "file is missing from the tree"))
@@ -143,6 +152,7 @@ class GitTree(Snapshot):
         return Source(relpath, self.read(resolved))
 
     def read(self, relpath: str) -> bytes | None:
+        """The file's bytes; None also for a blob over the size limit (never read)."""
         if relpath not in self._raw:
             self.prefetch([relpath])
         return self._raw.get(relpath)
@@ -150,7 +160,12 @@ class GitTree(Snapshot):
     def prefetch(self, relpaths: Iterable[str]) -> None:
         from memkb.gitio.objects import BlobReader
 
-        wanted = {p: self._entries[p].blob for p in relpaths if p in self._entries}
+        # A blob over the size limit is never read: it could be any size.
+        wanted = {
+            p: entry.blob
+            for p in relpaths
+            if (entry := self._entries.get(p)) is not None and entry.size <= MAX_FILE_BYTES
+        }
         wanted = {p: b for p, b in wanted.items() if p not in self._raw}
         if wanted:
             blobs = BlobReader(self.root).read(wanted.values())

@@ -342,7 +342,7 @@ def memory_date(source: LegacySource) -> str | None:
 
 def valid_date(text: str) -> bool:
     """True for a real calendar date written YYYY-MM-DD."""
-    if not _DATE.match(text):
+    if not _DATE.fullmatch(text):
         return False
     try:
         date.fromisoformat(text)
