@@ -97,3 +97,11 @@ def test_py_typed_ships_in_the_package() -> None:
     assert (ROOT / "tooling/memkb/py.typed").is_file()
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "py.typed" in config["tool"]["setuptools"]["package-data"]["memkb"]
+
+
+def test_ci_runs_exactly_the_readmes_test_command() -> None:
+    readme = (PROJECT / "README.md").read_text()
+    block = readme.split("## Two commands", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    assert commands[1] in (PROJECT / ".ci" / "run").read_text().splitlines()
