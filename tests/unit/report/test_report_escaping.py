@@ -109,3 +109,35 @@ def test_upper_case_suffix_is_validated_and_refused(kb_repo: Path) -> None:
             ("kb/patterns/shouty.YAML", "KB201"),
         }
         assert not checked.ok
+
+
+def test_history_text_cannot_gain_a_line_from_a_commit_author() -> None:
+    from memkb.report.metrics import render_history_text
+
+    rep = {
+        "kind": "pattern",
+        "id": "p",
+        "path": "kb/patterns/p.yaml",
+        "commits": [
+            {
+                "commit": "0" * 40,
+                "date": "2026-01-01T00:00:00Z",
+                "author": "Eve\n::stop-commands::x",
+                "agent": "bot\n::notice::forged",
+                "change": "modified",
+                "summary": ["title: a\n::error::b"],
+            }
+        ],
+    }
+    lines = render_history_text(rep).splitlines()
+    assert not any(line.lstrip().startswith("::") for line in lines)
+    assert any("Eve\\n::stop-commands::x" in line for line in lines)
+
+
+def test_list_text_cannot_gain_a_line_from_a_title() -> None:
+    from memkb.kb.index import Record
+    from memkb.report.writes import render_list_text
+
+    doc = {"kind": "pattern", "id": "p", "title": "T\n::error::forged", "domains": ["x"]}
+    lines = render_list_text([Record("pattern", "p", "kb/patterns/p.yaml", doc, ())]).splitlines()
+    assert not any(line.startswith("::") for line in lines)

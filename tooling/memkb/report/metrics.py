@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from memkb.report import json_document
-from memkb.report.findings import markdown_cell
+from memkb.report.findings import markdown_cell, printable
 
 UNKNOWN = "unknown"
 
@@ -25,7 +25,7 @@ def _fmt(value: Any) -> str:
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) or "-"
-    return str(value)
+    return printable(str(value))  # ids and paths are data: none may start a line of its own
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool) -> str:
@@ -149,11 +149,14 @@ def render_history(rep: dict[str, Any], markdown: bool) -> str:
         return f"## {head}\n\n" + table(
             ["commit", "date", "author", "agent", "change", "summary"], rows, True
         )
-    out = head + "\n"
+    # Authors, agents and summaries come from commits anyone can write: escaped, so none
+    # can forge a line of its own (a GitHub workflow command, say) when history runs in CI.
+    out = printable(head) + "\n"
     for c in rep["commits"]:
         agent = f" via {c['agent']}" if c["agent"] else ""
-        out += f"\n{c['commit'][:10]}  {c['date']}  {c['author']}{agent}  {c['change']}\n"
-        out += "".join(f"    {line}\n" for line in c["summary"])
+        line = f"{c['commit'][:10]}  {c['date']}  {c['author']}{agent}  {c['change']}"
+        out += f"\n{printable(line)}\n"
+        out += "".join(f"    {printable(summary)}\n" for summary in c["summary"])
     return out
 
 

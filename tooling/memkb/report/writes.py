@@ -8,7 +8,7 @@ from typing import Any
 
 from memkb.kb.index import Record
 from memkb.report import json_document
-from memkb.report.findings import finding_line, markdown_cell
+from memkb.report.findings import finding_line, markdown_cell, printable
 from memkb.write.transaction import WriteResult
 
 LIST_COLUMNS = ("kind", "id", "status", "domains", "title")
@@ -82,7 +82,10 @@ def list_rows(found: Sequence[Record]) -> list[dict[str, Any]]:
 
 def _cells(found: Sequence[Record]) -> list[list[str]]:
     return [
-        [", ".join(v) if isinstance(v, list) else str(v or "") for v in map(row.get, LIST_COLUMNS)]
+        [
+            printable(", ".join(v) if isinstance(v, list) else str(v or ""))
+            for v in map(row.get, LIST_COLUMNS)
+        ]
         for row in list_rows(found)
     ]
 
