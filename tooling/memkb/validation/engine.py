@@ -297,7 +297,7 @@ def _load_all(snapshot: Snapshot, use_cache: bool) -> list[FileResult]:
         f"{__version__}:{CACHE_FORMAT}:{schemas.fingerprint}:{MAX_FILE_BYTES}:{MAX_EXPANDED_NODES}"
     )
     cache_path = cache.cache_dir(snapshot.root) / _cache_file(snapshot)
-    cached = cache.load(cache_path, fingerprint) if use_cache else {}
+    cached = _well_formed(cache.load(cache_path, fingerprint)) if use_cache else {}
     files = snapshot.files()
     snapshot.prefetch(p for p, stat in files.items() if not _known(p, stat, snapshot, cached))
     results, fresh = [], {}
@@ -329,7 +329,7 @@ def _check_path(
 ) -> tuple[FileResult, tuple[Any, ...]]:
     """The file's result and cache entry; the file is not even read when its stat matches
     a trusted one in the cache, or its blob id (known from a Git tree) the cached one."""
-    hit = _cached_entry(cached, relpath)
+    hit = cached.get(relpath)
     if hit is not None and _known(relpath, stat, snapshot, cached):
         return FileResult.from_cache(relpath, hit), hit
     read_ns = time.time_ns()
@@ -338,13 +338,16 @@ def _check_path(
     return result, (*entry[:4], list(trusted) if trusted is not None else None)
 
 
-def _cached_entry(cached: dict[str, Any], relpath: str) -> tuple[Any, ...] | None:
-    """The cache entry of `relpath` if it has the shape CACHE_FORMAT describes, else None
-    (a miss). The checksum only proves the file is what some writer wrote: a foreign or
-    buggy writer must cost a rebuild, never a crash."""
-    entry = cached.get(relpath)
+def _well_formed(cached: dict[str, Any]) -> dict[str, Any]:
+    """The cache entries that have the shape CACHE_FORMAT describes; any other is a miss.
+    Checked once, when the cache is loaded: the checksum only proves the file is what some
+    writer wrote, and a foreign or buggy writer must cost a rebuild, never a crash."""
+    return {path: entry for path, entry in cached.items() if _entry_ok(entry)}
+
+
+def _entry_ok(entry: Any) -> bool:
     if not (isinstance(entry, tuple) and len(entry) == 5):
-        return None
+        return False
     blob, summary, refs, findings, stat = entry
     ok = (
         isinstance(blob, str)
@@ -355,7 +358,7 @@ def _cached_entry(cached: dict[str, Any], relpath: str) -> tuple[Any, ...] | Non
         and all(map(_is_finding, findings))
         and (stat is None or (isinstance(stat, list) and all(type(n) is int for n in stat)))
     )
-    return entry if ok else None
+    return bool(ok)
 
 
 def _is_str(value: object) -> bool:
@@ -403,7 +406,7 @@ def _check_source(
         result = FileResult(source.relpath, "", None, [source.problem] if source.problem else [])
         return result, result.to_cache()
     blob = cache.blob_id(source.raw)
-    hit = _cached_entry(cached, source.relpath)
+    hit = cached.get(source.relpath)
     if hit is not None and hit[0] == blob:
         return FileResult.from_cache(source.relpath, hit), hit[:4]
     doc, findings = check_file(source.relpath, source.raw, schemas)
