@@ -51,6 +51,7 @@ class Run(Protocol):
     def record_date(self, entry: dict[str, Any]) -> str:
         """The date of a legacy entry."""
 
+
 # How many outcomes a declared figure is worth: enough to steer the first few
 # projects, little enough that real evidence soon outweighs it (docs/metrics.md).
 PRIOR_WEIGHT = 10

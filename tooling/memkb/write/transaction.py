@@ -311,6 +311,7 @@ def change_rule_errors(root: Path, edit: Edit, target: Target | None) -> list[Fi
     found = list(check_rules.hand_edited_figures(ctx))
     allow_raw = edit.files.get(safety.ALLOW_FILE) or _current(root, target, safety.ALLOW_FILE)
     allows, _ = safety.load_allowlist(allow_raw)
+
     # As check does, a change rule's finding is waived for the file's exact new content.
     def text(path: str) -> str | None:
         raw = edit.files.get(path)
