@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,22 +71,23 @@ def kb_files(root: Path) -> Iterator[str]:
     return iter(sorted(scan(root)))
 
 
+def escaping_symlink(relpath: str, target: object) -> Finding:
+    """KB307 for a knowledge file that is a symlink leaving the repository."""
+    return error(
+        relpath,
+        "KB307",
+        f"symlink leaves the repository (points to {target})",
+        hint="replace the link with the file itself",
+    )
+
+
 def read_source(root: Path, relpath: str) -> Source:
     """Read one file, refusing symlinks that leave the repository (KB307)."""
     path = f"{root}/{relpath}"  # plain strings: pathlib costs a third of a warm run here
     if os.path.islink(path):  # noqa: PTH114
         target = Path(path).resolve()
         if not target.is_relative_to(root.resolve()):
-            return Source(
-                relpath,
-                None,
-                error(
-                    relpath,
-                    "KB307",
-                    f"symlink leaves the repository (points to {target})",
-                    hint="replace the link with the file itself",
-                ),
-            )
+            return Source(relpath, None, escaping_symlink(relpath, target))
     try:
         with open(path, "rb") as handle:  # noqa: PTH123 - see above
             # One byte past the limit is enough for load_bytes to refuse it (KB105).
@@ -102,22 +103,6 @@ def read_source(root: Path, relpath: str) -> Source:
                 hint="check the file's permissions",
             ),
         )
-
-
-def gather(root: Path, overlay: Mapping[str, bytes | None] | None) -> list[Source]:
-    """Every knowledge file of the KB as it would be with `overlay` applied."""
-    overlay = overlay or {}
-    names = set(kb_files(root)) | {p for p, raw in overlay.items() if raw is not None}
-    sources = []
-    for relpath in sorted(names):
-        if relpath in overlay:
-            raw = overlay[relpath]
-            if raw is None:
-                continue
-            sources.append(Source(relpath, raw))
-        else:
-            sources.append(read_source(root, relpath))
-    return sources
 
 
 def normalize_paths(root: Path, paths: list[str], cwd: Path) -> set[str]:

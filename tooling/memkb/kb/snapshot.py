@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from memkb.findings import error
-from memkb.kb.discover import Source, StatKey, read_source, scan
+from memkb.kb.discover import Source, StatKey, escaping_symlink, read_source, scan
 from memkb.kb.layout import KB_DIR, SCHEMAS_DIR
-from memkb.limits import MAX_FILE_BYTES
+from memkb.limits import MAX_FILE_BYTES, too_large
 
 SYMLINK_MODE = "120000"
 
@@ -88,7 +88,9 @@ class WorkTree(Snapshot):
             path = f"{self.root}/{relpath}"  # plain strings: pathlib is slow on hot paths
             try:
                 with open(path, "rb") as handle:  # noqa: PTH123
-                    self._read[relpath] = handle.read()
+                    # Bounded like every read: past the limit a reader sees KB105 (or, for
+                    # a schema, JSON that does not parse), never an unbounded allocation.
+                    self._read[relpath] = handle.read(MAX_FILE_BYTES + 1)
             except OSError:
                 self._read[relpath] = None
         return self._read[relpath]
@@ -122,13 +124,7 @@ class GitTree(Snapshot):
         if entry is not None and entry.mode == SYMLINK_MODE:
             return self._symlink(relpath)
         if entry is not None and entry.size > MAX_FILE_BYTES:
-            problem = error(
-                relpath,
-                "KB105",
-                f"file is larger than the limit of {MAX_FILE_BYTES} bytes",
-                hint="split the record or shorten it",
-            )
-            return Source(relpath, None, problem)
+            return Source(relpath, None, too_large(relpath))
         raw = self.read(relpath)
         if raw is None:
             return Source(relpath, None, error(relpath, "KB110", "file is missing from the tree"))
@@ -139,16 +135,7 @@ class GitTree(Snapshot):
         target = (self.read(relpath) or b"").decode("utf-8", "replace")
         resolved = posixpath.normpath(posixpath.join(posixpath.dirname(relpath), target))
         if target.startswith("/") or resolved.startswith(".."):
-            return Source(
-                relpath,
-                None,
-                error(
-                    relpath,
-                    "KB307",
-                    f"symlink leaves the repository (points to {target})",
-                    hint="replace the link with the file itself",
-                ),
-            )
+            return Source(relpath, None, escaping_symlink(relpath, target))
         return Source(relpath, self.read(resolved))
 
     def read(self, relpath: str) -> bytes | None:

@@ -15,6 +15,7 @@ import yaml
 
 from memkb.findings import Finding, error
 from memkb.limits import MAX_FILE_BYTES as MAX_FILE_BYTES
+from memkb.limits import too_large
 
 MAX_EXPANDED_NODES = 20_000
 MAX_DEPTH = 100
@@ -94,16 +95,7 @@ def load_bytes(raw: bytes, path: str) -> Loaded:
     """Decode and parse one knowledge file; every problem becomes a KB1xx finding.
     Readers pass at most MAX_FILE_BYTES + 1 bytes, so KB105 names the limit, not a size."""
     if len(raw) > MAX_FILE_BYTES:
-        return Loaded(
-            findings=[
-                error(
-                    path,
-                    "KB105",
-                    f"file is larger than the limit of {MAX_FILE_BYTES} bytes",
-                    hint="split the record or shorten it",
-                )
-            ]
-        )
+        return Loaded(findings=[too_large(path)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -127,7 +127,7 @@ _RULES: tuple[Rule, ...] = (
             'anchors and aliases expand beyond the limit ("billion laughs")', _LOADER,
             "Anchors and aliases are allowed, but their expansion is bounded (20,000 nodes), "
             "so a billion-laughs file fails in microseconds."),
-    _raised("KB105", LOAD, "file larger than the size limit", _LOADER,
+    _raised("KB105", LOAD, "file larger than the size limit", "memkb.limits",
             "A file over 256 KiB is refused before it is parsed."),
     _raised("KB106", LOAD, "file is not valid UTF-8", _LOADER,
             "Knowledge files are UTF-8; the finding points at the offending byte."),
