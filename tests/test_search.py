@@ -17,6 +17,7 @@ from conftest import git, make_kb_repo
 from memkb.cli.main import app
 from memkb.errors import UsageError
 from memkb.search import index_path, run, search
+from memkb.search.extract import fields_of
 
 runner = CliRunner()
 
@@ -426,3 +427,52 @@ def test_empty_kb(empty_kb_repo: Path) -> None:
 def test_bundled_kb(kb_repo: Path) -> None:
     hits = search(kb_repo, "webhook timeout")
     assert ids(hits)[0] == "payment_webhook_timeout" and hits[0].kind == "failure"
+
+
+def test_an_index_whose_tree_is_gone_compares_every_file(small_kb: Path) -> None:
+    run(small_kb, "webhook")
+    with sqlite3.connect(index_path(small_kb)) as conn:  # as after a history rewrite and gc
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'tree'", ("0" * 40,))
+    conn.close()
+    commit_files(small_kb, {"kb/patterns/twin_b.yaml": None})
+    stats = run(small_kb, "webhook").index
+    assert (stats.rebuilt, stats.indexed, stats.removed, stats.total) == (False, 0, 1, 11)
+
+
+# ------------------------------------------------------------------ what is indexed
+
+
+def test_fields_of_keeps_strings_per_top_level_field() -> None:
+    raw = (
+        b"kind: pattern\nid: x\nweight: 10\nrate: 0.5\nflag: true\nnothing: null\n"
+        b"quoted: '10'\nphases:\n  - phase: a\n    name: First step\n    droids: [d-1]\n"
+    )
+    assert fields_of(raw) == [
+        ("kind", ["pattern"]),
+        ("id", ["x"]),
+        ("weight", []),
+        ("rate", []),
+        ("flag", []),
+        ("nothing", []),
+        ("quoted", ["10"]),
+        ("phases", ["a", "First step", "d-1"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"just text\n", b"- a\n- b\n", b"a: [unclosed\n", b"\xff\xfe", b"a: 1\n" * 60_000],
+    ids=["empty", "scalar", "sequence", "syntax", "not-utf8", "too-large"],
+)
+def test_fields_of_refuses_what_is_not_a_mapping(raw: bytes) -> None:
+    assert fields_of(raw) is None
+
+
+def test_fields_of_never_expands_aliases_or_nests_forever() -> None:
+    laughs = b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + b"".join(
+        b"%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n" % ((c + 1, c + 1) + (c,) * 9)
+        for c in range(ord("a"), ord("a") + 9)
+    )
+    found = fields_of(laughs)
+    assert found is not None and sum(len(strings) for _, strings in found) == 9
+    assert fields_of(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n") is None

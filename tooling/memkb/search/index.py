@@ -20,17 +20,16 @@ import contextlib
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from memkb import __version__
 from memkb.cachefile import cache_dir
+from memkb.errors import RepoError
 from memkb.gitio.log import git
+from memkb.gitio.objects import BlobReader, tree_files
 from memkb.kb.layout import FOLDERS, KB_DIR, location_of
-from memkb.kb.snapshot import GitTree
-from memkb.records.load import load_bytes
+from memkb.kb.snapshot import SYMLINK_MODE, is_knowledge_path
 
 INDEX_FILE = "search.sqlite3"
 FORMAT = "memkb-search/1"
@@ -176,33 +175,78 @@ def _publish(tmp: Path, path: Path) -> None:
 def _update(conn: sqlite3.Connection, root: Path, commit: str | None, tree: str) -> tuple[int, int]:
     """Make the rows match `commit`'s KB, touching only files whose blob changed; return
     (files indexed, files removed). One transaction: a reader never sees half an update."""
-    snapshot = GitTree(root, commit) if commit is not None and tree else None
-    current = _record_blobs(snapshot)
-    stored = dict(conn.execute("SELECT path, blob FROM docs").fetchall())
-    changed = [p for p, blob in current.items() if stored.get(p) != blob]
-    gone = [p for p in stored if p not in current]
+    changes = _changes(conn, root, commit, tree)
+    stored = _stored_blobs(conn, list(changes))
+    changes = {p: blob for p, blob in changes.items() if stored.get(p) != blob}
+    wanted = [blob for blob in changes.values() if blob is not None]
+    blobs = BlobReader(root).read(wanted) if wanted else {}
     with conn:
-        for relpath in [*gone, *(p for p in changed if p in stored)]:
-            _delete(conn, relpath)
-        if snapshot is not None and changed:
-            snapshot.prefetch(changed)
-            for relpath in changed:
-                _insert(conn, relpath, current[relpath], snapshot.read(relpath))
+        for relpath, blob in changes.items():
+            if relpath in stored:
+                _delete(conn, relpath)
+            if blob is not None:
+                _insert(conn, relpath, blob, blobs.get(blob))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('tree', ?)", (tree,))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (commit or "",))
-    return len(changed), len(gone)
+    return len(wanted), len(changes) - len(wanted)
 
 
-def _record_blobs(snapshot: GitTree | None) -> dict[str, str]:
-    """path -> blob id of every record file (kinds with a folder; symlinks are left to
-    validate's KB307: their blob is a path, not a record)."""
-    if snapshot is None:
-        return {}
-    found = {}
-    for relpath in snapshot.files():
-        blob = snapshot.blob(relpath)
-        if blob is not None and location_of(relpath).kind in FOLDERS:
-            found[relpath] = blob
+def _changes(
+    conn: sqlite3.Connection, root: Path, commit: str | None, tree: str
+) -> dict[str, str | None]:
+    """path -> new blob id (None: gone) of the record files that may differ from the
+    rows: from `git diff-tree` against the indexed tree when there is one (work grows with
+    the change), else every record file of the tree against every row."""
+    old_tree = _meta(conn, "tree")
+    if old_tree and tree:
+        try:
+            return _diff(root, old_tree, tree)
+        except RepoError:  # the old tree is gone (gc after a rewrite): compare everything
+            pass
+    current = _record_blobs(root, commit) if tree else {}
+    gone = conn.execute("SELECT path FROM docs").fetchall()
+    return {**{path: None for (path,) in gone if path not in current}, **current}
+
+
+def _diff(root: Path, old_tree: str, new_tree: str) -> dict[str, str | None]:
+    """Record files that differ between two kb/ trees (paths relative to the root)."""
+    out = git(root, "diff-tree", "-r", "-z", "--no-renames", old_tree, new_tree)
+    items = out.split("\0")
+    found: dict[str, str | None] = {}
+    for meta, name in zip(items[::2], items[1::2], strict=False):
+        fields = meta.lstrip(":").split()
+        if len(fields) < 5:
+            continue
+        relpath = f"{KB_DIR}/{name}"
+        regular = fields[1] != SYMLINK_MODE and fields[4] != "D"
+        if _is_record(relpath):
+            found[relpath] = fields[3] if regular else None
+    return found
+
+
+def _record_blobs(root: Path, commit: str | None) -> dict[str, str]:
+    """path -> blob id of every record file of `commit` (kinds with a folder; symlinks
+    are left to validate's KB307: their blob is a path, not a record)."""
+    entries = tree_files(root, commit, (KB_DIR,)) if commit is not None else {}
+    return {
+        path: entry.blob
+        for path, entry in entries.items()
+        if entry.mode != SYMLINK_MODE and _is_record(path)
+    }
+
+
+def _is_record(relpath: str) -> bool:
+    return is_knowledge_path(relpath) and location_of(relpath).kind in FOLDERS
+
+
+def _stored_blobs(conn: sqlite3.Connection, paths: list[str]) -> dict[str, str]:
+    """path -> indexed blob id, for those of `paths` the index holds."""
+    found: dict[str, str] = {}
+    for start in range(0, len(paths), 500):  # SQLite's limit on bound parameters
+        chunk = paths[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT path, blob FROM docs WHERE path IN ({marks})", chunk)
+        found.update(dict(rows.fetchall()))
     return found
 
 
@@ -242,34 +286,23 @@ def _insert(conn: sqlite3.Connection, relpath: str, blob: str, raw: bytes | None
 
 def parse(relpath: str, raw: bytes | None) -> Doc | None:
     """The searchable text of one record file, or None if it is not a YAML mapping."""
+    from memkb.search.extract import fields_of  # here: a warm search never loads yaml
+
+    found = fields_of(raw) if raw is not None else None
     kind = location_of(relpath).kind
-    loaded = load_bytes(raw, relpath) if raw is not None else None
-    if kind is None or loaded is None or not isinstance(loaded.doc, dict):
+    if found is None or kind is None:
         return None
-    doc = loaded.doc
-    rid = doc.get("id") if isinstance(doc.get("id"), str) else location_of(relpath).stem
-    fields = [("id", str(rid))]
-    for key, value in doc.items():
-        text = "\n".join(_strings(value))
-        if isinstance(key, str) and key not in SKIPPED_FIELDS | {"id"} and text:
-            fields.append((key, text))
+    named = dict(found)
+    given = named.get("id")
+    rid = given[0] if given and len(given) == 1 else location_of(relpath).stem
+    fields = [("id", rid)]
+    for key, strings in found:
+        if key not in SKIPPED_FIELDS | {"id"} and strings:
+            fields.append((key, "\n".join(strings)))
     if len(fields) > FIELD_SLOTS:  # fold the rest into the last slot rather than lose it
         rest = "\n".join(text for _, text in fields[FIELD_SLOTS - 1 :])
         fields = [*fields[: FIELD_SLOTS - 1], (fields[FIELD_SLOTS - 1][0], rest)]
-    return Doc(kind, str(rid), fields)
-
-
-def _strings(value: Any) -> Iterator[str]:
-    """Every non-blank string inside a value, depth first, in document order (numbers and
-    booleans are figures, not text)."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, str) and value.strip():
-        yield value
+    return Doc(kind, rid, fields)
 
 
 def columns(doc: Doc) -> tuple[str, str, str]:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from memkb.errors import UsageError
 from memkb.gitio.log import git
-from memkb.history.query import DATE_RE, end_of_day, tip_of
 from memkb.kb.layout import FOLDERS
 from memkb.search.index import FIELD_SLOTS, WEIGHTS, IndexStats, discard, open_index
 
@@ -85,18 +84,24 @@ def check_kinds(kinds: Sequence[str] | None) -> list[str]:
 def commit_of(root: Path, as_of: str | None) -> str:
     """The commit searched: HEAD, the revision `as_of` names, or for a YYYY-MM-DD date the
     last commit of HEAD's first-parent chain made on or before that day (UTC), as in
-    `memkb metrics --as-of`. UsageError for a date before the first commit."""
-    tip = tip_of(root, as_of)  # RepoError without commits, UsageError for a bad revision
+    `memkb metrics --as-of`. RepoError without commits; UsageError for a revision that
+    does not exist or a date before the first commit."""
+    if as_of is None:  # the warm path: one git call, without loading memkb.history
+        head = git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        if head.strip():
+            return head.strip()
+    from memkb.history.query import DATE_RE, end_of_day, tip_of
+
+    tip = tip_of(root, as_of)
     if as_of is None or not DATE_RE.match(as_of):
         return tip
-    limit = end_of_day(as_of)
-    found = git(root, "rev-list", "-1", "--first-parent", f"--before={limit}", tip).strip()
-    if not found:
+    found = git(root, "rev-list", "-1", "--first-parent", f"--before={end_of_day(as_of)}", tip)
+    if not found.strip():
         raise UsageError(
             f"--as-of {as_of} is before the first commit",
             hint="give a later date, or a revision",
         )
-    return found
+    return found.strip()
 
 
 def run(
