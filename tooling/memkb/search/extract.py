@@ -2,10 +2,10 @@
 
 Search needs the strings under each top-level field, not typed values, so it skips what
 makes a full load slow (building every value, resolving every scalar's tag, checking
-duplicates: 5 s for 10,000 records against about 1 s here). It is safe by construction:
-events are never built into objects, an alias is not followed (no expansion, however
-the anchors nest), and nesting deeper than MAX_DEPTH stops the file. A file that is not
-a YAML mapping gives None: `memkb validate` is what explains it.
+duplicates): 2.0-2.8 s for the 10,000 synthetic records against 0.9 s here. It is safe
+by construction: events are never built into objects, an alias is not followed (no
+expansion, however the anchors nest), and nesting deeper than MAX_DEPTH stops the file.
+A file that is not a YAML mapping gives None: `memkb validate` is what explains it.
 """
 
 from __future__ import annotations

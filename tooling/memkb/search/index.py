@@ -80,9 +80,13 @@ def index_path(root: Path) -> Path:
 
 
 def fingerprint() -> str:
-    """What the rows depend on besides the files: the index format, memkb's version, this
-    module's code (how fields are extracted) and SQLite's version (its tokenizer)."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
+    """What the rows depend on besides the files: the index format, memkb's version, the
+    code that turns a file into rows (this module and extract.py) and SQLite's version
+    (its tokenizer)."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in ("index.py", "extract.py"):
+        digest.update((here / name).read_bytes())
     return f"{FORMAT} memkb {__version__} sqlite {sqlite3.sqlite_version} {digest.hexdigest()[:16]}"
 
 
