@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -476,3 +478,22 @@ def test_fields_of_never_expands_aliases_or_nests_forever() -> None:
     found = fields_of(laughs)
     assert found is not None and sum(len(strings) for _, strings in found) == 9
     assert fields_of(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n") is None
+
+
+def test_processes_updating_at_once_never_rebuild(small_kb: Path) -> None:
+    run(small_kb, "webhook")
+    commit_files(small_kb, {
+        f"kb/failures/many_{n}.yaml": f"kind: failure\nschema_version: 1\nid: many_{n}\n"
+        for n in range(200)
+    })  # fmt: skip
+    probe = (
+        "import sys; from pathlib import Path; from memkb.search import run\n"
+        "r = run(Path(sys.argv[1]), 'many_7')\n"
+        "print(r.index.rebuilt, r.index.total, [h.id for h in r.hits])\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", probe, str(small_kb)], stdout=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    outputs = [proc.communicate()[0].decode() for proc in procs]
+    assert outputs == ["False 212 ['many_7']\n"] * 4

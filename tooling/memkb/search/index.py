@@ -164,6 +164,7 @@ def _empty(conn: sqlite3.Connection) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = OFF")  # a cache: a torn file is found and rebuilt
     conn.executescript(SCHEMA)
     conn.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint(),))
+    conn.commit()
     return conn
 
 
@@ -178,13 +179,19 @@ def _publish(tmp: Path, path: Path) -> None:
 
 def _update(conn: sqlite3.Connection, root: Path, commit: str | None, tree: str) -> tuple[int, int]:
     """Make the rows match `commit`'s KB, touching only files whose blob changed; return
-    (files indexed, files removed). One transaction: a reader never sees half an update."""
-    changes = _changes(conn, root, commit, tree)
-    stored = _stored_blobs(conn, list(changes))
-    changes = {p: blob for p, blob in changes.items() if stored.get(p) != blob}
-    wanted = [blob for blob in changes.values() if blob is not None]
-    blobs = BlobReader(root).read(wanted) if wanted else {}
-    with conn:
+    (files indexed, files removed). One write transaction, taken before looking at the
+    rows: a process that waited for another's update finds it done, and a reader never
+    sees half an update."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _meta(conn, "tree") == tree:  # another process did this update while we waited
+            conn.commit()
+            return 0, 0
+        changes = _changes(conn, root, commit, tree)
+        stored = _stored_blobs(conn, list(changes))
+        changes = {p: blob for p, blob in changes.items() if stored.get(p) != blob}
+        wanted = [blob for blob in changes.values() if blob is not None]
+        blobs = BlobReader(root).read(wanted) if wanted else {}
         for relpath, blob in changes.items():
             if relpath in stored:
                 _delete(conn, relpath)
@@ -192,6 +199,10 @@ def _update(conn: sqlite3.Connection, root: Path, commit: str | None, tree: str)
                 _insert(conn, relpath, blob, blobs.get(blob))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('tree', ?)", (tree,))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (commit or "",))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
     return len(wanted), len(changes) - len(wanted)
 
 
