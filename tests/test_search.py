@@ -497,3 +497,18 @@ def test_processes_updating_at_once_never_rebuild(small_kb: Path) -> None:
     ]
     outputs = [proc.communicate()[0].decode() for proc in procs]
     assert outputs == ["False 212 ['many_7']\n"] * 4
+
+
+def test_a_repository_without_commits_is_an_environment_error(tmp_path: Path) -> None:
+    repo = tmp_path / "fresh"
+    (repo / "kb").mkdir(parents=True)
+    git(repo, "init", "-q")
+    result = runner.invoke(app, ["search", "webhook", "--repo", str(repo)])
+    assert result.exit_code == 2 and "the repository has no commits yet" in result.stderr
+
+
+def test_a_kb_outside_git_is_an_environment_error(tmp_path: Path) -> None:
+    (tmp_path / "plain" / "kb").mkdir(parents=True)
+    result = runner.invoke(app, ["search", "webhook", "--json", "--repo", str(tmp_path / "plain")])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["code"] == "environment"
