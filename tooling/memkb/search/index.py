@@ -129,11 +129,14 @@ def _open_trusted(path: Path) -> sqlite3.Connection | None:
         return None
     try:
         conn = sqlite3.connect(path, timeout=10)
+    except sqlite3.Error:  # an unreadable file
+        return None
+    try:
         if _meta(conn, "fingerprint") == fingerprint():
             return conn
-        conn.close()
     except sqlite3.Error:  # "file is not a database", a missing table, a locked file...
         pass
+    conn.close()
     return None
 
 
