@@ -27,6 +27,7 @@ LAYERS: tuple[str, ...] = (
     "rules",
     "metrics",
     "history",
+    "search",
     "validation",
     "write",
     "legacy",

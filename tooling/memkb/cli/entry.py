@@ -27,6 +27,7 @@ COMMAND_MODULES: dict[str, str] = {
     "metrics": "metrics_cmd",
     "history": "metrics_cmd",
     "check": "check_cmd",
+    "search": "search_cmd",
 }
 
 
