@@ -24,6 +24,7 @@ LAYERS: tuple[str, ...] = (
     "rules",
     "metrics",
     "history",
+    "advice",
     "validation",
     "write",
     "legacy",
