@@ -399,3 +399,19 @@ def test_pruning_bound_holds_where_the_mean_is_below_the_lower_bound() -> None:
     post = exact_posterior(1.0, 1.0, 0.0, 0.01)
     assert post is not None and post.low > post.mean
     assert upper_bound(1.0, 1.0, 0.0, 0.01) >= post.low
+
+
+def test_the_corpus_cache_answers_as_git_does_and_survives_damage(known: Path) -> None:
+    from memkb.advice.load import forget
+    from memkb.cachefile import cache_dir
+
+    fresh = recommend(known, ECOMMERCE_SECURITY, use_cache=False)
+    forget()
+    first = recommend(known, ECOMMERCE_SECURITY)  # prepares and writes the cache
+    [cached] = (cache_dir(known) / "advice").glob("*.cache")
+    assert cached.name == f"{fresh.commit}.cache"
+    forget()
+    assert recommend(known, ECOMMERCE_SECURITY) == first == fresh  # read back from disk
+    cached.write_bytes(cached.read_bytes()[:-10] + b"0123456789")  # damaged: rebuilt
+    forget()
+    assert recommend(known, ECOMMERCE_SECURITY) == fresh

@@ -8,6 +8,7 @@ Formulas and parameters: docs/advice.md.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
@@ -29,34 +30,58 @@ def tokens(text: str) -> list[str]:
     return [t for t in TOKEN_RE.findall(text.lower()) if len(t) > 1 and t not in STOPWORDS]
 
 
-class BM25:
-    """An inverted index over documents given as token lists, in a fixed order."""
+# term -> (document numbers ascending, their term frequencies): two flat tuples per term,
+# not a tuple per posting, so a cached index unmarshals as a few thousand objects.
+Postings = dict[str, tuple[tuple[int, ...], tuple[int, ...]]]
 
-    def __init__(self, docs: Sequence[Sequence[str]]) -> None:
-        self.count = len(docs)
-        self.lengths = [len(d) for d in docs]
-        self.avg_len = (sum(self.lengths) / self.count) if self.count else 0.0
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        for index, doc in enumerate(docs):
+
+class BM25:
+    """An inverted index: document lengths and the postings of every term. Plain data, so
+    a prepared corpus can be cached and rebuilt without the documents."""
+
+    def __init__(self, lengths: Sequence[int], postings: Postings) -> None:
+        self.count = len(lengths)
+        self.lengths = lengths
+        self.avg_len = (sum(lengths) / self.count) if self.count else 0.0
+        self.postings = postings
+
+    @classmethod
+    def index(cls, docs: Sequence[Sequence[str]]) -> BM25:
+        """The index of `docs` (token lists), documents numbered in the given order."""
+        found: dict[str, tuple[list[int], list[int]]] = {}
+        for number, doc in enumerate(docs):
             for term, freq in sorted(Counter(doc).items()):
-                self.postings.setdefault(term, []).append((index, freq))
+                numbers, freqs = found.setdefault(term, ([], []))
+                numbers.append(number)
+                freqs.append(freq)
+        postings = {t: (tuple(n), tuple(f)) for t, (n, f) in sorted(found.items())}
+        return cls([len(d) for d in docs], postings)
 
     def idf(self, term: str) -> float:
-        n = len(self.postings.get(term, ()))
+        n = len(self.postings[term][0]) if term in self.postings else 0
         return math.log(1.0 + (self.count - n + 0.5) / (n + 0.5))
 
     def scores(self, query: Iterable[str]) -> dict[int, float]:
         """Document index -> BM25 score, for the documents sharing a term with `query`."""
         out: dict[int, float] = {}
+        scale = B / (self.avg_len or 1.0)
         for term in sorted(set(query)):
+            if term not in self.postings:
+                continue
             idf = self.idf(term)
-            for index, freq in self.postings.get(term, ()):
-                norm = K1 * (1.0 - B + B * self.lengths[index] / (self.avg_len or 1.0))
-                out[index] = out.get(index, 0.0) + idf * freq * (K1 + 1.0) / (freq + norm)
+            numbers, freqs = self.postings[term]
+            for number, freq in zip(numbers, freqs, strict=True):
+                norm = K1 * (1.0 - B + scale * self.lengths[number])
+                out[number] = out.get(number, 0.0) + idf * freq * (K1 + 1.0) / (freq + norm)
         return out
 
-    def matched(self, query: Iterable[str], index: int) -> list[str]:
-        """The query terms document `index` contains, sorted."""
-        return sorted(
-            t for t in set(query) if any(i == index for i, _ in self.postings.get(t, ()))
-        )
+    def matched(self, query: Iterable[str], number: int) -> list[str]:
+        """The query terms document `number` contains, sorted (a binary search in each
+        term's document numbers, which are ascending)."""
+        found = []
+        for term in sorted(set(query)):
+            numbers = self.postings.get(term, ((), ()))[0]
+            at = bisect.bisect_left(numbers, number)
+            if at < len(numbers) and numbers[at] == number:
+                found.append(term)
+        return found

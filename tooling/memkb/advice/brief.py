@@ -10,8 +10,9 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from memkb.advice.corpus import Corpus, load_corpus, resolve_commit
+from memkb.advice.corpus import Corpus
 from memkb.advice.items import Advice, Brief, Item
+from memkb.advice.load import load_corpus, resolve_commit
 from memkb.advice.query import Query
 from memkb.advice.recommend import advise
 from memkb.errors import UsageError
@@ -35,12 +36,14 @@ class Block:
     lines: tuple[str, ...]
 
 
-def brief(root: Path, query: Query, max_tokens: int = DEFAULT_MAX_TOKENS) -> Brief:
+def brief(
+    root: Path, query: Query, max_tokens: int = DEFAULT_MAX_TOKENS, *, use_cache: bool = True
+) -> Brief:
     """The context brief for `query` at HEAD (or `query.as_of`), at most `max_tokens`
     estimated tokens. Raises what `recommend` raises, and UsageError for a budget too
     small to hold the brief's header."""
     commit = resolve_commit(root, query.as_of)
-    corpus = load_corpus(root, commit)
+    corpus = load_corpus(root, commit, use_cache=use_cache)
     return compose(corpus, advise(corpus, query), max_tokens)
 
 
@@ -131,10 +134,6 @@ def _fence(items: list[str]) -> list[str]:
     return [f"{fence}memory", *body, fence]
 
 
-def _strs(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
 def _head(item: Item) -> list[str]:
     return [f"### {_name(item.id)} (score {item.score:g})", f"Evidence: {_evidence(item)}"]
 
@@ -154,37 +153,36 @@ def _evidence(item: Item) -> str:
     return f"posterior {post.mean:.2f} (90% {post.low:.2f}-{post.high:.2f}) from {outcomes}"
 
 
+def _details(corpus: Corpus, kind: str, rid: str) -> dict[str, Any]:
+    return corpus.section(kind).detail(rid)
+
+
 def _template(corpus: Corpus, item: Item) -> Block:
-    doc = corpus.of_kind("template").get(item.id, {})
+    details = _details(corpus, "template", item.id)
     lines = [*_head(item), "Phases, in order, with their droids:"]
-    for step in doc.get("phases", []):
-        if isinstance(step, dict) and isinstance(step.get("phase"), str):
-            droids = tuple(_strs(step.get("droids")))
-            lines.append(f"- {_name(step['phase'])}: {_names(droids)}")
-    described = [str(s.get("description")) for s in doc.get("phases", [])
-                 if isinstance(s, dict) and isinstance(s.get("description"), str)]
+    described = []
+    for phase, droids, description in details.get("phases", []):
+        lines.append(f"- {_name(phase)}: {_names(tuple(droids))}")
+        if description:
+            described.append(description)
     if described:
         lines += ["What the phases deliver:", *_fence(described)]
     return Block("template", item.id, tuple(lines))
 
 
 def _pattern(corpus: Corpus, item: Item) -> Block:
-    doc = corpus.of_kind("pattern").get(item.id, {})
-    lines = _head(item)
-    droids = tuple(_strs(doc.get("key_droids")))
-    lines.append(f"Key droids: {_names(droids)}")
-    practices = _strs(doc.get("best_practices"))
-    if practices:
-        lines += ["Best practices:", *_fence(practices)]
+    details = _details(corpus, "pattern", item.id)
+    lines = [*_head(item), f"Key droids: {_names(tuple(details.get('key_droids', [])))}"]
+    if details.get("best_practices"):
+        lines += ["Best practices:", *_fence(details["best_practices"])]
     return Block("pattern", item.id, tuple(lines))
 
 
 def _guard(corpus: Corpus, item: Item) -> Block:
-    doc = corpus.of_kind("failure").get(item.id, {})
+    details = _details(corpus, "failure", item.id)
     lines = _head(item)
     for field, title in (("warning_signs", "Warning signs"),
-                         ("prevention_strategies", "Prevention")):
-        text = _strs(doc.get(field))
-        if text:
-            lines += [f"{title}:", *_fence(text)]
+                         ("prevention_strategies", "Prevention")):  # fmt: skip
+        if details.get(field):
+            lines += [f"{title}:", *_fence(details[field])]
     return Block("guard", item.id, tuple(lines))

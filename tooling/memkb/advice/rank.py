@@ -1,17 +1,16 @@
 """Ranking: relevance to the query times evidence from outcomes (patterns, templates), and
-how likely a failure is in this project (guards). Pure functions over a Corpus; every
-formula and constant is in docs/advice.md."""
+how likely a failure is in this project (guards). Pure functions over a prepared Corpus;
+every formula and constant is in docs/advice.md."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from memkb.advice.bm25 import BM25, tokens
+from memkb.advice.corpus import Corpus, Section
 from memkb.advice.items import Item, Posterior
 from memkb.advice.query import Query
-from memkb.metrics.formulas import SCORE, posterior
 
 # Relevance: weights of each part the query names (renormalised over the named parts).
 W_DOMAIN, W_PHASE, W_DROID, W_TEXT = 0.4, 0.3, 0.1, 0.2
@@ -23,130 +22,115 @@ DIGITS = 6  # scores are rounded once, here: equal scores then tie-break by id
 
 
 @dataclass(frozen=True)
-class Facts:
-    """A record's fields that relevance reads (templates' phases and droids flattened)."""
+class Masks:
+    """The query's names as masks of the corpus's bit tables, and how many it names."""
 
-    id: str
-    domains: frozenset[str]
-    phases: frozenset[str]
-    droids: frozenset[str]
-    text: list[str]
+    domains: int
+    phases: int
+    droids: int
+    counts: tuple[int, int, int]
+    text: bool
+    empty: bool
+
+    @classmethod
+    def of(cls, query: Query, corpus: Corpus) -> Masks:
+        return cls(
+            corpus.mask("domain", query.domains),
+            corpus.mask("phase", query.phases),
+            corpus.mask("droid", query.droids),
+            (len(query.domains), len(query.phases), len(query.droids)),
+            bool(query.text),
+            query.is_empty(),
+        )
 
 
 @dataclass(frozen=True)
 class Tally:
-    """Outcomes that applied one record: similar (in the query's domains) and other."""
+    """Outcomes (indexes) that applied one record: similar (sharing a query domain) and
+    other."""
 
-    similar: tuple[dict[str, Any], ...]
-    other: tuple[dict[str, Any], ...]
-
-
-def _strs(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+    similar: tuple[int, ...]
+    other: tuple[int, ...]
 
 
-def _words(doc: dict[str, Any], fields: Sequence[str]) -> list[str]:
-    parts = [doc.get("id", "")]
-    for name in fields:
-        value = doc.get(name)
-        parts.extend([value] if isinstance(value, str) else _strs(value))
-    return tokens(" ".join(p for p in parts if isinstance(p, str)))
-
-
-TEXT_FIELDS = {
-    "pattern": ("title", "description", "best_practices"),
-    "template": ("title", "description"),
-    "failure": ("title", "description", "common_causes", "warning_signs"),
-}
-
-
-def facts(kind: str, doc: dict[str, Any]) -> Facts:
-    """The relevance facts of one record of `kind`."""
-    if kind == "template":
-        steps = [p for p in doc.get("phases", []) if isinstance(p, dict)]
-        phases = {p["phase"] for p in steps if isinstance(p.get("phase"), str)}
-        crew = {d for p in steps for d in _strs(p.get("droids"))}
-        extra = [f"{p.get('name', '')} {p.get('description', '')}" for p in steps]
-        text = _words(doc, TEXT_FIELDS[kind]) + tokens(" ".join(str(e) for e in extra))
-        return Facts(doc["id"], frozenset(_strs(doc.get("domains"))), frozenset(phases),
-                     frozenset(crew), text)  # fmt: skip
-    return Facts(doc["id"], frozenset(_strs(doc.get("domains"))),
-                 frozenset(_strs(doc.get("phases"))), frozenset(_strs(doc.get("key_droids"))),
-                 _words(doc, TEXT_FIELDS[kind]))  # fmt: skip
-
-
-def relevance(query: Query, record: Facts, text_score: float) -> tuple[float, list[str]]:
-    """Weighted overlap in [0, 1] over the parts the query names, and its reasons; 1.0
-    for a query that names nothing."""
+def candidates(section: Section, query: Query, text: dict[int, float]) -> list[int]:
+    """Records that share a domain, phase or droid with the query, or a word of its text
+    (every record for a query naming nothing), in index order."""
     if query.is_empty():
-        return 1.0, ["the query names nothing: ranked by evidence alone"]
-    parts: list[tuple[float, float]] = []
-    said: list[str] = []
-    for weight, asked, has, what in (
-        (W_DOMAIN, query.domains, record.domains, "domain"),
-        (W_PHASE, query.phases, record.phases, "phase"),
-    ):
-        if asked:
-            shared = sorted(set(asked) & has)
-            parts.append((weight, len(shared) / len(asked)))
-            said.extend(f"{what} {name}" for name in shared)
+        return list(range(len(section.ids)))
+    found = set(text)
+    for what, names in (("domain", query.domains), ("phase", query.phases),
+                        ("droid", query.droids)):  # fmt: skip
+        for name in names:
+            found.update(section.by_name.get(f"{what}:{name}", ()))
+    return sorted(found)
+
+
+def relevance(q: Masks, section: Section, n: int, text_score: float, droids: bool) -> float:
+    """Weighted overlap in [0, 1] over the parts the query names; 1.0 for a query that
+    names nothing. `droids` False: the kind has none (failures). Runs for every
+    candidate, so it builds no strings (relevance_reasons does, for the items shown)."""
+    if q.empty:
+        return 1.0
+    got = total = 0.0
+    n_domains, n_phases, n_droids = q.counts
+    if n_domains:
+        got += W_DOMAIN * (section.domains[n] & q.domains).bit_count() / n_domains
+        total += W_DOMAIN
+    if n_phases:
+        got += W_PHASE * (section.phases[n] & q.phases).bit_count() / n_phases
+        total += W_PHASE
+    if n_droids and droids:  # the share of the record's droids the project has
+        has = section.droids[n].bit_count()
+        if has:
+            got += W_DROID * (section.droids[n] & q.droids).bit_count() / has
+        total += W_DROID
+    if q.text:
+        got += W_TEXT * text_score / (text_score + 1.0)
+        total += W_TEXT
+    return got / total if total else 0.0
+
+
+def relevance_reasons(
+    query: Query, corpus: Corpus, section: Section, n: int, droids: bool
+) -> list[str]:
+    """The checkable sentences behind `relevance` (text matches are added by the caller)."""
+    if query.is_empty():
+        return ["the query names nothing: ranked by evidence alone"]
+    q = Masks.of(query, corpus)
+    said = [f"domain {d}" for d in corpus.unmask("domain", section.domains[n] & q.domains)]
+    said += [f"phase {p}" for p in corpus.unmask("phase", section.phases[n] & q.phases)]
     reasons = ["matches " + " and ".join(said)] if said else []
-    if query.droids and record.droids:
-        have = sorted(set(query.droids) & record.droids)
-        parts.append((W_DROID, len(have) / len(record.droids)))
-        if have:
-            reasons.append(f"{len(have)} of its {len(record.droids)} droids available: "
-                           + ", ".join(have))
-    elif query.droids:
-        parts.append((W_DROID, 0.0))
-    if query.text.strip():
-        parts.append((W_TEXT, text_score / (text_score + 1.0)))
-    total = sum(w for w, _ in parts)
-    return (sum(w * x for w, x in parts) / total if total else 0.0), reasons
+    have = corpus.unmask("droid", section.droids[n] & q.droids) if droids else []
+    if have:
+        total = section.droids[n].bit_count()
+        reasons.append(f"{len(have)} of its {total} droids available: " + ", ".join(have))
+    return reasons
 
 
-def text_scores(query: Query, records: Sequence[Facts]) -> tuple[BM25, dict[int, float]]:
-    """BM25 over the records' text for the query's free text."""
-    index = BM25([r.text for r in records])
-    return index, index.scores(tokens(query.text)) if query.text.strip() else {}
+def similar_flags(q: Masks, corpus: Corpus) -> list[bool]:
+    """For each outcome, whether it is from a similar project (shares a domain with the
+    query; every outcome is, for a query naming no domain): once per query."""
+    if not q.counts[0]:
+        return [True] * len(corpus.outcome_ids)
+    return [bool(mask & q.domains) for mask in corpus.outcome_domains]
 
 
-def is_similar(query: Query, outcome: dict[str, Any]) -> bool:
-    """An outcome is from a similar project when it shares a domain with the query (every
-    outcome is, for a query naming no domain)."""
-    return not query.domains or bool(set(query.domains) & set(_strs(outcome.get("domains"))))
+def tally(numbers: Iterable[int], flags: list[bool]) -> Tally:
+    """The outcomes `numbers`, split into similar and other projects by `flags`."""
+    similar: list[int] = []
+    other: list[int] = []
+    for n in numbers:
+        (similar if flags[n] else other).append(n)
+    return Tally(tuple(similar), tuple(other))
 
 
-def tally(query: Query, outcomes: Iterable[dict[str, Any]]) -> Tally:
-    """Split `outcomes` into similar and other projects."""
-    chosen = list(outcomes)
-    return Tally(
-        tuple(o for o in chosen if is_similar(query, o)),
-        tuple(o for o in chosen if not is_similar(query, o)),
-    )
-
-
-def _counts(outcomes: Sequence[dict[str, Any]]) -> tuple[float, float]:
-    wins = sum(SCORE.get(str(o.get("outcome")), 0.0) for o in outcomes)
-    return wins, len(outcomes) - wins
-
-
-def prior_of(kind: str, doc: dict[str, Any]) -> tuple[float | None, float | None]:
-    """The declared prior (rate, weight) of a pattern or template, (None, None) if none."""
-    prior = doc.get("prior")
-    if not isinstance(prior, dict):
-        return None, None
-    rate = prior.get("success_rate" if kind == "pattern" else "success_probability")
-    weight = prior.get("weight")
-    if isinstance(rate, bool) or not isinstance(rate, int | float):
-        return None, None
-    return float(rate), float(weight) if isinstance(weight, int | float) else None
-
-
-def evidence_counts(t: Tally) -> tuple[float, float]:
+def evidence_counts(corpus: Corpus, t: Tally) -> tuple[float, float]:
     """Weighted wins and losses: similar projects count 1, others OTHER_DOMAIN_WEIGHT."""
-    sw, sl = _counts(t.similar)
-    ow, ol = _counts(t.other)
+    scores = corpus.outcome_scores
+    sw = sum(scores[n] for n in t.similar)
+    ow = sum(scores[n] for n in t.other)
+    sl, ol = len(t.similar) - sw, len(t.other) - ow
     return sw + OTHER_DOMAIN_WEIGHT * ow, sl + OTHER_DOMAIN_WEIGHT * ol
 
 
@@ -164,6 +148,8 @@ def exact_posterior(
     rate: float | None, weight: float | None, wins: float, losses: float
 ) -> Posterior | None:
     """The Beta posterior memkb metrics computes (prior as pseudo-counts), or None."""
+    from memkb.metrics.formulas import posterior  # imported here: only for the items shown
+
     found = posterior(rate, weight, wins, losses)
     if found["mean"] is None:
         return None
@@ -171,43 +157,28 @@ def exact_posterior(
     return Posterior(found["mean"], low, high)
 
 
-def demotion(t: Tally) -> float:
+def demotion(corpus: Corpus, t: Tally) -> float:
     """1 - DEMOTION * (share of similar projects applying it that failed)."""
     if not t.similar:
         return 1.0
-    failed = sum(1 for o in t.similar if o.get("outcome") == "failure")
+    failed = sum(1 for n in t.similar if corpus.outcome_scores[n] == 0.0)
     return 1.0 - DEMOTION * failed / len(t.similar)
 
 
 def top(
-    candidates: list[tuple[float, str, Any]], limit: int, exact: Callable[[Any], Item]
+    found: list[tuple[float, str, Any]], limit: int, exact: Callable[[Any], Item]
 ) -> list[Item]:
-    """The `limit` best items by (score desc, id); `candidates` carry an upper bound of
-    their score, so exact scores are computed only while one could still enter."""
-    candidates.sort(key=lambda c: (-c[0], c[1]))
+    """The `limit` best items by (score desc, id); `found` carry an upper bound of their
+    score, so exact scores are computed only while one could still enter."""
+    found.sort(key=lambda c: (-c[0], c[1]))
     best: list[Item] = []
-    for upper, _, payload in candidates:
+    for upper, _, payload in found:
         if len(best) >= limit and upper + 1e-9 < best[-1].score:
             break
         best.append(exact(payload))
         best.sort(key=lambda i: (-i.score, i.id))
         del best[limit:]
     return best
-
-
-def supersessions(records: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
-    """Successor id -> the deprecated records it replaces, sorted."""
-    out: dict[str, list[str]] = {}
-    for rid, doc in records.items():
-        successor = doc.get("superseded_by")
-        if doc.get("status") == "deprecated" and isinstance(successor, str):
-            out.setdefault(successor, []).append(rid)
-    return {k: sorted(v) for k, v in out.items()}
-
-
-def active(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Records not deprecated: deprecated ones never appear in advice."""
-    return {rid: d for rid, d in records.items() if d.get("status", "active") != "deprecated"}
 
 
 def round_score(value: float) -> float:

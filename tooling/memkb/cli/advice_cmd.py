@@ -46,10 +46,10 @@ def recommend(
 ) -> None:
     """Templates, success patterns and failure guards for a project, ranked by relevance
     and evidence, each with its reasons and outcome ids (formulas: docs/advice.md)."""
-    from memkb import advice
+    from memkb.advice.query import make_query
+    from memkb.advice.recommend import recommend as advise
 
-    query = advice.make_query(domain, phase, droid, text, limit, as_of)
-    answer = advice.recommend(repo_root(repo), query)
+    answer = advise(repo_root(repo), make_query(domain, phase, droid, text, limit, as_of))
     typer.echo(reporter("recommend", output_format(fmt, as_json))(answer), nl=False)
 
 
@@ -71,8 +71,9 @@ def brief(
 ) -> None:
     """The same advice as a compact Markdown context brief for the orchestrator's prompt,
     headed by the commit, the record ids used and the brief_id (docs/advice.md)."""
-    from memkb import advice
+    from memkb.advice.brief import brief as compose
+    from memkb.advice.query import make_query
 
-    query = advice.make_query(domain, phase, droid, text, limit, as_of)
-    answer = advice.brief(repo_root(repo), query, max_tokens)
+    query = make_query(domain, phase, droid, text, limit, as_of)
+    answer = compose(repo_root(repo), query, max_tokens)
     typer.echo(reporter("brief", output_format(fmt, as_json))(answer), nl=False)
