@@ -271,6 +271,18 @@ def test_deprecated_records_never_appear_and_successors_say_so(known: Path) -> N
     assert successor.reasons[-1] == "supersedes old_way (deprecated)"
 
 
+def test_a_deprecated_failure_is_no_guard_and_its_successor_says_so(known: Path) -> None:
+    text = (known / "kb/failures/webhook_f.yaml").read_text()
+    deprecated = "id: webhook_old\nstatus: deprecated\nsuperseded_by: webhook_f"
+    old = text.replace("id: webhook_f", deprecated)
+    write(known, "kb/failures/webhook_old.yaml", old)
+    commit(known, "an older webhook failure, deprecated")
+    guards = recommend(known, ECOMMERCE_SECURITY).guards
+    assert [g.id for g in guards] == ["webhook_f", "migration_f"]
+    assert guards[0].supersedes == ("webhook_old",)
+    assert guards[0].reasons[-1] == "supersedes webhook_old (deprecated)"
+
+
 # ------------------------------------------------------------- history
 
 

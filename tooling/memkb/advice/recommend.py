@@ -158,8 +158,10 @@ def _guards(
         why.append(_met_reason(query, len(hits), recovered, similar))
         if rid in guarded_by:
             why.append("guarded against by " + ", ".join(guarded_by[rid]))
+        replaces = section.supersedes.get(rid, [])
+        why.extend(f"supersedes {old} (deprecated)" for old in replaces)
         evidence = sorted({corpus.outcome_ids[o] for o, _ in hits})
-        return Item(rid, score, tuple(why), tuple(evidence))
+        return Item(rid, score, tuple(why), tuple(evidence), None, tuple(replaces))
 
     return rank.top(found, query.limit, exact)
 
