@@ -417,13 +417,33 @@ def test_the_corpus_cache_answers_as_git_does_and_survives_damage(known: Path) -
     from memkb.advice.load import forget
     from memkb.cachefile import cache_dir
 
+    answers = cache_dir(known) / "advice" / "answers"
     fresh = recommend(known, ECOMMERCE_SECURITY, use_cache=False)
-    forget()
-    first = recommend(known, ECOMMERCE_SECURITY)  # prepares and writes the cache
+    assert not (cache_dir(known) / "advice").exists()
+    first = recommend(known, ECOMMERCE_SECURITY)  # prepares and writes the corpus cache
     [cached] = (cache_dir(known) / "advice").glob("*.cache")
     assert cached.name == f"{fresh.commit}.cache"
+    shutil.rmtree(answers)  # so the corpus is read back from disk, not the answer
     forget()
-    assert recommend(known, ECOMMERCE_SECURITY) == first == fresh  # read back from disk
+    assert recommend(known, ECOMMERCE_SECURITY) == first == fresh
     cached.write_bytes(cached.read_bytes()[:-10] + b"0123456789")  # damaged: rebuilt
+    shutil.rmtree(answers)
     forget()
     assert recommend(known, ECOMMERCE_SECURITY) == fresh
+
+
+def test_a_cached_answer_is_the_computed_one_and_a_damaged_one_is_recomputed(
+    known: Path,
+) -> None:
+    from memkb.cachefile import cache_dir
+
+    query = make_query(domains=["e-commerce"], droids=["security-auditor"], text="orders")
+    fresh = recommend(known, query, use_cache=False)
+    assert recommend(known, query) == fresh  # computed, then stored
+    [stored] = (cache_dir(known) / "advice" / "answers").glob("*.cache")
+    assert recommend(known, query) == fresh  # read back
+    stored.write_bytes(b"garbage")
+    assert recommend(known, query) == fresh
+    other = make_query(domains=["e-commerce"], limit=1)
+    assert recommend(known, other) == recommend(known, other, use_cache=False)
+    assert len(list(stored.parent.glob("*.cache"))) == 2

@@ -10,6 +10,7 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
+from memkb.advice.answers import cached
 from memkb.advice.corpus import Corpus
 from memkb.advice.items import Advice, Brief, Item
 from memkb.advice.load import load_corpus, resolve_commit
@@ -43,8 +44,13 @@ def brief(
     estimated tokens. Raises what `recommend` raises, and UsageError for a budget too
     small to hold the brief's header."""
     commit = resolve_commit(root, query.as_of)
-    corpus = load_corpus(root, commit, use_cache=use_cache)
-    return compose(corpus, advise(corpus, query), max_tokens)
+
+    def build() -> dict[str, Any]:
+        corpus = load_corpus(root, commit, use_cache=use_cache)
+        return compose(corpus, advise(corpus, query), max_tokens).to_dict()
+
+    key = {"commit": commit, "answer": "brief", "query": query.to_dict(), "max": max_tokens}
+    return Brief.from_dict(cached(root, key, build, use_cache))
 
 
 def estimate_tokens(text: str) -> int:

@@ -7,6 +7,8 @@ from typing import Any
 
 from memkb.advice.query import Query
 
+SECTIONS = ("templates", "patterns", "guards")
+
 
 @dataclass(frozen=True)
 class Posterior:
@@ -42,6 +44,16 @@ class Item:
             "supersedes": list(self.supersedes),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Item:
+        """The item `to_dict` gave."""
+        post = data["posterior"]
+        return cls(
+            data["id"], data["score"], tuple(data["reasons"]), tuple(data["evidence"]),
+            None if post is None else Posterior(post["mean"], *post["interval_90"]),
+            tuple(data["supersedes"]),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Advice:
@@ -67,6 +79,14 @@ class Advice:
             "guards": [i.to_dict() for i in self.guards],
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Advice:
+        """The advice `to_dict` gave."""
+        items = {s: tuple(Item.from_dict(i) for i in data[s]) for s in SECTIONS}
+        return cls(data["commit"], Query.from_dict(data["query"]), data["brief_id"],
+                   items["templates"], items["patterns"], items["guards"],
+                   tuple(data["notes"]))  # fmt: skip
 
     def ids(self) -> list[str]:
         """Every record id in the answer, in section order."""
@@ -98,3 +118,10 @@ class Brief:
             "left_out": list(self.left_out),
             "markdown": self.markdown,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Brief:
+        """The brief `to_dict` gave."""
+        return cls(data["commit"], Query.from_dict(data["query"]), data["brief_id"],
+                   data["markdown"], data["tokens"], data["max_tokens"],
+                   tuple(data["records"]), tuple(data["left_out"]))  # fmt: skip

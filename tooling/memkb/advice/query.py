@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from memkb.errors import UsageError
 from memkb.kb.index import Vocabulary
@@ -33,9 +34,15 @@ class Query:
         """True when the query names nothing: every active record is then a candidate."""
         return not (self.domains or self.phases or self.droids or self.text.strip())
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """The query as plain data (JSON field order)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Query:
+        """The query `to_dict` gave."""
+        return cls(tuple(data["domains"]), tuple(data["phases"]), tuple(data["droids"]),
+                   data["text"], data["limit"], data["as_of"])  # fmt: skip
 
 
 def make_query(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from memkb.advice import rank
+from memkb.advice.answers import cached
 from memkb.advice.bm25 import tokens
 from memkb.advice.corpus import Corpus, Section
 from memkb.advice.items import Advice, Item
@@ -20,7 +21,12 @@ def recommend(root: Path, query: Query, *, use_cache: bool = True) -> Advice:
     Raise UsageError for an unknown domain, phase or droid (with a "did you mean"), a bad
     --as-of or one before the first commit; RepoError when there is no commit yet."""
     commit = resolve_commit(root, query.as_of)
-    return advise(load_corpus(root, commit, use_cache=use_cache), query)
+
+    def build() -> dict[str, Any]:
+        return advise(load_corpus(root, commit, use_cache=use_cache), query).to_dict()
+
+    key = {"commit": commit, "answer": "recommend", "query": query.to_dict()}
+    return Advice.from_dict(cached(root, key, build, use_cache))
 
 
 def advise(corpus: Corpus, query: Query) -> Advice:
