@@ -447,3 +447,11 @@ def test_a_cached_answer_is_the_computed_one_and_a_damaged_one_is_recomputed(
     other = make_query(domains=["e-commerce"], limit=1)
     assert recommend(known, other) == recommend(known, other, use_cache=False)
     assert len(list(stored.parent.glob("*.cache"))) == 2
+
+
+def test_a_record_whose_id_is_no_identifier_never_reaches_an_answer(known: Path) -> None:
+    text = pattern("x", 0.99).replace("id: x", "id: '`|bad id'")
+    write(known, "kb/patterns/bad.yaml", text)
+    commit(known, "a pattern with a hostile id")
+    advice = recommend(known, ECOMMERCE_SECURITY)
+    assert ids(advice.patterns) == ["modest_prior", "elsewhere", "strong_prior"]

@@ -4,6 +4,7 @@ schema checks: files that do not parse are left out, `memkb validate` reports th
 from __future__ import annotations
 
 import marshal
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from memkb.kb.layout import KINDS
 from memkb.kb.refs import VOCABULARY_TARGETS
 from memkb.metrics.formulas import SCORE
 
+PLAIN_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")
 TEXT_FIELDS = {
     "pattern": ("title", "description", "best_practices"),
     "template": ("title", "description"),
@@ -42,7 +44,9 @@ def read_index(root: Path, commit: str) -> Index:
         if not isinstance(doc, dict) or doc.get("kind") not in KINDS:
             continue
         rid = "vocabulary" if doc["kind"] == "vocabulary" else doc.get("id")
-        if isinstance(rid, str):
+        # An id that is no plain identifier (KB2xx for `memkb validate`) never reaches an
+        # answer, where renderers show ids as Markdown code.
+        if isinstance(rid, str) and PLAIN_ID.match(rid):
             index.add(Record(doc["kind"], rid, relpath, doc))
     return index
 
