@@ -1,0 +1,212 @@
+"""Prepare a Corpus from the records of one commit (read through kb.snapshot.GitTree, no
+schema checks: files that do not parse are left out, `memkb validate` reports them)."""
+
+from __future__ import annotations
+
+import marshal
+import re
+from pathlib import Path
+from typing import Any
+
+from memkb.advice.bm25 import BM25, tokens
+from memkb.advice.corpus import Corpus, Section
+from memkb.kb.index import Index, Record
+from memkb.kb.layout import KINDS
+from memkb.kb.refs import VOCABULARY_TARGETS
+from memkb.metrics.formulas import SCORE
+
+PLAIN_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")
+TEXT_FIELDS = {
+    "pattern": ("title", "description", "best_practices"),
+    "template": ("title", "description"),
+    "failure": ("title", "description", "common_causes", "warning_signs"),
+}
+# What the brief shows of each kind (lists of strings; template phases apart).
+DETAIL_FIELDS = {
+    "pattern": ("key_droids", "best_practices"),
+    "template": (),
+    "failure": ("warning_signs", "prevention_strategies"),
+}
+
+
+def read_index(root: Path, commit: str) -> Index:
+    """Every parseable record of `commit` (whole documents, no schema checks)."""
+    from memkb.kb.snapshot import GitTree
+    from memkb.records.load import load_bytes
+
+    tree = GitTree(root, commit)
+    files = list(tree.files())
+    tree.prefetch(files)
+    index = Index()
+    for relpath in files:
+        raw = tree.source(relpath).raw
+        doc = load_bytes(raw, relpath).doc if raw is not None else None
+        if not isinstance(doc, dict) or doc.get("kind") not in KINDS:
+            continue
+        rid = "vocabulary" if doc["kind"] == "vocabulary" else doc.get("id")
+        # An id that is no plain identifier (KB2xx for `memkb validate`) never reaches an
+        # answer, where renderers show ids as Markdown code.
+        if isinstance(rid, str) and PLAIN_ID.match(rid):
+            index.add(Record(doc["kind"], rid, relpath, doc))
+    return index
+
+
+def strs(value: Any) -> list[str]:
+    """The strings of a list (anything else in it, or a non-list, is ignored)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+class Bits:
+    """Bit tables under construction: the vocabulary's names first (sorted), then any
+    other name a record uses, in the order met."""
+
+    def __init__(self, vocabulary: dict[str, list[str]]) -> None:
+        self.tables = {t: list(vocabulary.get(t, [])) for t in VOCABULARY_TARGETS}
+        self.where = {t: {n: i for i, n in enumerate(v)} for t, v in self.tables.items()}
+
+    def mask(self, target: str, names: list[str]) -> int:
+        out = 0
+        for name in names:
+            at = self.where[target].get(name)
+            if at is None:
+                at = self.where[target][name] = len(self.tables[target])
+                self.tables[target].append(name)
+            out |= 1 << at
+        return out
+
+
+def prepare(commit: str, index: Index) -> Corpus:
+    """The corpus of `index`: outcomes first (sections point into them), then each kind."""
+    vocab = index.vocabulary
+    names = {t: sorted(vocab.names[t]) for t in VOCABULARY_TARGETS}
+    corpus = Corpus(
+        commit, names=names,
+        aliases={t: dict(sorted(vocab.aliases[t].items())) for t in VOCABULARY_TARGETS},
+    )  # fmt: skip
+    bits = Bits(names)
+    docs = [r.doc for r in index.of_kind("outcome")]
+    for doc in docs:
+        corpus.outcome_ids.append(str(doc.get("id")))
+        corpus.outcome_domains.append(bits.mask("domain", strs(doc.get("domains"))))
+        corpus.outcome_scores.append(SCORE.get(str(doc.get("outcome")), 0.0))
+    corpus.met = _met(docs)
+    applied = _applied(docs)
+    for kind in ("template", "pattern", "failure"):
+        records = [r.doc for r in index.of_kind(kind)]
+        corpus.sections[kind] = _section(kind, records, applied.get(kind, {}), bits)
+    corpus.bits = bits.tables
+    return corpus
+
+
+def _applied(docs: list[dict[str, Any]]) -> dict[str, dict[str, list[int]]]:
+    """kind -> record id -> indexes of the outcomes that applied it."""
+    out: dict[str, dict[str, list[int]]] = {"template": {}, "pattern": {}}
+    for number, doc in enumerate(docs):
+        template = doc.get("template")
+        if isinstance(template, str):
+            out["template"].setdefault(template, []).append(number)
+        for rid in dict.fromkeys(strs(doc.get("patterns_applied"))):
+            out["pattern"].setdefault(rid, []).append(number)
+    return out
+
+
+def _met(docs: list[dict[str, Any]]) -> dict[str, tuple[tuple[int, ...], tuple[bool, ...]]]:
+    """Failure id -> (outcome indexes, recovered flags), one pair per time it was met."""
+    found: dict[str, list[tuple[int, bool]]] = {}
+    for number, doc in enumerate(docs):
+        entries = doc.get("failures_met")
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("failure"), str):
+                found.setdefault(entry["failure"], []).append(
+                    (number, entry.get("recovered") is True)
+                )
+    return {k: (tuple(n for n, _ in v), tuple(ok for _, ok in v)) for k, v in found.items()}
+
+
+def _section(
+    kind: str, docs: list[dict[str, Any]], applied: dict[str, list[int]], bits: Bits
+) -> Section:
+    section = Section()
+    texts = []
+    by_name: dict[str, list[int]] = {}
+    for doc in docs:
+        successor = doc.get("superseded_by")
+        if doc.get("status", "active") == "deprecated":
+            if isinstance(successor, str):
+                section.supersedes.setdefault(successor, []).append(doc["id"])
+            continue
+        _add(section, kind, doc, bits, by_name)
+        section.applied.append(tuple(applied.get(doc["id"], [])))
+        texts.append(_text(kind, doc))
+    section.by_name = {k: tuple(v) for k, v in sorted(by_name.items())}
+    bm25 = BM25.index(texts)
+    section.lengths, section.postings = list(bm25.lengths), marshal.dumps(bm25.postings)
+    section.supersedes = {k: sorted(v) for k, v in sorted(section.supersedes.items())}
+    return section
+
+
+def _add(
+    section: Section, kind: str, doc: dict[str, Any], bits: Bits, by_name: dict[str, list[int]]
+) -> None:
+    number = len(section.ids)
+    steps = [p for p in doc.get("phases", []) if isinstance(p, dict)] if kind == "template" else []
+    if kind == "template":
+        phases = list(dict.fromkeys(p["phase"] for p in steps if isinstance(p.get("phase"), str)))
+        droids = list(dict.fromkeys(d for p in steps for d in strs(p.get("droids"))))
+    else:
+        phases, droids = strs(doc.get("phases")), strs(doc.get("key_droids"))
+    domains = strs(doc.get("domains"))
+    section.ids.append(doc["id"])
+    section.domains.append(bits.mask("domain", domains))
+    section.phases.append(bits.mask("phase", phases))
+    section.droids.append(bits.mask("droid", droids))
+    rate, weight = _prior(kind, doc)
+    section.rates.append(rate)
+    section.weights.append(weight)
+    section.guards.append(tuple(strs(doc.get("guards"))))
+    section.details.append(marshal.dumps(_details(kind, doc, steps)))
+    for what, named in (("domain", domains), ("phase", phases), ("droid", droids)):
+        for name in sorted(set(named)):
+            by_name.setdefault(f"{what}:{name}", []).append(number)
+
+
+def _prior(kind: str, doc: dict[str, Any]) -> tuple[float | None, float | None]:
+    """The declared prior (rate, weight) of a pattern or template, (None, None) if none."""
+    prior = doc.get("prior")
+    if kind == "failure" or not isinstance(prior, dict):
+        return None, None
+    rate = prior.get("success_rate" if kind == "pattern" else "success_probability")
+    weight = prior.get("weight")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (rate, weight)):
+        return None, None
+    return float(rate), float(weight)  # type: ignore[arg-type]
+
+
+def _details(kind: str, doc: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {name: strs(doc.get(name)) for name in DETAIL_FIELDS[kind]}
+    if kind == "template":
+        out["phases"] = [
+            (str(s["phase"]), strs(s.get("droids")), _text_or_none(s.get("description")))
+            for s in steps
+            if isinstance(s.get("phase"), str)
+        ]
+    return out
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _text(kind: str, doc: dict[str, Any]) -> list[str]:
+    """The words BM25 matches: the id's words, the kind's text fields, and a template's
+    phase names and descriptions."""
+    parts = [str(doc.get("id", ""))]
+    for name in TEXT_FIELDS[kind]:
+        value = doc.get(name)
+        parts.extend([value] if isinstance(value, str) else strs(value))
+    if kind == "template":
+        for step in doc.get("phases", []):
+            if isinstance(step, dict):
+                parts.extend(v for v in (step.get("name"), step.get("description"))
+                             if isinstance(v, str))  # fmt: skip
+    return tokens(" ".join(parts))
