@@ -17,6 +17,7 @@ FOLDERS: dict[str, str] = {
     "failure": "failures",
     "template": "templates",
     "outcome": "outcomes",
+    "expectation": "expectations",
 }
 KINDS: tuple[str, ...] = (*FOLDERS, "vocabulary")
 KIND_BY_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items()}
