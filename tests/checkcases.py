@@ -9,10 +9,12 @@ from datetime import date
 from pathlib import Path
 
 from conftest import git
+from memkb.kb.layout import SCHEMA_VERSIONS
 from memkb.validation.check import CheckResult, run_check
 
 TODAY = date(2026, 1, 1)
 PATTERN = "kb/patterns/ecommerce_security_first.yaml"
+CURRENT = SCHEMA_VERSIONS["pattern"]  # the pattern schema's version today
 UNUSED = "kb/patterns/performance_database_optimization.yaml"
 OUTCOME = "kb/outcomes/2025/2025-01-20-shumica-marketplace.yaml"
 

@@ -27,6 +27,7 @@ LAYERS: tuple[str, ...] = (
     "rules",
     "metrics",
     "history",
+    "advice",
     "validation",
     "write",
     "legacy",

@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from memkb.kb.layout import SCHEMA_VERSIONS
 from memkb.records.render import render_record
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -262,7 +263,7 @@ def _sentences(rng: random.Random, low: int, high: int) -> list[str]:
 
 
 def _head(kind: str, rid: str) -> dict[str, Any]:
-    return {"kind": kind, "schema_version": 1, "id": rid}
+    return {"kind": kind, "schema_version": SCHEMA_VERSIONS[kind], "id": rid}
 
 
 def _pattern(rng: random.Random, rid: str, _plan: _Plan) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from memkb.validation.engine import validate_repo
 PATTERN = """\
 # yaml-language-server: $schema=../../schemas/pattern.schema.json
 kind: pattern
-schema_version: 1
+schema_version: 2
 id: {id}
 domains: [e-commerce]
 phases: [security_first]
@@ -122,7 +122,7 @@ def test_schema_violations_point_at_the_value(kb_repo: Path) -> None:
 
 
 def test_every_schema_violation_in_every_file_is_reported(kb_repo: Path) -> None:
-    write(kb_repo, "kb/patterns/p1.yaml", "kind: pattern\nschema_version: 2\nid: P1\n")
+    write(kb_repo, "kb/patterns/p1.yaml", "kind: pattern\nschema_version: 9\nid: P1\n")
     write(kb_repo, "kb/patterns/p2.yaml", "kind: pattern\nschema_version: 1\nid: p2\n")
     result = validate_repo(kb_repo)
     by_file = {f.path for f in result.findings}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from checkcases import (
+    CURRENT,
     OUTCOME,
     PATTERN,
     TODAY,
@@ -181,7 +182,7 @@ def test_deprecating_a_pattern_cited_only_by_outcomes_passes(kb_repo: Path) -> N
 def test_hand_edited_prior_fails_at_the_figure(kb_repo: Path) -> None:
     result = check(kb_repo, {PATTERN: text_of(kb_repo, PATTERN).replace("0.92", "0.97")})
     [finding] = result.findings
-    assert (finding.code, finding.path, finding.line, finding.col) == ("KB405", PATTERN, 10, 3)
+    assert (finding.code, finding.path, finding.line, finding.col) == ("KB405", PATTERN, 11, 3)
     assert "0.92 -> 0.97" in finding.message
 
 
@@ -192,7 +193,7 @@ def test_hand_edited_prior_fails_when_the_record_also_moves(kb_repo: Path) -> No
     result = check(kb_repo, {PATTERN: None, moved: text})
     assert [(c.status, c.path) for c in result.changes] == [("moved", moved)]
     [finding] = [f for f in result.findings if f.code == "KB405"]
-    assert (finding.path, finding.line, finding.col) == (moved, 10, 3)
+    assert (finding.path, finding.line, finding.col) == (moved, 11, 3)
     assert "0.92 -> 0.97" in finding.message and not result.ok
 
 
@@ -209,14 +210,14 @@ def test_editing_knowledge_text_passes(kb_repo: Path) -> None:
 def _bump_pattern_schema(repo: Path, version: int, *, extra: str = "") -> dict[str, str]:
     schema = text_of(repo, "schemas/pattern.schema.json")
     schema = schema.replace(
-        '"schema_version": {"const": 1', f'"schema_version": {{"const": {version}'
+        f'"schema_version": {{"const": {CURRENT}', f'"schema_version": {{"const": {version}'
     )
     schema = schema.replace('"title": "Success pattern"', f'"title": "Success pattern{extra}"')
     return {"schemas/pattern.schema.json": schema}
 
 
 def test_schema_change_without_version_bump_fails(kb_repo: Path) -> None:
-    result = check(kb_repo, _bump_pattern_schema(kb_repo, 1, extra=" (renamed)"))
+    result = check(kb_repo, _bump_pattern_schema(kb_repo, CURRENT, extra=" (renamed)"))
     [finding] = result.findings
     assert (finding.code, finding.path, finding.line) == (
         "KB406",
@@ -227,7 +228,7 @@ def test_schema_change_without_version_bump_fails(kb_repo: Path) -> None:
 
 
 def test_schema_bump_without_migrating_records_fails_validation(kb_repo: Path) -> None:
-    result = check(kb_repo, _bump_pattern_schema(kb_repo, 2))
+    result = check(kb_repo, _bump_pattern_schema(kb_repo, CURRENT + 1))
     assert codes(result) == ["KB201"]
     assert {f.path for f in result.findings} == {
         str(p.relative_to(kb_repo)) for p in (kb_repo / "kb/patterns").glob("*.yaml")
@@ -235,10 +236,11 @@ def test_schema_bump_without_migrating_records_fails_validation(kb_repo: Path) -
 
 
 def test_schema_bump_with_migrated_records_passes(kb_repo: Path) -> None:
-    changes = _bump_pattern_schema(kb_repo, 2)
+    changes = _bump_pattern_schema(kb_repo, CURRENT + 1)
     for path in (kb_repo / "kb/patterns").glob("*.yaml"):
         rel = str(path.relative_to(kb_repo))
-        changes[rel] = path.read_text().replace("schema_version: 1", "schema_version: 2")
+        text = path.read_text()
+        changes[rel] = text.replace(f"schema_version: {CURRENT}", f"schema_version: {CURRENT + 1}")
     result = check(kb_repo, changes)
     assert result.ok, result.findings
     # The same change checked from the working tree (the CI way) agrees.

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from checkcases import PATTERN, TODAY, head_branch
+from checkcases import CURRENT, PATTERN, TODAY, head_branch
 from conftest import git
 from memkb.validation.check import run_check
 
@@ -15,14 +15,15 @@ SCHEMA = "schemas/pattern.schema.json"
 
 
 def changed_schema(repo: Path, edit: Any) -> dict[str, str | None]:
-    """The pattern schema with schema_version bumped to 2 and `edit(doc)` applied, and every
-    pattern record migrated to version 2 (so only the widening can be reported)."""
+    """The pattern schema with schema_version bumped by one and `edit(doc)` applied, and every
+    pattern record migrated to that version (so only the widening can be reported)."""
     doc = json.loads((repo / SCHEMA).read_text())
-    doc["properties"]["schema_version"] = {"const": 2}
+    doc["properties"]["schema_version"] = {"const": CURRENT + 1}
     edit(doc)
     changes: dict[str, str | None] = {SCHEMA: json.dumps(doc, indent=2) + "\n"}
     for path in (repo / "kb/patterns").glob("*.yaml"):
-        text = path.read_text().replace("schema_version: 1", "schema_version: 2")
+        text = path.read_text()
+        text = text.replace(f"schema_version: {CURRENT}", f"schema_version: {CURRENT + 1}")
         changes[str(path.relative_to(repo))] = text
     return changes
 

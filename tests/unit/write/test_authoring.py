@@ -27,7 +27,7 @@ HAND_WRITTEN = """\
 # yaml-language-server: $schema=../../schemas/pattern.schema.json
 # Written by hand; keep this header.
 kind: pattern
-schema_version: 1
+schema_version: 2
 id: hand_written   # permanent
 title: 'Single quoted'
 description: >
@@ -174,7 +174,7 @@ def test_new_from_stdin_json_matches_house_style(kb_repo: Path) -> None:
     text = (kb_repo / "kb/patterns/agent_made.yaml").read_text()
     assert text.startswith(
         "# yaml-language-server: $schema=../../schemas/pattern.schema.json\n"
-        "kind: pattern\nschema_version: 1\nid: agent_made\n"
+        "kind: pattern\nschema_version: 2\nid: agent_made\n"
     )
     assert git(kb_repo, "show", "-s", "--format=%s").strip() == "memory(pattern): add agent_made"
     assert validate_repo(kb_repo).ok

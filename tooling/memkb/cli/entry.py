@@ -27,6 +27,8 @@ COMMAND_MODULES: dict[str, str] = {
     "metrics": "metrics_cmd",
     "history": "metrics_cmd",
     "check": "check_cmd",
+    "recommend": "advice_cmd",
+    "brief": "advice_cmd",
 }
 
 

@@ -21,6 +21,15 @@ FOLDERS: dict[str, str] = {
 }
 KINDS: tuple[str, ...] = (*FOLDERS, "vocabulary")
 KIND_BY_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items()}
+# The schema_version each kind's schema requires (schemas/*.schema.json, checked by
+# tests/test_render.py): what memkb writes in new and imported records.
+SCHEMA_VERSIONS: dict[str, int] = {
+    "pattern": 2,  # 2: guards
+    "failure": 2,  # 2: phases, warning_signs
+    "template": 2,  # 2: guards
+    "outcome": 1,
+    "vocabulary": 1,
+}
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,19 @@ REFERENCES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
         (("domains", "*"), "domain"),
         (("phases", "*"), "phase"),
         (("key_droids", "*"), "droid"),
+        (("guards", "*"), "failure"),
         (("superseded_by",), "pattern"),
     ),
     "failure": (
         (("domains", "*"), "domain"),
+        (("phases", "*"), "phase"),
         (("superseded_by",), "failure"),
     ),
     "template": (
         (("domains", "*"), "domain"),
         (("phases", "*", "phase"), "phase"),
         (("phases", "*", "droids", "*"), "droid"),
+        (("guards", "*"), "failure"),
         (("superseded_by",), "template"),
     ),
     "outcome": (

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from memkb.findings import Severity
 from memkb.kb.index import Vocabulary
+from memkb.kb.layout import SCHEMA_VERSIONS
 from memkb.legacy.source import (
     DATE_KEYS,
     DERIVED_SECTIONS,
@@ -195,7 +196,8 @@ CONVERTERS: Mapping[str, Callable[[Run, str, Any, LegacyPath], list[Draft]]] = {
 
 
 def _draft(kind: str, rid: str, where: LegacyPath) -> Draft:
-    draft = Draft(kind, rid, {"kind": kind, "schema_version": 1, "id": rid}, where)
+    head = {"kind": kind, "schema_version": SCHEMA_VERSIONS[kind], "id": rid}
+    draft = Draft(kind, rid, head, where)
     draft.fields[("id",)] = (where, True)
     return draft
 

@@ -34,6 +34,12 @@ REPORTERS: dict[str, dict[str, str]] = {
     "show": {"text": "writes:render_show_text", "json": "writes:render_show_json"},
     "list": {fmt: f"writes:render_list_{fmt}" for fmt in ("text", "json", "markdown")},
     "rules": {"text": "rules:render_text", "json": "rules:render_json"},
+    "recommend": {fmt: f"advice:render_{fmt}" for fmt in ("text", "json", "markdown")},
+    "brief": {
+        "text": "advice:render_brief",
+        "json": "advice:render_brief_json",
+        "markdown": "advice:render_brief",
+    },
     "error": {"text": "errors:render_text", "json": "errors:render_json"},
 }
 

@@ -38,7 +38,9 @@ from memkb.rules.perfile import file_name
 from memkb.rules.selection import Selection
 
 CACHE_FILE = "validate.cache"
-CACHE_FORMAT = 3  # entry: (blob id, summary, refs, findings, trusted stat or None)
+# entry: (blob id, summary, refs, findings, trusted stat or None); 4: failures' phases and
+# the guards of patterns and templates became references, so cached refs are stale.
+CACHE_FORMAT = 4
 
 
 # The fields collection rules read. Only these are cached, so a warm run loads a

@@ -23,7 +23,7 @@ import yaml
 
 from memkb.errors import NotFoundError, RecordError, UsageError
 from memkb.kb.index import Record, Vocabulary
-from memkb.kb.layout import VOCABULARY_FILE, check_kind, record_relpath
+from memkb.kb.layout import SCHEMA_VERSIONS, VOCABULARY_FILE, check_kind, record_relpath
 from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.kb.snapshot import Snapshot, WorkTree
 from memkb.records import edit as yamledit
@@ -212,7 +212,7 @@ def new_record(
             hint="use `memkb record` for an outcome; new: pattern, failure, template",
         )
     check_same_kind(kind, doc)
-    full = {"kind": kind, "schema_version": 1, **doc}
+    full = {"kind": kind, "schema_version": SCHEMA_VERSIONS[kind], **doc}
     rid = str(full.get("id", ""))
     if not rid:
         raise UsageError("the new record has no id", hint="give it as `memkb new KIND ID`")
