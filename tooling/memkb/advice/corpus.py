@@ -72,6 +72,12 @@ def load_corpus(root: Path, commit: str) -> Corpus:
     return _from_index(commit, index)
 
 
+def corpus_of(label: str, index: Index) -> Corpus:
+    """The corpus of an index already built (a snapshot validated, a check's head), under
+    `label` (a commit id, or a name for an uncommitted state)."""
+    return _from_index(label, index)
+
+
 def _from_index(commit: str, index: Index) -> Corpus:
     corpus = Corpus(commit, vocabulary=index.vocabulary)
     for kind in ("pattern", "template", "failure"):

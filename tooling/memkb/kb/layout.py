@@ -29,6 +29,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "template": 2,  # 2: guards
     "outcome": 1,
     "vocabulary": 1,
+    "expectation": 1,
 }
 
 
