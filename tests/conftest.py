@@ -59,18 +59,29 @@ def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def make_kb_repo(path: Path, *, with_kb: bool = True) -> Path:
-    """Create a Git repository at `path` with schemas/ and (optionally) the bundled kb/."""
+def make_kb_repo(path: Path, *, with_kb: bool = True, with_expectations: bool = False) -> Path:
+    """Create a Git repository at `path` with schemas/ and (optionally) the bundled kb/.
+
+    The bundled expectations (kb/expectations/) are left out unless asked for: most tests
+    edit the bundled records on purpose, and would otherwise also move the advice those
+    expectations pin; tests/unit/advice/ judges the expectations themselves."""
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
     shutil.copytree(SCHEMAS, path / "schemas")
     if with_kb:
-        shutil.copytree(BUNDLED_KB, path / "kb")
+        skip = None if with_expectations else shutil.ignore_patterns("expectations")
+        shutil.copytree(BUNDLED_KB, path / "kb", ignore=skip)
     else:
         (path / "kb").mkdir()
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial knowledge base", "--allow-empty")
     return path
+
+
+@pytest.fixture
+def kb_advice(tmp_path: Path) -> Path:
+    """The bundled KB with its expectations, in a fresh Git repository."""
+    return make_kb_repo(tmp_path / "repo", with_expectations=True)
 
 
 @pytest.fixture

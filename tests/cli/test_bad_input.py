@@ -288,7 +288,7 @@ def plain_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled KB and schemas in a plain folder (these reads need no Git)."""
     root = tmp_path_factory.mktemp("plain") / "repo"
     shutil.copytree(SCHEMAS, root / "schemas")
-    shutil.copytree(BUNDLED_KB, root / "kb")
+    shutil.copytree(BUNDLED_KB, root / "kb", ignore=shutil.ignore_patterns("expectations"))
     return root
 
 

@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from test_advice import ECOMMERCE_SECURITY, commit, pattern, write
+from test_advice import known as known  # the fixture, re-exported for this module
 from typer.testing import CliRunner
 
 from memkb.advice import brief, make_query, recommend
 from memkb.advice.brief import DATA_NOTICE, estimate_tokens
 from memkb.cli.main import app
-from test_advice import ECOMMERCE_SECURITY, commit, pattern, write
-from test_advice import known as known  # the fixture, re-exported for this module
 
 runner = CliRunner()
 ECOMMERCE_ARGS = ["brief", "--domain", "e-commerce", "--phase", "security_first"]

@@ -61,6 +61,7 @@ def test_each_code_is_raised_where_its_entry_says(code: str) -> None:
 def test_scopes_follow_the_code_families() -> None:
     family = {"KB1": {Scope.LOAD}, "KB2": {Scope.FILE}, "KB3": {Scope.FILE, Scope.COLLECTION}}
     family |= {"KB4": {Scope.CHANGE}, "KB5": {Scope.CHANGE}, "KB6": {Scope.IMPORT}}
+    family |= {"KB7": {Scope.COLLECTION}}  # expectations about advice, on the whole KB
     odd = [c for c, r in REGISTRY.items() if r.scope not in family[c[:3]] and c != "KB307"]
     assert odd == []  # KB307 (a symlink leaving the repo) is found while discovering files
 
@@ -120,7 +121,7 @@ def test_kb202_unknown_kind() -> None:
     ctx = file_ctx("kb/patterns/p1.yaml", {"kind": "patern", "id": "p1"})
     assert REGISTRY["KB202"](ctx) == [
         Issue("kb/patterns/p1.yaml", ("kind",), "KB202", "unknown kind 'patern'",
-              hint="use one of: pattern, failure, template, outcome, vocabulary"),
+              hint="use one of: pattern, failure, template, outcome, expectation, vocabulary"),
     ]  # fmt: skip
     assert REGISTRY["KB202"](file_ctx("kb/patterns/p1.yaml", PATTERN_DOC)) == []
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from memkb import __version__
 from memkb import cachefile as cache
+from memkb._version import __version__
 
 KEPT_ANSWERS = 64  # answers kept under .git/memkb/advice/answers/, newest first
 

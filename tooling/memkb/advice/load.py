@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from memkb import __version__
 from memkb import cachefile as cache
+from memkb._version import __version__
 from memkb.advice.corpus import Corpus
 from memkb.errors import RepoError, UsageError
 

@@ -12,9 +12,14 @@ from memkb.history.store import Cache
 from memkb.kb.layout import KB_DIR, KIND_BY_FOLDER
 from memkb.metrics.formulas import Evidence, FailureMet, Outcome, Record
 
+# The kinds the figures are computed from; expectations (advice under review) are not
+# evidence and leave the figures alone.
+FIGURE_KINDS = frozenset({"pattern", "template", "failure", "outcome"})
+
 
 def record_key(path: str) -> tuple[str, str] | None:
-    """(kind, id) of a record file under kb/; None for the vocabulary and anything else.
+    """(kind, id) of a record file under kb/ that the figures use; None for the
+    vocabulary, expectations and anything else.
 
     What memkb.kb.layout.location_of says, without building a Location: replaying 10,000
     commits calls it once per changed path."""
@@ -24,7 +29,7 @@ def record_key(path: str) -> tuple[str, str] | None:
     if len(parts) < 3 or parts[0] != KB_DIR:
         return None
     kind = KIND_BY_FOLDER.get(parts[1])
-    return (kind, parts[-1][:-5]) if kind is not None else None
+    return (kind, parts[-1][:-5]) if kind in FIGURE_KINDS else None
 
 
 class Replay:

@@ -17,6 +17,7 @@ FOLDERS: dict[str, str] = {
     "failure": "failures",
     "template": "templates",
     "outcome": "outcomes",
+    "expectation": "expectations",
 }
 KINDS: tuple[str, ...] = (*FOLDERS, "vocabulary")
 KIND_BY_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items()}
@@ -28,6 +29,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "template": 2,  # 2: guards
     "outcome": 1,
     "vocabulary": 1,
+    "expectation": 1,
 }
 
 

@@ -34,6 +34,20 @@ REFERENCES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
         (("droids_used", "*"), "droid"),
         (("failures_met", "*", "failure"), "failure"),
     ),
+    "expectation": (
+        (("query", "domains", "*"), "domain"),
+        (("query", "phases", "*"), "phase"),
+        (("query", "droids", "*"), "droid"),
+        (("expect", "top_template"), "template"),
+        (("expect", "top_pattern"), "pattern"),
+        (("expect", "top_guard"), "failure"),
+        (("expect", "templates_include", "*"), "template"),
+        (("expect", "patterns_include", "*"), "pattern"),
+        (("expect", "guards_include", "*"), "failure"),
+        (("expect", "templates_exclude", "*"), "template"),
+        (("expect", "patterns_exclude", "*"), "pattern"),
+        (("expect", "guards_exclude", "*"), "failure"),
+    ),
     "vocabulary": (),
 }
 VOCABULARY_TARGETS = ("droid", "domain", "phase")

@@ -91,6 +91,21 @@ FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
         ("estimated_timeline",): ("min_weeks", "max_weeks"),
         ("prior",): ("success_probability", "weight", "source"),
     },
+    "expectation": {
+        (): ("kind", "schema_version", "id", "title", "description", "query", "expect"),
+        ("query",): ("domains", "phases", "droids", "text", "limit"),
+        ("expect",): (
+            "top_template",
+            "top_pattern",
+            "top_guard",
+            "templates_include",
+            "patterns_include",
+            "guards_include",
+            "templates_exclude",
+            "patterns_exclude",
+            "guards_exclude",
+        ),
+    },
     "outcome": {
         (): (
             "kind",

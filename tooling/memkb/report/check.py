@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from memkb.advice.expectations import AdviceMove
 from memkb.history import summarize
 from memkb.kb.layout import location_of
 from memkb.records.changes import FileChange
@@ -106,6 +107,7 @@ def render_text(result: CheckResult) -> str:
     ]
     moves = result.delta.moves if result.delta else []
     lines += [printable(f"metrics: {_move_text(m)}") for m in moves]
+    lines += [printable(f"advice: {advice_move_text(m)}") for m in result.advice_delta]
     lines.append(
         f"risk: {result.risk}"
         + (f" ({printable('; '.join(result.risk_reasons))})" if result.risk_reasons else "")
@@ -133,6 +135,10 @@ def render_json(result: CheckResult) -> str:
         "findings": [f.as_dict() for f in result.findings],
         "allowed": [{**a.finding.as_dict(), "reason": a.reason} for a in result.allowed],
         "metrics_delta": delta_json(result),
+        "advice_delta": [
+            {**vars(m), "before": list(m.before), "after": list(m.after)}
+            for m in result.advice_delta
+        ],
     }
     return json_document("check", body)
 
@@ -195,7 +201,13 @@ def render_sarif(result: CheckResult) -> str:
 def render_markdown(result: CheckResult) -> str:
     """A pull-request summary: verdict and risk, what memory learns (records added,
     changed field by field, deprecated, removed), the metrics delta, the findings."""
-    parts = [_md_header(result), _md_changes(result), _md_delta(result), _md_findings(result)]
+    parts = [
+        _md_header(result),
+        _md_changes(result),
+        _md_delta(result),
+        _md_advice(result),
+        _md_findings(result),
+    ]
     return "\n".join(p for p in parts if p)
 
 
@@ -241,6 +253,35 @@ def _md_delta(result: CheckResult) -> str:
         rows.append(
             f"| {markdown_cell(move.subject)} | {move.figure} | {_fmt(move.before)} | "
             f"{_fmt(move.after)} | {change} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def advice_move_text(move: AdviceMove) -> str:
+    """`e-commerce / security_first: top pattern a -> b` (or the whole list when the top
+    stays and the rest moves)."""
+    before, after = move.before, move.after
+    if before[:1] != after[:1]:
+        what = f"top {move.section[:-1]} {_ids(before[:1])} -> {_ids(after[:1])}"
+    else:
+        what = f"{move.section} {_ids(before)} -> {_ids(after)}"
+    return f"{move.query}: {what} (expectation {move.expectation})"
+
+
+def _ids(ids: tuple[str, ...]) -> str:
+    return ", ".join(ids) or "none"
+
+
+def _md_advice(result: CheckResult) -> str:
+    """What the change makes the orchestrator do differently, query by query."""
+    if not result.advice_delta:
+        return ""
+    rows = ["### Advice delta", "", "| query | section | before | after |", "|---|---|---|---|"]
+    for move in result.advice_delta:
+        rows.append(
+            f"| {markdown_cell(move.query)} ({markdown_cell(move.expectation)}) | "
+            f"{move.section} | {markdown_cell(_ids(move.before))} | "
+            f"{markdown_cell(_ids(move.after))} |"
         )
     return "\n".join(rows) + "\n"
 

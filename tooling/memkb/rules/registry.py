@@ -11,7 +11,8 @@ COLLECTION_RULES are all derived from REGISTRY.
 Scopes:
     load        reading one file's bytes: YAML safety, encoding, size, discovery (KB1xx, KB307)
     file        one record on its own: schema, kind, id, place (KB2xx, most KB30x)
-    collection  the whole KB at once: uniqueness, references, deprecation, dates (KB3xx)
+    collection  the whole KB at once: uniqueness, references, deprecation, dates (KB3xx),
+                and the expectations about advice (KB701)
     change      a change from base to head, `memkb check` only (KB4xx, KB5xx)
     import      importing legacy memory, `memkb import-legacy` only (KB6xx)
 
@@ -275,6 +276,12 @@ _RULES: tuple[Rule, ...] = (
             "Also raised by the JSON reader (memkb.legacy.source) for duplicate keys."),
     _raised("KB611", IMPORT, "unknown section ignored", _CONVERT,
             "An unknown section, or a block that is not an object, is skipped.", severity=W),
+    # KB7xx: advice (expectations in kb/expectations/)
+    _raised("KB701", COLL, "an expectation about advice does not hold",
+            "memkb.advice.expectations",
+            "kb/expectations/<id>.yaml names a query and what its advice must be (top "
+            "template, patterns included, guards...); the answer `memkb recommend` gives "
+            "breaks it. Update the expectation in the same change if the new advice is right."),
 )
 # fmt: on
 

@@ -23,7 +23,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from memkb import __version__
+from memkb._version import __version__
 from memkb.cachefile import cache_dir
 from memkb.errors import RepoError
 from memkb.gitio.log import git

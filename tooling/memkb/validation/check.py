@@ -14,14 +14,16 @@ Usage from Python::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memkb.errors import RepoError, UsageError
 from memkb.findings import Finding, Severity, error, has_errors, warning
 from memkb.gitio.objects import BlobReader
 from memkb.gitio.repo import GitRepo
+from memkb.kb.index import Index
 from memkb.kb.layout import KB_DIR, SCHEMAS_DIR
 from memkb.kb.snapshot import GitTree, Snapshot, WorkTree
 from memkb.records.changes import FileChange
@@ -30,6 +32,9 @@ from memkb.rules import safety
 from memkb.rules.selection import KB_CONFIG, PYPROJECT, Selection, selection_from
 from memkb.validation.delta import Delta, metrics_delta
 from memkb.validation.engine import ValidationResult, validate
+
+if TYPE_CHECKING:  # imported when a check has expectations to compare
+    from memkb.advice.expectations import AdviceMove
 
 KNOWLEDGE_PREFIXES = (f"{KB_DIR}/", f"{SCHEMAS_DIR}/")
 RISKS = ("none", "evidence", "knowledge", "structure")  # in increasing order of review need
@@ -61,6 +66,8 @@ class CheckResult:
     delta: Delta | None = None
     delta_error: str | None = None
     merged: bool = False  # True when head was merged into base to get the state checked
+    # How the change moves the answers of the expectations' queries (kb/expectations/).
+    advice_delta: list[AdviceMove] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -127,7 +134,23 @@ def run_check(
             result.delta = metrics_delta(root, fork, changes, use_cache=use_cache)
         except RepoError as exc:
             result.delta_error = exc.message
+    if changes:
+        result.advice_delta = advice_moves(GitTree(root, fork), snapshot, validation.index)
     return result
+
+
+def advice_moves(base: Snapshot, head: Snapshot, head_index: Index) -> list[AdviceMove]:
+    """Which expectations' answers the change moves: every expectation's query answered on
+    the base and on the head (nothing to do, and nothing imported, without expectations)."""
+    from memkb.advice.expectations import advice_delta, answers
+    from memkb.validation.engine import index_of
+
+    base_index = index_of(base)
+    if not any(
+        True for _ in (*base_index.of_kind("expectation"), *head_index.of_kind("expectation"))
+    ):
+        return []
+    return advice_delta(answers(base_index, "base"), answers(index_of(head), "head"))
 
 
 def _base_selection(repo: GitRepo, fork: str) -> Selection:
@@ -213,9 +236,9 @@ def commit_hits(repo: GitRepo, fork: str, head: str) -> list[safety.Hit]:
     hits = []
     for record in filter(None, out.split("\0")):
         sha, author, committer, message = [*record.strip("\n").split("\x1f", 3), "", "", ""][:4]
-        for field, text in (("author", author), ("committer", committer), ("message", message)):
+        for part, text in (("author", author), ("committer", committer), ("message", message)):
             piece = safety.Piece(text, 1, 1)
-            hits += safety.scan_string(f"commit {sha[:12]} ({field})", piece)
+            hits += safety.scan_string(f"commit {sha[:12]} ({part})", piece)
     return hits
 
 

@@ -9,6 +9,7 @@ Usage from Python::
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from memkb.rules.perfile import file_name
 from memkb.rules.selection import Selection
 
 CACHE_FILE = "validate.cache"
+ADVICE_CACHE_FILE = "expectations.cache"  # KB701 issues, keyed by every file's blob id
 # entry: (blob id, summary, refs, findings, trusted stat or None); 4: failures' phases and
 # the guards of patterns and templates became references, so cached refs are stale.
 CACHE_FORMAT = 4
@@ -156,7 +158,9 @@ def validate(
     ones too), judged against the whole KB; `selection` drops ignored codes. Raises
     RepoError for missing schemas."""
     results = _load_all(snapshot, use_cache)
-    result = _judge(results, build_index(results), snapshot, today, per_file=only, cross_file=only)
+    index = build_index(results)
+    advice = _expectations(snapshot, results, index, use_cache)
+    result = _judge(results, index, snapshot, today, per_file=only, cross_file=only, advice=advice)
     result = _with_schema_problems(result, Schemas(snapshot.root, read=snapshot.read))
     if selection is not None:  # after the cache: ignoring a code never invalidates it
         result.findings = selection.apply(result.findings)
@@ -171,6 +175,48 @@ def _with_schema_problems(result: ValidationResult, schemas: Schemas) -> Validat
     return result
 
 
+def _expectations(
+    snapshot: Snapshot, results: list[FileResult], index: Index, use_cache: bool
+) -> list[Issue]:
+    """KB701 issues of every expectation in the KB. The advice needs whole records (the
+    index of a warm run holds summaries), so it is computed from a full read of the
+    snapshot, and cached by the blob id of every file: a warm run with no change reads
+    nothing. A KB without expectations pays nothing, not even the import."""
+    if not any(True for _ in index.of_kind("expectation")):
+        return []
+    from memkb.advice import expectations
+    from memkb.advice.expectations import expectation_issues
+
+    digest = hashlib.sha256(__version__.encode())
+    # The answer changes with the ranking code too, not just with the records.
+    for module_file in sorted(Path(expectations.__file__).parent.glob("*.py")):
+        digest.update(module_file.read_bytes())
+    for result in results:
+        digest.update(f"{result.relpath}\0{result.blob}\0".encode())
+    key = digest.hexdigest()
+    path = cache.cache_dir(snapshot.root) / ADVICE_CACHE_FILE
+    cached = cache.load(path, key) if use_cache else {}
+    stored = cached.get("issues")
+    if isinstance(stored, list) and all(_is_issue_tuple(i) for i in stored):
+        return [Issue(p, tuple(d), c, m, hint=h) for p, d, c, m, h in stored]
+    issues = list(expectation_issues(index_of(snapshot)))
+    if use_cache:
+        rows = [(i.relpath, list(i.path), i.code, i.message, i.hint) for i in issues]
+        cache.save(path, key, {"issues": rows})
+    return issues
+
+
+def _is_issue_tuple(row: object) -> bool:
+    return (
+        isinstance(row, tuple | list)
+        and len(row) == 5
+        and all(isinstance(v, str) for v in (row[0], row[2], row[3]))
+        and isinstance(row[1], list)
+        and all(isinstance(v, str | int) for v in row[1])
+        and (row[4] is None or isinstance(row[4], str))
+    )
+
+
 def _judge(
     results: list[FileResult],
     index: Index,
@@ -179,16 +225,15 @@ def _judge(
     *,
     per_file: set[str] | None = None,
     cross_file: Collection[str] | None = None,
+    advice: list[Issue] | None = None,
 ) -> ValidationResult:
     """Run the collection rules over `index` and gather every finding, keeping per-file
-    findings of `per_file` only and collection findings of `cross_file` only (None: all)."""
+    findings of `per_file` only and collection findings of `cross_file` only (None: all).
+    `advice` holds the broken expectations (KB701), judged on the whole KB."""
     ctx = RunContext(today or date.today())
-    issues = [
-        issue
-        for rule in COLLECTION_RULES
-        for issue in rule(index, ctx)
-        if cross_file is None or issue.relpath in cross_file
-    ]
+    found = [issue for rule in COLLECTION_RULES for issue in rule(index, ctx)]
+    found += advice or []
+    issues = [i for i in found if cross_file is None or i.relpath in cross_file]
     findings = [f for r in results if per_file is None or r.relpath in per_file for f in r.findings]
     findings += locate(issues, snapshot.read)
     return ValidationResult(
