@@ -50,6 +50,12 @@ _API: dict[str, str] = {
     "report": "memkb.history.query",
     "series": "memkb.history.query",
     "record_history": "memkb.history.record",
+    # advice for the orchestrator
+    "recommend": "memkb.advice",
+    "brief": "memkb.advice",
+    "make_query": "memkb.advice",
+    "Advice": "memkb.advice",
+    "Brief": "memkb.advice",
     # legacy memory
     "import_legacy": "memkb.legacy.importer",
     "ImportResult": "memkb.legacy.importer",
@@ -68,6 +74,8 @@ _API: dict[str, str] = {
 
 __all__ = [
     "REGISTRY",
+    "Advice",
+    "Brief",
     "CheckResult",
     "Finding",
     "GitTree",
@@ -87,11 +95,14 @@ __all__ = [
     "WriteResult",
     "__version__",
     "add_item",
+    "brief",
     "delete",
     "deprecate",
     "import_legacy",
     "list_records",
+    "make_query",
     "new_record",
+    "recommend",
     "record_history",
     "record_outcome",
     "remove_item",
@@ -105,6 +116,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
+    from memkb.advice.brief import brief
+    from memkb.advice.items import Advice, Brief
+    from memkb.advice.query import make_query
+    from memkb.advice.recommend import recommend
     from memkb.errors import MemkbError, NotFoundError, RecordError, RepoError, UsageError
     from memkb.findings import Finding, Severity
     from memkb.history.query import report, series
