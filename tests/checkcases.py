@@ -4,11 +4,12 @@ built from a dict of changes (shared by the check, report, safety and workflow t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
-from conftest import git
+from conftest import PROJECT, git
 from memkb.kb.layout import SCHEMA_VERSIONS
 from memkb.validation.check import CheckResult, run_check
 
@@ -76,3 +77,11 @@ def codes(result: CheckResult) -> list[str]:
 
 def text_of(repo: Path, path: str) -> str:
     return (repo / path).read_text()
+
+
+def golden(name: str, text: str) -> None:
+    """`text` equals tests/golden/<name> (MEMKB_UPDATE_GOLDEN=1 rewrites the file)."""
+    path = PROJECT / "tests" / "golden" / name
+    if os.environ.get("MEMKB_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()

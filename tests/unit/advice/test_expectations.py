@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from checkcases import TODAY, head_branch
+from checkcases import TODAY, golden, head_branch
 from memkb.cli.main import app
 from memkb.validation.check import run_check
 from memkb.validation.engine import validate_repo
@@ -154,3 +154,17 @@ def test_a_change_that_leaves_the_advice_alone_has_no_advice_delta(
     result = run_check(kb_advice, "main", "note", today=TODAY, with_metrics=False)
     assert result.ok, result.findings
     assert result.advice_delta == []
+
+
+def test_the_advice_delta_in_the_pull_request_summary_matches_its_golden(kb_advice: Path) -> None:
+    from dataclasses import replace
+
+    text = (kb_advice / PATTERN).read_text()
+    head_branch(
+        kb_advice, "retire", {PATTERN: text.replace("domains:", "status: deprecated\ndomains:")}
+    )
+    result = run_check(kb_advice, "main", "retire", today=TODAY)
+    result = replace(result, base="b" * 40, head="c" * 40, fork="b" * 40)
+    from memkb.report.check import render_markdown
+
+    golden("check_advice_delta.md", render_markdown(result))

@@ -4,7 +4,6 @@ schema), GitHub annotations and their cap, and the CLI's outputs and exit codes.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from jsonschema import Draft4Validator
 from typer.testing import CliRunner
 
-from checkcases import OUTCOME, PATTERN, TODAY, UNUSED, edit, head_branch, outcome_path
+from checkcases import OUTCOME, PATTERN, TODAY, UNUSED, edit, golden, head_branch, outcome_path
 from conftest import PROJECT, git
 from memkb.cli.main import app
 from memkb.findings import error, warning
@@ -64,13 +63,6 @@ def pull_request(repo: Path, *, broken: bool) -> CheckResult:
     result = run_check(repo, "main", name, today=TODAY)
     # Commit ids depend on the bundled KB's bytes: pin them so the goldens do not.
     return replace(result, base="b" * 40, head="c" * 40, fork="b" * 40)
-
-
-def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("MEMKB_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text()
 
 
 def test_markdown_summary_of_a_clean_pull_request(kb_repo: Path) -> None:
