@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,15 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import yaml
-from tooling.bench.bench_validate import BIN, Run, Series, ensure_kb, label, run_child
+from tooling.bench.bench_validate import (
+    BIN,
+    Run,
+    Series,
+    clone_kb,
+    git,
+    label,
+    run_child,
+)
 
 from memkb.cachefile import cache_dir
 from memkb.records.render import render_record
@@ -39,17 +46,9 @@ TARGET_WARM_S, TARGET_RATIO = 2.0, 1.5
 PR_OUTCOMES, PR_PATTERNS = 5, 5
 
 
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-    return done.stdout
-
-
 def prepare(out: Path, n: int) -> Path:
     """A clone of the synthetic KB with branch `pr` (10 changed records) checked out."""
-    source = ensure_kb(out, n, 0.0, 0, fresh=False).root
-    root = out / f"check-{n}"
-    shutil.rmtree(root, ignore_errors=True)
-    git(out, "clone", "-q", str(source), str(root))
+    root = clone_kb(out, n, "check")
     git(root, "checkout", "-q", "-B", "main")
     git(root, "checkout", "-q", "-b", "pr")
     _pull_request(root)

@@ -18,9 +18,7 @@ information: this is a measurement, never a test.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `tooling.bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tooling.bench.bench_validate import BIN, ensure_kb, run_child
+from tooling.bench.bench_validate import BIN, clone_kb, git, run_child
 
 from memkb.search import index_path, run
 
@@ -39,17 +37,9 @@ QUERIES = ("timeout", "security first checkout", "gateway api_first", "data loss
 IDENT = ["-c", "user.name=bench", "-c", "user.email=bench@invalid", "-c", "commit.gpgsign=false"]
 
 
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-    return done.stdout
-
-
 def prepare(out: Path, n: int) -> Path:
     """A clone of the synthetic KB that this benchmark may commit to (and reset)."""
-    source = ensure_kb(out, n, 0.0, 0, fresh=False).root
-    root = out / f"search-{n}"
-    shutil.rmtree(root, ignore_errors=True)
-    git(out, "clone", "-q", str(source), str(root))
+    root = clone_kb(out, n, "search")
     return root
 
 

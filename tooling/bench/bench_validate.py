@@ -100,6 +100,22 @@ def generator_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def git(root: Path, *args: str) -> str:
+    """Run git in `root` and return its stdout (a benchmark's own setup; raises on failure)."""
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def clone_kb(out: Path, n: int, name: str) -> Path:
+    """A fresh clone, `out/<name>-<n>`, of the valid synthetic KB of `n` records, which a
+    benchmark may commit to."""
+    source = ensure_kb(out, n, 0.0, 0, fresh=False).root
+    root = out / f"{name}-{n}"
+    shutil.rmtree(root, ignore_errors=True)
+    git(out, "clone", "-q", str(source), str(root))
+    return root
+
+
 def ensure_kb(out: Path, n: int, fraction: float, seed: int, fresh: bool) -> synth.GeneratedKB:
     """The KB for these parameters under `out`, generated (as a Git repo) unless reusable."""
     name = f"kb-{n}-seed{seed}" + (f"-broken{fraction:g}" if fraction else "")
