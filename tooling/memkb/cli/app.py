@@ -46,8 +46,8 @@ EXIT_CODES: list[tuple[type[MemkbError], int, str]] = [
 ]
 
 BUG_HINT = (
-    "this is a bug in memkb: rerun with --debug (or MEMKB_DEBUG=1) for the traceback and "
-    "report it with the command you ran"
+    "this is a bug in memkb: rerun as `memkb --debug COMMAND ...` (or with MEMKB_DEBUG=1) "
+    "for the traceback and report it with the command you ran"
 )
 
 REPO = typer.Option(
