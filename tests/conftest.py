@@ -21,6 +21,20 @@ settings.register_profile("ci", settings.get_profile("ci"), derandomize=False)
 PROJECT = Path(__file__).resolve().parents[1]
 BUNDLED_KB = PROJECT / "kb"
 SCHEMAS = PROJECT / "schemas"
+# `memkb record` of one successful e-commerce project: the write tests' usual outcome.
+RECORD = [
+    "record",
+    "--project",
+    "Shop",
+    "--outcome",
+    "success",
+    "--domain",
+    "e-commerce",
+    "--droid",
+    "security-auditor",
+    "--date",
+    "2025-05-05",
+]
 LEGACY_SEED = PROJECT / "tests" / "data" / "legacy" / "seed.txt"
 
 

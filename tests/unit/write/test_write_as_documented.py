@@ -10,26 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import PROJECT, git, make_kb_repo
+from conftest import PROJECT, RECORD, git, make_kb_repo
 from memkb.cli.main import app
 from memkb.errors import RecordError
 from memkb.validation.check import run_check
 from memkb.write.authoring import set_field
 
 PATTERN = "kb/patterns/ecommerce_security_first.yaml"
-RECORD = [
-    "record",
-    "--project",
-    "Shop",
-    "--outcome",
-    "success",
-    "--domain",
-    "e-commerce",
-    "--droid",
-    "security-auditor",
-    "--date",
-    "2025-05-05",
-]
 
 
 def run(repo: Path, *args: str) -> tuple[int, str]:

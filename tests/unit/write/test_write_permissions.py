@@ -14,22 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import git
+from conftest import RECORD, git
 from memkb.cli.main import app
-
-RECORD = [
-    "record",
-    "--project",
-    "Shop",
-    "--outcome",
-    "success",
-    "--domain",
-    "e-commerce",
-    "--droid",
-    "security-auditor",
-    "--date",
-    "2025-05-05",
-]
 
 
 def _chattr(flag: str, path: Path) -> bool:
