@@ -184,13 +184,12 @@ def _expectations(
     nothing. A KB without expectations pays nothing, not even the import."""
     if not any(True for _ in index.of_kind("expectation")):
         return []
-    from memkb.advice import expectations
+    from memkb.advice.answers import code_fingerprint
     from memkb.advice.expectations import expectation_issues
 
-    digest = hashlib.sha256(__version__.encode())
-    # The answer changes with the ranking code too, not just with the records.
-    for module_file in sorted(Path(expectations.__file__).parent.glob("*.py")):
-        digest.update(module_file.read_bytes())
+    # The answer changes with the ranking code (advice and the formulas) as well as with
+    # the records: the same fingerprint recommend's own answer cache uses.
+    digest = hashlib.sha256(code_fingerprint().encode())
     for result in results:
         digest.update(f"{result.relpath}\0{result.blob}\0".encode())
     key = digest.hexdigest()
