@@ -306,14 +306,9 @@ def _is_plain_id(value: str) -> bool:
     return value.replace("_", "").replace("-", "").isalnum()
 
 
-def load_index(root: Path, overlay: Mapping[str, bytes | None] | None = None) -> Index:
-    """Every loadable record of the KB with its whole document (files that fail to parse
-    are left out). Parses without schema checks; use validate_repo to judge the KB."""
-    return index_of(Overlay(WorkTree(root), overlay or {}))
-
-
 def index_of(snapshot: Snapshot) -> Index:
-    """Every loadable record of `snapshot` with its whole document (see load_index)."""
+    """Every loadable record of `snapshot` with its whole document (files that fail to
+    parse are left out). Parses without schema checks; `validate` judges the KB."""
     files = list(snapshot.files())
     snapshot.prefetch(files)
     results = []

@@ -25,7 +25,7 @@ from memkb.errors import NotFoundError, RecordError, UsageError
 from memkb.kb.index import Record, Vocabulary
 from memkb.kb.layout import SCHEMA_VERSIONS, VOCABULARY_FILE, check_kind, record_relpath
 from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
-from memkb.kb.snapshot import Snapshot, WorkTree
+from memkb.kb.snapshot import Snapshot
 from memkb.records import edit as yamledit
 from memkb.records.load import (
     MAX_DEPTH,
@@ -428,11 +428,6 @@ def delete(root: Path, kind: str, rid: str, options: WriteOptions = WriteOptions
         return Edit(kind, rid, "delete", {relpath: None})
 
     return write(root, plan, options)
-
-
-def referrers(root: Path, kind: str, rid: str) -> list[str]:
-    """`path: field` of every reference to record `kind`/`rid` in the work tree's KB."""
-    return referrers_in(WorkTree(root), kind, rid)
 
 
 def referrers_in(snapshot: Snapshot, kind: str, rid: str) -> list[str]:
