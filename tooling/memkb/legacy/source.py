@@ -34,7 +34,11 @@ SECTIONS = ("success_patterns", "failure_patterns", "project_templates")
 DERIVED_SECTIONS = ("learning_metrics", "performance_metrics")
 DATE_KEYS = ("last_updated", "last_update")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FENCE_OPEN = re.compile(r"^[ \t]*(```|~~~)[ \t]*(json)?[ \t]*$", re.IGNORECASE)
+# A fence opens with three or more backticks or tildes and any info string (```bash,
+# ~~~, ````json title=x): every block must be skipped as a whole, or its closing fence
+# would be taken for an opener and swallow the memory block after it. A backtick fence's
+# info string holds no backtick (CommonMark), so ```inline``` prose is no fence.
+_FENCE_OPEN = re.compile(r"^([ \t]*)(`{3,}(?=[^`]*$)|~{3,})[ \t]*(.*?)[ \t]*$")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
 
 
@@ -160,7 +164,10 @@ def read_legacy(source: Path, display: str) -> LegacySource:
 
 
 def _json_spans(text: str, display: str) -> tuple[list[tuple[int, str]], list[Finding]]:
-    """(offset, text) of every JSON document: the whole file, or each fenced block."""
+    """(offset, text) of every JSON document: the whole file, or each fenced JSON block.
+
+    Every fenced block is skipped whole; only blocks tagged `json` and untagged blocks
+    starting with `{` are JSON. A fence left open is KB602 at its opener."""
     if text.lstrip().startswith(("{", "[")):
         return [(0, text)], []
     spans: list[tuple[int, str]] = []
@@ -175,25 +182,43 @@ def _json_spans(text: str, display: str) -> tuple[list[tuple[int, str]], list[Fi
         i += 1
         if not opened:
             continue
+        indent, fence, info = opened.groups()
         first = i
-        while i < len(lines) and lines[i].strip() != opened.group(1):
+        while i < len(lines) and not _closes(lines[i], fence):
             i += 1
         if i == len(lines):
-            return spans, [
-                error(
-                    display,
-                    "KB602",
-                    f"{opened.group(1)} block is never closed",
-                    line=first,
-                    col=1,
-                    hint="close the fenced block",
-                )
-            ]
+            return spans, [_unclosed(display, first, len(indent) + 1, fence, info)]
         content = text[starts[first] : starts[i]]
         i += 1
-        if opened.group(2) or content.lstrip().startswith("{"):
+        if _is_json_block(info, content):
             spans.append((starts[first], content))
     return spans, []
+
+
+def _closes(line: str, fence: str) -> bool:
+    """Whether `line` closes a block opened by `fence`: the same character, at least as
+    many times, and nothing else on the line."""
+    closer = line.strip()
+    return len(closer) >= len(fence) and closer == fence[0] * len(closer)
+
+
+def _is_json_block(info: str, content: str) -> bool:
+    """A block is JSON if its info string's first word is `json`, or it has none and its
+    text starts with `{` (the seed's untagged blocks)."""
+    language = info.split(maxsplit=1)[0].lower() if info else ""
+    return language == "json" or (not language and content.lstrip().startswith("{"))
+
+
+def _unclosed(display: str, line: int, col: int, fence: str, info: str) -> Finding:
+    return error(
+        display,
+        "KB602",
+        f"{fence}{info} block is never closed",
+        line=line,
+        col=col,
+        hint=f"close the fenced block with {fence} on a line of its own: the rest of the "
+        "file was not read",
+    )
 
 
 def _parse_block(source: LegacySource, index: int, offset: int, body: str) -> Block:
