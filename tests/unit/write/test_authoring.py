@@ -216,16 +216,16 @@ def test_new_at_a_terminal_prompts_for_missing_fields(
     code, out = run(
         kb_repo,
         "new",
-        "pattern",
+        "failure",
         "asked_for",
         "--domain",
         "e-commerce",
-        stdin="security_first\nsecurity-auditor, backend-architect\n",
+        stdin="Cold cache, Thundering herd\nWarm the cache\n",
     )
     assert code == 0, out
-    assert "phases (lists: comma-separated):" in out
-    text = (kb_repo / "kb/patterns/asked_for.yaml").read_text()
-    assert "phases: [security_first]\nkey_droids: [security-auditor, backend-architect]\n" in text
+    assert "common_causes (lists: comma-separated):" in out
+    text = (kb_repo / "kb/failures/asked_for.yaml").read_text()
+    assert "common_causes:\n  - Cold cache\n  - Thundering herd\nprevention_strategies:\n" in text
 
 
 def test_record_cli_with_failures_and_timeline(kb_repo: Path) -> None:

@@ -221,7 +221,11 @@ def _complete(root: Path, kind: str, doc: dict[str, Any], *, interactive: bool) 
 def _answer(root: Path, kind: str, name: str, answer: str) -> Any:
     from memkb.records.schema import Schemas
 
-    spec = Schemas(root).document(kind).get("properties", {}).get(name, {})
+    schema = Schemas(root).document(kind)
+    spec = schema.get("properties", {}).get(name, {})
+    ref = spec.get("$ref", "")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):  # e.g. a failure's sentences
+        spec = {**schema.get("$defs", {}).get(ref[len("#/$defs/") :], {}), **spec}
     if spec.get("type") == "array":
         parts = [part.strip() for part in answer.split(",") if part.strip()]
         return [authoring.value_from_text(root, kind, name, p, item=True) for p in parts]
