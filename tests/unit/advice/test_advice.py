@@ -23,7 +23,7 @@ runner = CliRunner()
 PATTERN = """\
 # yaml-language-server: $schema=../../schemas/pattern.schema.json
 kind: pattern
-schema_version: 2
+schema_version: 3
 id: {id}
 {extra}domains: [{domains}]
 phases: [security_first]
@@ -36,7 +36,7 @@ key_droids: [security-auditor, backend-architect]
 FAILURE = """\
 # yaml-language-server: $schema=../../schemas/failure.schema.json
 kind: failure
-schema_version: 2
+schema_version: 3
 id: {id}
 domains: [{domains}]
 phases: [{phases}]
@@ -49,7 +49,7 @@ prevention_strategies: [{prevent}]
 TEMPLATE = """\
 # yaml-language-server: $schema=../../schemas/template.schema.json
 kind: template
-schema_version: 2
+schema_version: 3
 id: {id}
 domains: [{domains}]
 phases:

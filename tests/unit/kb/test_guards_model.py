@@ -16,7 +16,7 @@ from memkb.validation.engine import validate_repo
 FAILURE = """\
 # yaml-language-server: $schema=../../schemas/failure.schema.json
 kind: failure
-schema_version: 2
+schema_version: 3
 id: f_new
 domains: [e-commerce]
 phases: [{phase}]
@@ -29,7 +29,7 @@ prevention_strategies: [Retries]
 PATTERN = """\
 # yaml-language-server: $schema=../../schemas/pattern.schema.json
 kind: pattern
-schema_version: 2
+schema_version: 3
 id: p_new
 domains: [e-commerce]
 phases: [security_first]
@@ -40,7 +40,7 @@ guards: [{guard}]
 TEMPLATE = """\
 # yaml-language-server: $schema=../../schemas/template.schema.json
 kind: template
-schema_version: 2
+schema_version: 3
 id: t_new
 domains: [e-commerce]
 phases:

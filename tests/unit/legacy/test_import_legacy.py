@@ -208,14 +208,31 @@ def test_alias_is_a_warning_and_unknown_name_without_guess(repo: Path, tmp_path:
 
 def test_missing_required_field_points_at_the_entry(repo: Path, tmp_path: Path) -> None:
     entry = pattern()
-    del entry["key_droids"]
-    source = write_json(tmp_path, {"success_patterns": {"no_droids": entry}})
+    del entry["domain"]
+    source = write_json(tmp_path, {"success_patterns": {"no_domains": entry}})
     result = import_legacy(repo, source)
     [finding] = [f for f in result.findings if f.code == "KB605"]
-    assert "'key_droids' is a required property" in finding.message
-    assert finding.line == line_of(source, '"no_droids"')
+    assert "'domains' is a required property" in finding.message
+    assert finding.line == line_of(source, '"no_domains"')
     # Written as converted, so `memkb validate` shows it where a person fixes it.
+    assert result.written == ["kb/patterns/no_domains.yaml"]
+
+
+def test_pattern_without_droids_or_phases_imports_and_validate_warns(
+    repo: Path, tmp_path: Path
+) -> None:
+    entry = pattern()
+    del entry["key_droids"], entry["applicable_phases"]
+    source = write_json(tmp_path, {"success_patterns": {"no_droids": entry}})
+    result = import_legacy(repo, source)
+    assert [f for f in result.findings if f.severity is Severity.ERROR] == []
     assert result.written == ["kb/patterns/no_droids.yaml"]
+    validated = validate_repo(repo, use_cache=False)
+    assert validated.ok
+    assert sorted(f.message for f in validated.findings if f.code == "KB320") == [
+        "pattern no_droids has no key_droids: advice cannot staff it",
+        "pattern no_droids has no phases: advice never matches it by phase",
+    ]
 
 
 def test_out_of_range_success_rate_points_at_the_value(repo: Path, tmp_path: Path) -> None:
@@ -301,7 +318,7 @@ def test_templates_are_converted(repo: Path, tmp_path: Path) -> None:
     result = import_legacy(repo, source)
     assert (repo / "kb/templates/api_service.yaml").read_text().splitlines()[1:] == [
         "kind: template",
-        "schema_version: 2",
+        "schema_version: 3",
         "id: api_service",
         "domains: [backend]",
         "phases:",

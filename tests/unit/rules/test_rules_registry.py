@@ -67,18 +67,22 @@ def test_scopes_follow_the_code_families() -> None:
 
 
 def test_every_file_and_collection_rule_function_is_registered() -> None:
-    # Rule functions live in perfile/collection; each public one must be in the tables.
-    from memkb.rules import collection, perfile
+    # Rule functions live in perfile/completeness (one file) and collection (the whole
+    # KB); each public one must be in the tables.
+    from memkb.rules import collection, completeness, perfile
 
-    for module, table in ((perfile, FILE_RULES), (collection, COLLECTION_RULES)):
-        public = {
+    def public(*modules: object) -> set[str]:
+        return {
             name
+            for module in modules
             for name, value in vars(module).items()
             if callable(value)
-            and getattr(value, "__module__", "") == module.__name__
+            and getattr(value, "__module__", "") == getattr(module, "__name__", "")
             and not name.startswith("_")
         }
-        assert public == {f.__name__ for f in table}
+
+    assert public(perfile, completeness) == {f.__name__ for f in FILE_RULES}
+    assert public(collection) == {f.__name__ for f in COLLECTION_RULES}
 
 
 def test_docs_table_is_generated_from_the_registry() -> None:

@@ -14,7 +14,7 @@ from memkb.validation.engine import validate_repo
 PATTERN = """\
 # yaml-language-server: $schema=../../schemas/pattern.schema.json
 kind: pattern
-schema_version: 2
+schema_version: 3
 id: {id}
 domains: [e-commerce]
 phases: [security_first]
@@ -93,7 +93,7 @@ def test_file_outside_kind_folders_is_reported(kb_repo: Path) -> None:
 
 def test_unknown_kind(kb_repo: Path) -> None:
     write(kb_repo, "kb/patterns/p1.yaml", "kind: recipe\nid: p1\n")
-    assert [(line, code) for _, line, _, code in found(kb_repo)] == [(1, "KB201")] * 4 + [
+    assert [(line, code) for _, line, _, code in found(kb_repo)] == [(1, "KB201")] * 2 + [
         (1, "KB202")
     ]  # the pattern schema's required fields; 'kind' reported once
 

@@ -56,7 +56,7 @@ def test_loosened_schema_with_a_version_bump_is_structure_risk_field_by_field(
 
 def test_each_kind_of_widening_is_named(kb_repo: Path) -> None:
     def loosen(doc: dict[str, Any]) -> None:
-        doc["required"] = [r for r in doc["required"] if r != "key_droids"]
+        doc["required"] = [r for r in doc["required"] if r != "domains"]
         doc["$defs"]["snake_id"]["maxLength"] = 200
         doc["$defs"]["pattern_prior"]["properties"]["weight"]["minimum"] = -5
         doc["properties"]["domains"]["type"] = ["array", "null"]
@@ -65,7 +65,7 @@ def test_each_kind_of_widening_is_named(kb_repo: Path) -> None:
     head_branch(kb_repo, "loosen-more", changed_schema(kb_repo, loosen))
     result = run_check(kb_repo, "main", "loosen-more", today=TODAY)
     messages = {f.message for f in result.findings if f.code == "KB412"}
-    assert "schema: required no longer lists key_droids" in messages
+    assert "schema: required no longer lists domains" in messages
     assert "properties.id: maxLength 80 relaxed to 200" in messages
     assert "properties.prior.properties.weight: minimum 0 relaxed to -5" in messages
     assert 'properties.domains: type "array" widened to ["array", "null"]' in messages

@@ -27,7 +27,7 @@ HAND_WRITTEN = """\
 # yaml-language-server: $schema=../../schemas/pattern.schema.json
 # Written by hand; keep this header.
 kind: pattern
-schema_version: 2
+schema_version: 3
 id: hand_written   # permanent
 title: 'Single quoted'
 description: >
@@ -174,7 +174,7 @@ def test_new_from_stdin_json_matches_house_style(kb_repo: Path) -> None:
     text = (kb_repo / "kb/patterns/agent_made.yaml").read_text()
     assert text.startswith(
         "# yaml-language-server: $schema=../../schemas/pattern.schema.json\n"
-        "kind: pattern\nschema_version: 2\nid: agent_made\n"
+        "kind: pattern\nschema_version: 3\nid: agent_made\n"
     )
     assert git(kb_repo, "show", "-s", "--format=%s").strip() == "memory(pattern): add agent_made"
     assert validate_repo(kb_repo).ok
@@ -201,10 +201,21 @@ def test_new_with_options_and_existing_id_refused(kb_repo: Path) -> None:
 
 
 def test_new_without_terminal_lists_missing_fields(kb_repo: Path) -> None:
-    code, out = run(kb_repo, "new", "pattern", "half_done", "--domain", "e-commerce")
+    code, out = run(kb_repo, "new", "failure", "half_done", "--domain", "e-commerce")
     assert code == 2
-    assert "missing required field(s) for a new pattern: phases, key_droids" in out
-    assert not (kb_repo / "kb/patterns/half_done.yaml").exists()
+    assert (
+        "missing required field(s) for a new failure: common_causes, prevention_strategies" in out
+    )
+    assert not (kb_repo / "kb/failures/half_done.yaml").exists()
+
+
+def test_new_pattern_without_droids_or_phases_is_written_with_warnings(kb_repo: Path) -> None:
+    # Optional since schema version 3: the write succeeds and says what advice lacks.
+    code, out = run(kb_repo, "new", "pattern", "half_done", "--domain", "e-commerce")
+    assert code == 0, out
+    assert "warning KB320 pattern half_done has no key_droids" in out
+    assert "warning KB320 pattern half_done has no phases" in out
+    assert (kb_repo / "kb/patterns/half_done.yaml").exists()
 
 
 def test_new_at_a_terminal_prompts_for_missing_fields(

@@ -24,13 +24,17 @@ KIND_BY_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items
 # The schema_version each kind's schema requires (schemas/*.schema.json, checked by
 # tests/test_render.py): what memkb writes in new and imported records.
 SCHEMA_VERSIONS: dict[str, int] = {
-    "pattern": 2,  # 2: guards
-    "failure": 2,  # 2: phases, warning_signs
-    "template": 2,  # 2: guards
+    "pattern": 3,  # 2: guards; 3: tools, legacy, phases and key_droids optional
+    "failure": 3,  # 2: phases, warning_signs; 3: legacy
+    "template": 3,  # 2: guards; 3: tech_stack, tools, legacy, phases and risk_level optional
     "outcome": 1,
     "vocabulary": 1,
     "expectation": 1,
 }
+
+# The id a legacy memory gave an imported record (pattern, failure, template: legacy.id),
+# by which `memkb show` and `memkb search` also find it.
+LEGACY_ID_FIELD = "legacy.id"
 
 
 @dataclass(frozen=True)

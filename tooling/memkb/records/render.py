@@ -49,10 +49,13 @@ FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
             "quality_improvements",
             "best_practices",
             "learned_techniques",
+            "tools",
             "guards",
             "prior",
+            "legacy",
         ),
         ("prior",): ("success_rate", "timeline_optimization", "weight", "source"),
+        ("legacy",): ("id", "source", "shape", "extra"),
     },
     "failure": {
         (): (
@@ -69,7 +72,9 @@ FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
             "common_causes",
             "prevention_strategies",
             "fallback_strategies",
+            "legacy",
         ),
+        ("legacy",): ("id", "source", "shape", "extra"),
     },
     "template": {
         (): (
@@ -84,12 +89,16 @@ FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
             "phases",
             "risk_level",
             "estimated_timeline",
+            "tech_stack",
+            "tools",
             "guards",
             "prior",
+            "legacy",
         ),
         ("phases", "[]"): ("phase", "name", "droids", "description"),
         ("estimated_timeline",): ("min_weeks", "max_weeks"),
         ("prior",): ("success_probability", "weight", "source"),
+        ("legacy",): ("id", "source", "shape", "extra"),
     },
     "expectation": {
         (): ("kind", "schema_version", "id", "title", "description", "query", "expect"),

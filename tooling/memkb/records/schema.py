@@ -241,11 +241,26 @@ def _explain(err: ValidationError) -> Iterator[SchemaIssue]:
     if err.validator == "required":
         yield SchemaIssue(path, f"{err.message}{_in(where)}", hint="add the missing field")
         return
+    if err.validator == "const" and path == ("schema_version",):
+        yield _version_issue(err.instance, err.validator_value)
+        return
     if err.validator in ("anyOf", "oneOf") and err.context:
         best = min(err.context, key=lambda e: len(e.absolute_path))
         yield from _explain(best)
         return
     yield SchemaIssue(path, f"{where or 'record'}: {_clip(err.message)}")
+
+
+def _version_issue(found: Any, expected: Any) -> SchemaIssue:
+    """A record written for another schema version: say which, and how to migrate it."""
+    older = isinstance(found, int) and isinstance(expected, int) and found < expected
+    return SchemaIssue(
+        ("schema_version",),
+        f"schema_version {found!r} is {'older than' if older else 'not'} this schema's "
+        f"version {expected!r}",
+        hint=f"migrate the record to version {expected}: docs/validation.md (schema versions) "
+        "says what changed and how",
+    )
 
 
 def _declared(err: ValidationError) -> set[str]:

@@ -31,7 +31,7 @@ from typing import Any
 
 from memkb.errors import UsageError
 from memkb.findings import Severity
-from memkb.rules import collection, perfile
+from memkb.rules import collection, completeness, perfile
 from memkb.rules.base import CollectionRule, FileRule, Issue
 
 
@@ -192,6 +192,11 @@ _RULES: tuple[Rule, ...] = (
     _rule("KB314", FILE,
           "file name holds a control character (a newline could forge report lines)",
           perfile.file_name),
+    # KB32x: what a record lacks for advice (fields optional since schema version 3)
+    _rule("KB320", FILE, "pattern without key_droids or phases: advice cannot staff it or "
+          "match it by phase (warning)", completeness.pattern_gaps, severity=W),
+    _rule("KB321", FILE, "template without phases or risk_level: it plans no work, or its "
+          "risk is unknown (warning)", completeness.template_gaps, severity=W),
     # KB4xx: rules about a change (memkb check)
     _raised("KB401", CHANGE, "a merged record was renamed (new id or kind): ids are permanent",
             f"{_CHANGE}:permanent_ids", "A record keeps its id and kind once merged."),
