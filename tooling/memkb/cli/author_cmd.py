@@ -439,7 +439,11 @@ def rename(
 @handles_errors
 def show(
     kind: str = typer.Argument(..., help="pattern, failure, template or outcome."),
-    record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
+    record_id: str = typer.Argument(
+        ...,
+        metavar="ID",
+        help="The record's id (its file name), or the id a legacy memory gave it (legacy.id).",
+    ),
     repo: Path | None = REPO,
     fmt: Format = format_option("show"),
     as_json: bool = JSON,
@@ -448,7 +452,8 @@ def show(
     root = repo_root(repo)
     found = authoring.show(root, kind, record_id)
     text = (root / found.relpath).read_text(encoding="utf-8")
-    typer.echo(reporter("show", output_format(fmt, as_json))(found, text), nl=False)
+    render = reporter("show", output_format(fmt, as_json))
+    typer.echo(render(found, text, asked=record_id), nl=False)
 
 
 @app.command("list")

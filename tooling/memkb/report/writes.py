@@ -53,16 +53,25 @@ def render_json(result: WriteResult, command: str) -> str:
     return json_document(command, body)
 
 
-def render_show_text(found: Record, text: str) -> str:
-    """The record's file as written, under a `# path` line."""
-    return f"# {found.relpath}\n{text}"
+def render_show_text(found: Record, text: str, asked: str | None = None) -> str:
+    """The record's file as written, under a `# path` line that also says which record a
+    legacy id (`asked`, when it is not the record's id) resolved to."""
+    via = f" (legacy id '{asked}' is {found.kind} {found.id})" if _resolved(found, asked) else ""
+    return f"# {found.relpath}{via}\n{text}"
 
 
-def render_show_json(found: Record, text: str) -> str:
-    """The `memkb.show/1` document: the path and the parsed fields under `record` (so a
-    field can never clash with `format` or `path`)."""
+def render_show_json(found: Record, text: str, asked: str | None = None) -> str:
+    """The `memkb.show/1` document: the path, the legacy id it was found by
+    (`resolved_from`, null when asked by its own id) and the parsed fields under `record`
+    (so a field can never clash with `format` or `path`)."""
     del text
-    return json_document("show", {"path": found.relpath, "record": found.doc})
+    resolved_from = asked if _resolved(found, asked) else None
+    body = {"path": found.relpath, "resolved_from": resolved_from, "record": found.doc}
+    return json_document("show", body)
+
+
+def _resolved(found: Record, asked: str | None) -> bool:
+    return asked is not None and asked != found.id
 
 
 def list_rows(found: Sequence[Record]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import re
 
 import yaml
 
+from memkb.kb.layout import LEGACY_ID_FIELD
 from memkb.limits import MAX_FILE_BYTES
 from memkb.records.load import MAX_DEPTH
 
@@ -50,6 +51,11 @@ def _walk(parser: yaml.SafeLoader) -> list[tuple[str, list[str]]] | None:
     fields: list[tuple[str, list[str]]] = []
     stack: list[bool | None] = []
     opened = False
+    # The strings of the current top-level field, and where the next one goes: there,
+    # except legacy.id's, a field of its own so that it weighs like the record's id.
+    current: list[str] | None = None
+    target: list[str] | None = None
+    top = ""
     while parser.check_event():
         event = parser.get_event()  # type: ignore[no-untyped-call]
         kind = type(event)
@@ -58,11 +64,17 @@ def _walk(parser: yaml.SafeLoader) -> list[tuple[str, list[str]]] | None:
                 return None  # a document that is a single scalar
             if stack[-1] is True:  # a key
                 if len(stack) == 1:
-                    fields.append((str(getattr(event, "value", "")), []))
+                    top, current = str(getattr(event, "value", "")), []
+                    fields.append((top, current))
+                    target = current
+                elif len(stack) == 2 and top == "legacy" and getattr(event, "value", "") == "id":
+                    target = []
+                    fields.append((LEGACY_ID_FIELD, target))
                 stack[-1] = False
                 continue
-            if kind is yaml.ScalarEvent and fields and _is_text(event):
-                fields[-1][1].append(event.value)
+            if kind is yaml.ScalarEvent and target is not None and _is_text(event):
+                target.append(event.value)
+            target = current
             _value_done(stack)
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             if not stack and (opened or kind is yaml.SequenceStartEvent):

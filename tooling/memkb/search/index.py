@@ -28,7 +28,7 @@ from memkb.cachefile import cache_dir
 from memkb.errors import RepoError
 from memkb.gitio.log import git
 from memkb.gitio.objects import BlobReader, tree_files
-from memkb.kb.layout import FOLDERS, KB_DIR, location_of
+from memkb.kb.layout import FOLDERS, KB_DIR, LEGACY_ID_FIELD, location_of
 from memkb.kb.snapshot import SYMLINK_MODE, is_knowledge_path
 
 INDEX_FILE = "search.sqlite3"
@@ -39,7 +39,7 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"
 # body, one in its description twice (docs/search.md).
 COLUMNS = ("name", "summary", "body")
 WEIGHTS = (4.0, 2.0, 1.0)
-NAME_FIELDS = frozenset({"id", "title", "name", "project"})
+NAME_FIELDS = frozenset({"id", "title", "name", "project", LEGACY_ID_FIELD})
 SUMMARY_FIELDS = frozenset({"description", "summary"})
 SKIPPED_FIELDS = frozenset({"kind", "schema_version"})  # the same words in every record
 FIELD_SLOTS = 1024  # rowids of one record's field rows: key * FIELD_SLOTS + 0..1023

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from memkb.errors import UsageError
 from memkb.gitio.log import git
-from memkb.kb.layout import FOLDERS
+from memkb.kb.layout import FOLDERS, LEGACY_ID_FIELD
 from memkb.search.index import FIELD_SLOTS, WEIGHTS, IndexStats, discard, open_index
 
 SEARCHABLE_KINDS: tuple[str, ...] = tuple(FOLDERS)
@@ -148,8 +148,13 @@ def _answer(
 ) -> tuple[list[SearchHit], IndexStats]:
     conn, stats = open_index(root, commit)
     try:
-        rows = _ranked(conn, terms, kinds, limit)
-        hits = [_hit(conn, terms, *row) for row in rows]
+        exact = _exact_legacy_ids(conn, terms, kinds)
+        rows = _legacy_first(exact, _ranked(conn, terms, kinds, limit), limit)
+        by_legacy_id = {row[0] for row in exact}
+        hits = [
+            _legacy_hit(terms[0], *row) if row[0] in by_legacy_id else _hit(conn, terms, *row)
+            for row in rows
+        ]
     finally:
         conn.close()
     return hits, stats
@@ -167,6 +172,43 @@ def _ranked(
         f"WHERE records MATCH ? {only} ORDER BY rank_, d.kind, d.rid LIMIT ?"
     )
     return conn.execute(sql, (fts_query(terms), *kinds, limit)).fetchall()
+
+
+def _exact_legacy_ids(
+    conn: sqlite3.Connection, terms: list[str], kinds: list[str]
+) -> list[tuple[int, str, str, str, float]]:
+    """The records whose legacy.id is the query itself (one term, e.g.
+    react-component-pattern): the record a legacy memory called so, ranked first."""
+    if len(terms) != 1:
+        return []
+    only = f"AND d.kind IN ({', '.join('?' * len(kinds))})" if kinds else ""
+    sql = (
+        f"SELECT d.key, d.kind, d.rid, d.path, 0.0 FROM fields JOIN docs d "
+        f"ON d.key = fields.rowid / {FIELD_SLOTS} "
+        f"WHERE fields MATCH ? AND fields.field = ? AND fields.text = ? {only} "
+        f"ORDER BY d.kind, d.rid"
+    )
+    return conn.execute(sql, (fts_query(terms), LEGACY_ID_FIELD, terms[0], *kinds)).fetchall()
+
+
+def _legacy_first(
+    exact: list[tuple[int, str, str, str, float]],
+    ranked: list[tuple[int, str, str, str, float]],
+    limit: int,
+) -> list[tuple[int, str, str, str, float]]:
+    """`exact` hits first (scored as the best ranked one), then the rest, `limit` in all."""
+    if not exact:
+        return ranked
+    best = min((row[4] for row in ranked), default=0.0)
+    keys = {row[0] for row in exact}
+    first = [(*row[:4], best) for row in exact]
+    return [*first, *(row for row in ranked if row[0] not in keys)][:limit]
+
+
+def _legacy_hit(legacy_id: str, key: int, kind: str, rid: str, path: str, rank: float) -> SearchHit:
+    """The hit of a record found by its legacy id: that field, the id marked."""
+    del key
+    return SearchHit(kind, rid, path, LEGACY_ID_FIELD, f"{MARK_START}{legacy_id}{MARK_END}", -rank)
 
 
 def _hit(

@@ -10,11 +10,12 @@ outside the edited ones keeps its bytes (comments, key order, quoting, flow list
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,14 @@ import yaml
 
 from memkb.errors import NotFoundError, RecordError, UsageError
 from memkb.kb.index import Record, Vocabulary
-from memkb.kb.layout import SCHEMA_VERSIONS, VOCABULARY_FILE, check_kind, record_relpath
+from memkb.kb.layout import (
+    FOLDERS,
+    KB_DIR,
+    SCHEMA_VERSIONS,
+    VOCABULARY_FILE,
+    check_kind,
+    record_relpath,
+)
 from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.kb.snapshot import Snapshot
 from memkb.records import edit as yamledit
@@ -522,9 +530,23 @@ def _missing(kind: str, rid: str) -> NotFoundError:
 
 
 def show(root: Path, kind: str, rid: str) -> Record:
-    """The record `kind`/`rid`, read from its own file; NotFoundError if there is none,
-    RecordError if it cannot be parsed; UsageError for an unknown kind or an id that is not
-    a file name."""
+    """The record `kind`/`rid`, read from its own file, or else the record of that kind
+    whose `legacy.id` is `rid` (the id a legacy memory gave it, e.g.
+    react-component-pattern); the caller tells which by comparing `rid` with the record's
+    id. NotFoundError if there is neither, RecordError if it cannot be parsed, UsageError
+    for an unknown kind, an id that is neither a file name nor a legacy id, or a legacy id
+    that two records claim."""
+    check_kind(kind)
+    try:
+        return _show_file(root, kind, rid)
+    except UsageError:  # no such file, or not a file name: perhaps a legacy id
+        found = by_legacy_id(root, kind, rid)
+        if found is None:
+            raise
+        return found
+
+
+def _show_file(root: Path, kind: str, rid: str) -> Record:
     relpath = _relpath(kind, rid)
     try:
         with (root / relpath).open("rb") as handle:
@@ -535,6 +557,56 @@ def show(root: Path, kind: str, rid: str) -> Record:
     if loaded.doc is None:
         raise RecordError(f"{relpath} cannot be read", findings=list[object](loaded.findings))
     return Record(kind, rid, relpath, loaded.doc)
+
+
+def by_legacy_id(root: Path, kind: str, legacy_id: str) -> Record | None:
+    """The record of `kind` whose `legacy.id` is `legacy_id`, or None. The importer's own
+    id for it (snake_case of the legacy id) is tried first, so the common case reads one
+    file; otherwise every file of the kind's folder is read, and parsed only if its text
+    holds the legacy id. UsageError if two records claim the same legacy id."""
+    guess = _SNAKE_RUN.sub("_", legacy_id.lower()).strip("_")
+    if guess and guess != legacy_id:
+        with contextlib.suppress(UsageError, RecordError):
+            record = _show_file(root, kind, guess)
+            if _legacy_id(record.doc) == legacy_id:
+                return record
+    found = list(_claiming(root, kind, legacy_id))
+    if len(found) > 1:
+        raise UsageError(
+            f"{len(found)} {kind}s have legacy id '{legacy_id}': " + ", ".join(r.id for r in found),
+            hint=f"show one by its own id, e.g. `memkb show {kind} {found[0].id}`",
+        )
+    return found[0] if found else None
+
+
+def _claiming(root: Path, kind: str, legacy_id: str) -> Iterator[Record]:
+    """Every record of `kind` whose legacy.id is `legacy_id`, by path. The byte test
+    keeps a search of 10,000 files to reading them; symlinks are skipped (validate
+    judges where they lead)."""
+    needle = legacy_id.encode("utf-8", "surrogatepass")
+    folder = root / KB_DIR / FOLDERS[kind] if kind in FOLDERS else None
+    if folder is None or not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*.yaml")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # a larger file is KB105, not read whole
+        if needle not in raw:
+            continue
+        relpath = path.relative_to(root).as_posix()
+        doc = load_bytes(raw, relpath).doc
+        if doc is not None and _legacy_id(doc) == legacy_id:
+            yield Record(kind, path.stem, relpath, doc)
+
+
+# What the importer turns into "_" when it makes a snake_case id of a legacy one.
+_SNAKE_RUN = re.compile(r"[^a-z0-9]+")
+
+
+def _legacy_id(doc: Mapping[str, Any]) -> Any:
+    legacy = doc.get("legacy")
+    return legacy.get("id") if isinstance(legacy, Mapping) else None
 
 
 def list_records(
