@@ -173,6 +173,8 @@ def _details(corpus: Corpus, kind: str, rid: str) -> dict[str, Any]:
 
 def _template(corpus: Corpus, item: Item) -> Block:
     details = _details(corpus, "template", item.id)
+    if not details.get("phases"):  # optional since schema version 3 (legacy imports)
+        return Block("template", item.id, (*_head(item), "Phases: none recorded"))
     lines = [*_head(item), "Phases, in order, with their droids:"]
     described = []
     for phase, droids, description in details.get("phases", []):
