@@ -732,7 +732,7 @@ def test_thousands_of_patterns_every_defect_reported_every_record_written(
     pats["pattern_2999"]["applicable_phases"] = ["optimisation"]
     pats["pattern_1234"]["pattern_id"] = "pattern_1243"
     pats["pattern_2000"]["success_rate"] = 1.7
-    del pats["pattern_0500"]["key_droids"]
+    del pats["pattern_0501"]["domain"]  # still required (key_droids is not, since v3)
     fails["failure_042"]["domain"] = ["finanse"]
     tpls["finance"]["risk_level"] = "extreme"
     source = write_json(tmp_path, memory, "big.json")
@@ -742,7 +742,7 @@ def test_thousands_of_patterns_every_defect_reported_every_record_written(
         ("KB604", _line_in_entry(lines, "pattern_2999", "applicable_phases") + 1),
         ("KB603", _line_in_entry(lines, "pattern_1234", "pattern_id")),
         ("KB605", _line_in_entry(lines, "pattern_2000", "success_rate")),
-        ("KB605", _line_in_entry(lines, "pattern_0500", "pattern_id") - 1),  # the entry's key
+        ("KB605", _line_in_entry(lines, "pattern_0501", "pattern_id") - 1),  # the entry's key
         ("KB604", _line_in_entry(lines, "failure_042", "domain") + 1),
         ("KB605", _line_in_entry(lines, "finance", "risk_level")),
     }
@@ -756,7 +756,7 @@ def test_thousands_of_patterns_every_defect_reported_every_record_written(
         "kb/patterns/pattern_0017.yaml",
         "kb/patterns/pattern_2999.yaml",
         "kb/patterns/pattern_2000.yaml",
-        "kb/patterns/pattern_0500.yaml",
+        "kb/patterns/pattern_0501.yaml",
         "kb/failures/failure_042.yaml",
         "kb/templates/finance_plan.yaml",
     }
