@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import typer
@@ -30,9 +29,14 @@ def mcp(
     """Serve memkb's tools (recommend, brief, search, show, list, metrics, history,
     validate, record_outcome, propose) and resources to an MCP client over stdio
     (docs/mcp.md). Needs the extra: pip install 'memkb[mcp]'."""
-    if importlib.util.find_spec("mcp") is None:
-        raise UsageError("memkb mcp needs the MCP SDK, which is not installed", hint=INSTALL_HINT)
-    from memkb.server.app import serve  # imported here: the SDK costs every other command
+    try:
+        from memkb.server.app import serve  # imported here: the SDK costs every other command
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] != "mcp":
+            raise
+        raise UsageError(
+            "memkb mcp needs the MCP SDK, which is not installed", hint=INSTALL_HINT
+        ) from None
     from memkb.server.calls import Memory
     from memkb.write.transaction import agent_name
 

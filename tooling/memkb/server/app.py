@@ -164,7 +164,7 @@ def _write_tools(memory: Memory) -> list[Callable[..., CallToolResult]]:
         template: Name | None = None,
         patterns_applied: Names | None = None,
         failures_met: Annotated[list[dict[str, Any]], Field(max_length=MAX_NAMES)] | None = None,
-        timeline: dict[str, float] | None = None,
+        timeline: dict[Literal["planned_days", "actual_days"], int | float] | None = None,
         quality_score: Annotated[float, Field(ge=0, le=1)] | None = None,
         error_count: Annotated[int, Field(ge=0)] | None = None,
         user_satisfaction: Annotated[float, Field(ge=0, le=1)] | None = None,
