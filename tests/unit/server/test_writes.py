@@ -125,6 +125,7 @@ def test_propose_a_new_pattern_commits_on_a_proposal_branch_only(kb_repo: Path) 
     assert body["base"] == head
     tip = git(kb_repo, "rev-parse", branch).strip()
     assert [w["commit"] for w in body["writes"]] == [tip]
+    assert body["writes"][0]["format"] == "memkb.new/1"  # as `memkb new --branch` says
     assert git(kb_repo, "rev-parse", "HEAD").strip() == head  # main did not move
     assert git(kb_repo, "branch", "--show-current").strip() == "main"
     assert not (kb_repo / "kb/patterns/mcp_demo_pattern.yaml").exists()
@@ -144,6 +145,7 @@ def test_propose_a_change_sets_each_field_on_the_branch(kb_repo: Path) -> None:
     assert not result.is_error, result.content[0].text
     body = result.structured_content
     assert [w["action"] for w in body["writes"]] == ["update", "update"]
+    assert {w["format"] for w in body["writes"]} == {"memkb.set/1"}
     branch = body["branch"]
     shown = git(kb_repo, "show", f"{branch}:kb/patterns/ecommerce_security_first.yaml")
     assert "title: Proposed title" in shown
@@ -213,3 +215,22 @@ def test_propose_with_push_publishes_the_branch(tmp_path: Path) -> None:
     assert published == body["writes"][0]["commit"]
     assert git(remote, "rev-parse", "refs/heads/main") == git(seed, "rev-parse", "HEAD")
     assert json.loads(result.content[0].text) == body
+
+
+def test_a_change_refused_on_its_second_field_leaves_no_commit(kb_repo: Path) -> None:
+    before = state(kb_repo)
+    change = {"id": "ecommerce_security_first", "title": "Fine", "phases": ["no_such_phase"]}
+    error = error_of(propose(kb_repo, change))
+    assert [f["code"] for f in error["findings"]] == ["KB304"]
+    assert state(kb_repo) == before  # the branch the first field created is gone
+
+
+def test_a_refused_change_puts_an_existing_proposal_back(kb_repo: Path) -> None:
+    first = propose(kb_repo, {"id": "ecommerce_security_first", "title": "First"})
+    branch = first.structured_content["branch"]
+    before = state(kb_repo)
+    change = {"id": "ecommerce_security_first", "title": "Second", "phases": ["no_such_phase"]}
+    assert propose(kb_repo, change).is_error
+    assert state(kb_repo) == before
+    shown = git(kb_repo, "show", f"{branch}:kb/patterns/ecommerce_security_first.yaml")
+    assert "title: First" in shown

@@ -13,9 +13,9 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -23,6 +23,9 @@ from memkb.errors import MemkbError, NotFoundError, RecordError, RepoError, Usag
 from memkb.kb.index import Record
 from memkb.limits import MAX_FILE_BYTES
 from memkb.report import json_document, reporter
+
+if TYPE_CHECKING:
+    from memkb.write.transaction import WriteOptions, WriteResult
 
 PROPOSAL_PREFIX = "memory/proposals/"
 PROPOSABLE = ("pattern", "failure", "template")
@@ -211,26 +214,26 @@ class Memory:
         with self._writing:
             base = self._proposal_base(branch)
             options = self._options(branch=branch, push=remote if push else None)
-            writes = self._propose_writes(kind, rid, record, options, base)
+            tip = self._branch_tip(branch) or base  # a proposal already under way goes on
+            writes = self._propose_writes(kind, rid, record, options, tip)
             check = run_check(self.root, base, branch)
         body = {
             "branch": branch,
             "base": base,
-            "writes": [body_of(reporter("write", "json")(w, "propose")) for w in writes],
+            "writes": [body_of(reporter("write", "json")(w, _command(w))) for w in writes],
             "pushed_to": writes[-1].pushed_to,
             "check": body_of(reporter("check", "json")(check)),
         }
         return body_of(json_document("propose", body))
 
     def _propose_writes(
-        self, kind: str, rid: str, record: Mapping[str, Any], options: Any, base: str
-    ) -> list[Any]:
+        self, kind: str, rid: str, record: Mapping[str, Any], options: WriteOptions, tip: str
+    ) -> list[WriteResult]:
         """A new record is one commit; a change is one `set` commit per field given."""
         from memkb.kb.layout import record_relpath
         from memkb.kb.snapshot import GitTree
         from memkb.write import authoring
 
-        tip = self._branch_tip(options.branch) or base
         if not GitTree(self.root, tip).exists(record_relpath(kind, rid)):
             return [authoring.new_record(self.root, kind, record, options)]
         changes = {k: v for k, v in record.items() if k not in ("id", "kind", "schema_version")}
@@ -239,9 +242,32 @@ class Memory:
                 f"{kind} '{rid}' exists; the proposal gives no field to change",
                 hint="give the fields to change besides its id",
             )
-        return [
-            authoring.set_field(self.root, kind, rid, k, v, options) for k, v in changes.items()
-        ]
+        # Only the last commit pushes (so a refused field leaves nothing published), and a
+        # refused field takes the branch back to where it was: a proposal lands whole.
+        before = self._branch_tip(str(options.branch))
+        local = replace(options, push=None)
+        results: list[WriteResult] = []
+        try:
+            for number, (name, value) in enumerate(changes.items(), 1):
+                last = number == len(changes)
+                step = options if last else local
+                results.append(authoring.set_field(self.root, kind, rid, name, value, step))
+        except MemkbError:
+            if results:
+                self._reset_branch(str(options.branch), before, results[-1].commit)
+            raise
+        return results
+
+    def _reset_branch(self, branch: str, before: str | None, expected: str | None) -> None:
+        """Put `branch` back at `before` (delete it if it did not exist), if it still
+        points at `expected`, the commit this proposal made (compare-and-swap)."""
+        from memkb.gitio.log import git
+
+        ref = f"refs/heads/{branch}"
+        if before is None:
+            git(self.root, "update-ref", "-d", ref, str(expected))
+        else:
+            git(self.root, "update-ref", ref, before, str(expected))
 
     def _proposal_base(self, branch: str) -> str:
         """The commit the proposal is checked against (main, else HEAD, where the write
@@ -274,10 +300,15 @@ class Memory:
         if self.read_only:
             raise UsageError("this server is read-only", hint="restart it without --read-only")
 
-    def _options(self, *, branch: str | None = None, push: str | None = None) -> Any:
+    def _options(self, *, branch: str | None = None, push: str | None = None) -> WriteOptions:
         from memkb.write.transaction import WriteOptions
 
         return WriteOptions(branch=branch, push=push, agent=self.agent)
+
+
+def _command(result: WriteResult) -> str:
+    """The CLI command whose document a proposal's write is: `memkb new` or `memkb set`."""
+    return "new" if result.edit.action == "add" else "set"
 
 
 def _proposal_id(kind: str, record: Mapping[str, Any]) -> str:

@@ -39,6 +39,11 @@ WRITE = {
     "warnings": ARR,
     "notes": ARR,
 }
+# A proposal's writes are the documents of `memkb new --branch` and `memkb set --branch`.
+WRITE_DOCUMENT = {
+    **document("new", **WRITE),
+    "properties": {"format": {"enum": ["memkb.new/1", "memkb.set/1"]}, **WRITE},
+}
 CHECK = document(
     "check", ok=BOOL, base=STR, head=OPT_STR, files=INT, errors=INT, warnings=INT,
     changes=ARR, findings=ARR, metrics_delta=OPT_OBJ, advice_delta=ARR,
@@ -71,7 +76,7 @@ OUTPUT: dict[str, dict[str, Any]] = {
         "propose",
         branch=STR,
         base=STR,
-        writes={"type": "array", "items": document("propose", **WRITE)},
+        writes={"type": "array", "items": WRITE_DOCUMENT},
         pushed_to=OPT_STR,
         check=CHECK,
     ),
