@@ -278,3 +278,24 @@ def test_a_commit_by_another_process_is_seen_by_the_next_call(kb_repo: Path) -> 
     assert first.structured_content["commit"] == before
     assert second.structured_content["commit"] == after
     assert "2025-05-05-shop" in [r["id"] for r in listed.structured_content["records"]]
+
+
+def test_calls_sent_without_waiting_all_get_their_answer(kb_repo: Path) -> None:
+    asks = [("recommend", {"domains": ["finance"]}), ("search", {"query": "jwt"})] * 3
+    asks += [("validate", {}), ("list", {})]
+
+    async def script(client: Client) -> list[Any]:
+        results: list[Any] = [None] * len(asks)
+
+        async def ask(i: int, name: str, args: dict[str, Any]) -> None:
+            results[i] = await client.call_tool(name, args)
+
+        async with anyio.create_task_group() as group:
+            for i, (name, args) in enumerate(asks):
+                group.start_soon(ask, i, name, args)
+        return results
+
+    results = talk(Memory(kb_repo), script)
+    for (name, _), result in zip(asks, results, strict=True):
+        assert not result.is_error, result.content[0].text
+        assert result.structured_content["format"] == f"memkb.{name}/1"

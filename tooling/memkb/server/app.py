@@ -44,11 +44,13 @@ INSTRUCTIONS = (
 )
 
 
-def answer(call: Callable[[], dict[str, Any]]) -> CallToolResult:
+def answer(memory: Memory, call: Callable[[], dict[str, Any]]) -> CallToolResult:
     """The call's JSON body as structured output (and as text, for clients that read
-    only text); a MemkbError as a tool error carrying the memkb.error/1 document."""
+    only text); a MemkbError as a tool error carrying the memkb.error/1 document. Calls
+    run one at a time (Memory.lock)."""
     try:
-        body = call()
+        with memory.lock:
+            body = call()
     except MemkbError as exc:
         return CallToolResult(
             content=[TextContent(type="text", text=error_document(exc))], is_error=True
@@ -94,7 +96,8 @@ def _read_tools(memory: Memory) -> list[Callable[..., CallToolResult]]:
         """Templates, success patterns and failure guards for a project, ranked by relevance
         and evidence, each with reasons and outcome ids (as `memkb recommend --json`)."""
         return answer(
-            lambda: memory.recommend(domains or (), phases or (), droids or (), text, limit, as_of)
+            memory,
+            lambda: memory.recommend(domains or (), phases or (), droids or (), text, limit, as_of),
         )
 
     def brief(
@@ -109,9 +112,10 @@ def _read_tools(memory: Memory) -> list[Callable[..., CallToolResult]]:
         """The same advice as a compact Markdown brief for a prompt, with its brief_id
         (as `memkb brief --json`); pass the brief_id to record_outcome afterwards."""
         return answer(
+            memory,
             lambda: memory.brief(
                 domains or (), phases or (), droids or (), text, limit, as_of, max_tokens
-            )
+            ),
         )
 
     def search(
@@ -122,11 +126,11 @@ def _read_tools(memory: Memory) -> list[Callable[..., CallToolResult]]:
     ) -> CallToolResult:
         """Full-text search over every record, ranked by BM25, with the matching field and
         a snippet (as `memkb search --json`; no match is an empty `hits`)."""
-        return answer(lambda: memory.search(query, kinds, limit, as_of))
+        return answer(memory, lambda: memory.search(query, kinds, limit, as_of))
 
     def show(kind: Kind, id: Name) -> CallToolResult:
         """One record's fields and path (as `memkb show KIND ID --json`)."""
-        return answer(lambda: memory.show(kind, id))
+        return answer(memory, lambda: memory.show(kind, id))
 
     def list(
         kind: Kind | None = None,
@@ -135,21 +139,21 @@ def _read_tools(memory: Memory) -> list[Callable[..., CallToolResult]]:
         droid: Name | None = None,
     ) -> CallToolResult:
         """Records filtered by kind, domain, phase and droid (as `memkb list --json`)."""
-        return answer(lambda: memory.list_records(kind, domain, phase, droid))
+        return answer(memory, lambda: memory.list_records(kind, domain, phase, droid))
 
     def metrics(as_of: AsOf = None, since: AsOf = None) -> CallToolResult:
         """Figures derived from outcomes and Git history: learning and performance metrics,
         then per pattern, template, failure and droid (as `memkb metrics --json`)."""
-        return answer(lambda: memory.metrics(as_of, since))
+        return answer(memory, lambda: memory.metrics(as_of, since))
 
     def history(kind: Kind, id: Name) -> CallToolResult:
         """Every commit that touched one record: date, author, agent, what changed
         (as `memkb history KIND ID --json`)."""
-        return answer(lambda: memory.history(kind, id))
+        return answer(memory, lambda: memory.history(kind, id))
 
     def validate(paths: Names | None = None) -> CallToolResult:
         """Every finding of the knowledge files on disk (as `memkb validate --json`)."""
-        return answer(lambda: memory.validate(paths))
+        return answer(memory, lambda: memory.validate(paths))
 
     return [recommend, brief, search, show, list, metrics, history, validate]
 
@@ -191,7 +195,7 @@ def _write_tools(memory: Memory) -> list[Callable[..., CallToolResult]]:
             "notes": notes,
         }
         given = {k: v for k, v in fields.items() if v is not None}
-        return answer(lambda: memory.record_outcome(given, brief_id))
+        return answer(memory, lambda: memory.record_outcome(given, brief_id))
 
     def propose(
         kind: Literal["pattern", "failure", "template"],
@@ -204,7 +208,7 @@ def _write_tools(memory: Memory) -> list[Callable[..., CallToolResult]]:
         memory/proposals/<id>, never on the checked-out branch, pushed to `remote` with
         push=true. Returns the branch and the `memkb check` result against its base, for
         a person to review as a pull request."""
-        return answer(lambda: memory.propose(kind, record, push, remote))
+        return answer(memory, lambda: memory.propose(kind, record, push, remote))
 
     return [record_outcome, propose]
 
@@ -218,7 +222,7 @@ def _add_resources(server: MCPServer, memory: Memory) -> None:
         mime_type="application/yaml",
     )
     def record(kind: str, id: str) -> str:
-        return _text(lambda: memory.record_text(kind, id))
+        return _text(memory, lambda: memory.record_text(kind, id))
 
     @server.resource(
         "memkb://brief{?domains,phases,droids,text,limit,max_tokens}",
@@ -241,20 +245,21 @@ def _add_resources(server: MCPServer, memory: Memory) -> None:
             )
             return str(body["markdown"])
 
-        return _text(markdown)
+        return _text(memory, markdown)
 
 
 def _split(names: str) -> list[str]:
     return [name.strip() for name in names.split(",") if name.strip()]
 
 
-def _text(read: Callable[[], str]) -> str:
+def _text(memory: Memory, read: Callable[[], str]) -> str:
     """What a resource serves; a MemkbError becomes the SDK's resource error (its message
     and hint), so a bad URI is an error response, not a crash."""
     from mcp.server.mcpserver.exceptions import ResourceError
 
     try:
-        return read()
+        with memory.lock:
+            return read()
     except MemkbError as exc:
         hint = f" ({exc.hint})" if exc.hint else ""
         raise ResourceError(f"{exc.message}{hint}") from exc

@@ -74,9 +74,12 @@ class Memory:
     root: Path
     agent: str | None = None
     read_only: bool = False
-    # Writes of one server are serialized here as well as by the write lock: the SDK runs
-    # each tool call on a worker thread, and one client may send calls without waiting.
-    _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # One call at a time: the SDK runs each tool call on a worker thread and a client may
+    # send calls without waiting, while the core's in-process caches (the corpus of a
+    # commit, the search index connection) expect one caller. Writes also take the
+    # repository's write lock, against other processes. Reentrant: a tool holds it
+    # around a method that takes it again.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # -- read tools ---------------------------------------------------------------------
 
@@ -195,7 +198,7 @@ class Memory:
         kwargs: dict[str, Any] = {}
         if brief_id is not None:
             kwargs["brief_id"] = _brief_id_argument(authoring.record_outcome, brief_id)
-        with self._writing:
+        with self.lock:
             result = authoring.record_outcome(self.root, dict(fields), self._options(), **kwargs)
         return body_of(reporter("write", "json")(result, "record"))
 
@@ -211,7 +214,7 @@ class Memory:
         check_size("record", record)
         rid = _proposal_id(kind, record)
         branch = PROPOSAL_PREFIX + rid
-        with self._writing:
+        with self.lock:
             base = self._proposal_base(branch)
             options = self._options(branch=branch, push=remote if push else None)
             tip = self._branch_tip(branch) or base  # a proposal already under way goes on
