@@ -87,3 +87,7 @@ def test_bad_options_are_usage_errors(tmp_path: Path, kb_repo: Path) -> None:
     done = run_memkb("mcp", "--repo", str(kb_repo), "--agent", "bad\nMemory-Id: x")
     assert done.returncode == 2
     assert "--agent" in done.stderr
+    done = run_memkb("mcp", "--repo", str(tmp_path), "--json")
+    assert done.returncode == 2
+    error = json.loads(done.stdout)
+    assert error["format"] == "memkb.error/1" and error["error"]["code"] == "environment"

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from memkb.cli.app import REPO, app, handles_errors, repo_root
+from memkb.cli.app import JSON, REPO, app, handles_errors, repo_root
 from memkb.errors import UsageError
 
 INSTALL_HINT = "install the extra: pip install 'memkb[mcp]'"
+
+
+class Format(StrEnum):  # how a failure to start is reported (the "error" renderers)
+    text = "text"
+    json = "json"
 
 
 @app.command()
@@ -25,6 +31,13 @@ def mcp(
     read_only: bool = typer.Option(
         False, "--read-only", help="Serve the read tools only: no record_outcome, no propose."
     ),
+    fmt: Format = typer.Option(
+        "text",
+        "--format",
+        help="How a failure to start is reported: text (stderr) or json (a memkb.error/1 "
+        "document on stdout); once serving, stdout speaks MCP's JSON-RPC only.",
+    ),
+    as_json: bool = JSON,
 ) -> None:
     """Serve memkb's tools (recommend, brief, search, show, list, metrics, history,
     validate, record_outcome, propose) and resources to an MCP client over stdio
@@ -40,6 +53,7 @@ def mcp(
     from memkb.server.calls import Memory
     from memkb.write.transaction import agent_name
 
+    del fmt, as_json  # they shape a failure to start (handles_errors)
     root = repo_root(repo)
     if agent is not None:
         agent_name(agent)  # a name no trailer can carry is refused before serving
