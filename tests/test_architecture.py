@@ -33,6 +33,7 @@ LAYERS: tuple[str, ...] = (
     "write",
     "legacy",
     "report",
+    "server",
     "cli",
 )
 

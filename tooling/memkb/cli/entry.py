@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, str] = {
     "recommend": "advice_cmd",
     "brief": "advice_cmd",
     "search": "search_cmd",
+    "mcp": "mcp_cmd",
 }
 
 
