@@ -29,11 +29,13 @@ from memkb.errors import RepoError, UsageError
 from memkb.kb.layout import KB_DIR
 from memkb.legacy.commit_records import Records, read_records, strs, timeline_text
 from memkb.legacy.sections import sections_documents
+from memkb.legacy.source import EXPORT_FORMAT
 
-# The `format` key of a seed-shape export: the importer's sign that the figures in it
-# are derived (memkb.legacy.convert.EXPORTED_DERIVED). memkb.report.json_document writes
-# it as the first key; a test keeps the two equal.
-EXPORT_FORMAT = "memkb.export-legacy/1"
+__all__ = ["EXPORT_FORMAT", "SHAPES", "Export", "check_output", "export_legacy", "write_export"]
+
+# EXPORT_FORMAT, the `format` key of a seed-shape export, is the importer's sign that the
+# figures in it are derived (memkb.legacy.convert.EXPORTED_DERIVED);
+# memkb.report.json_document writes it as the first key, and a test keeps the two equal.
 SHAPES = ("seed", "sections")
 SEED_FILE = "memory.json"  # the seed shape's file name when --output is a directory
 SECTION_FILES = {
