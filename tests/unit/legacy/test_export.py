@@ -305,3 +305,12 @@ def test_writing_sections_creates_the_directory_and_every_file(
     assert sorted(p.name for p in written) == sorted(texts)
     for path in written:
         assert json.loads(path.read_text())["format"] == EXPORT_FORMAT
+
+
+def test_a_new_commit_is_a_new_export_not_the_cached_one(kb_repo: Path) -> None:
+    first = export_legacy(kb_repo)
+    assert export_legacy(kb_repo) == first  # the cached export of the same commit
+    commit_files(kb_repo, {"kb/patterns/evidence_only.yaml": EVIDENCE_ONLY}, "one more pattern")
+    second = export_legacy(kb_repo)
+    assert second.commit != first.commit
+    assert "evidence_only" in second.documents["memory.json"]["success_patterns"]

@@ -20,8 +20,9 @@ the user asked, `check_output` refuses a bad destination before any work is done
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,22 +90,52 @@ def export_legacy(
 ) -> Export:
     """Memory at HEAD (or `as_of`: YYYY-MM-DD or a revision) in the legacy `shape`.
 
-    Raise UsageError for an unknown shape or a bad `as_of`, RepoError outside a Git
-    repository with commits. Deterministic: the same commit gives the same documents."""
+    A finished export is kept under .git/memkb/ by tip commit, request and code (as
+    `memkb metrics` keeps its reports), so exporting an unchanged repository again reads
+    one file instead of every record. Raise UsageError for an unknown shape or a bad
+    `as_of`, RepoError outside a Git repository with commits. Deterministic: the same
+    commit gives the same documents."""
     from memkb import history  # imported here: only this command needs the history walk
 
     if shape not in SHAPES:
         raise UsageError(f"unknown shape '{shape}'", hint=f"use one of: {', '.join(SHAPES)}")
+    if as_of is not None and history.DATE_RE.fullmatch(as_of):
+        history.end_of_day(as_of)  # validates the date before any cache is consulted
+    key = "\0".join(
+        ("export-legacy", shape, as_of or "", history.tip_of(root, as_of), _fingerprint())
+    )
+    hit = history.cached_report(root, key) if use_cache else None
+    if hit is not None:
+        return Export(**hit)
+    export = _build(root, shape, as_of, use_cache)
+    if use_cache:
+        history.store_report(root, key, asdict(export))
+    return export
+
+
+def _build(root: Path, shape: str, as_of: str | None, use_cache: bool) -> Export:
+    from memkb import history
+
     parsed: dict[str, Any] = {}
     figures = history.report(root, as_of=as_of, use_cache=use_cache, docs=parsed)
     commit = figures["as_of"]["commit"]
     records = read_records(root, commit, parsed)
     build = _seed if shape == "seed" else _sections
-    documents = build(records, figures)
     omitted = sorted(
         oid for oid, doc in records.of("outcome").items() if not strs(doc.get("patterns_applied"))
     )
-    return Export(shape, commit, documents, omitted, records.unreadable)
+    return Export(shape, commit, build(records, figures), omitted, records.unreadable)
+
+
+def _fingerprint() -> str:
+    """The figures' code (memkb.history.code_fingerprint) and the export's own modules: a
+    changed mapping is a new export, never a stale one from the cache."""
+    from memkb import history
+
+    digest = hashlib.sha256(history.code_fingerprint().encode())
+    for module in ("export.py", "sections.py", "commit_records.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------ seed shape
