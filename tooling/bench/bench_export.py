@@ -6,8 +6,9 @@ commit, built by bench_validate's generator if missing), times as new processes,
 medians:
   - peer: `memkb metrics --json` with .git/memkb/ removed first (cold);
   - export-legacy --shape seed, cold (.git/memkb/ removed first), into a file;
+  - export-legacy --shape seed, warm (right after the cold one: the finished export
+    cached under .git/memkb/);
   - export-legacy --shape sections, cold, into a directory;
-  - export-legacy --shape seed, warm (the finished metrics report cached);
   - memkb metrics, warm.
 The ratio cold seed export / cold metrics is printed against the issue's target (1.5x)
 as PASS/MISS, for information: this is a measurement, never a test. The runs are checked
@@ -60,14 +61,15 @@ def cases(root: Path, out: Path) -> dict[str, Callable[[], Run]]:
     return {
         "memkb metrics, cold (peer)": cold(root, metrics),
         "export-legacy --shape seed, cold": cold(root, seed),
-        "export-legacy --shape sections, cold": cold(root, sections),
         "export-legacy --shape seed, warm": warm(seed),
+        "export-legacy --shape sections, cold": cold(root, sections),
         "memkb metrics, warm": warm(metrics),
     }
 
 
 def measure(todo: dict[str, Callable[[], Run]], runs: int) -> dict[str, Series]:
-    """Each case `runs` times, round robin (warm cases run after a cold one)."""
+    """Each case `runs` times, round robin (each warm case runs right after the cold one
+    that fills its cache)."""
     series = {name: Series() for name in todo}
     for _ in range(runs):
         for name, run in todo.items():

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +105,12 @@ def export_legacy(
         ("export-legacy", shape, as_of or "", history.tip_of(root, as_of), _fingerprint())
     )
     hit = history.cached_report(root, key) if use_cache else None
-    if hit is not None:
+    if hit is not None and set(hit) == {f.name for f in fields(Export)}:
         return Export(**hit)
     export = _build(root, shape, as_of, use_cache)
     if use_cache:
-        history.store_report(root, key, asdict(export))
+        # Shallow: dataclasses.asdict deep-copies every document (10 s on 10,000 records).
+        history.store_report(root, key, {f.name: getattr(export, f.name) for f in fields(Export)})
     return export
 
 
@@ -143,7 +144,13 @@ def _fingerprint() -> str:
 
 def _seed(records: Records, figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     rows = {kind: {r["id"]: r for r in figures[kind]} for kind in _FIGURE_TABLES}
-    cited = records.outcomes_citing()
+    # One example per outcome, shared by every pattern it applied (built once, not once
+    # per pattern: outcomes apply one to three patterns each).
+    examples = {oid: _example(doc) for oid, doc in records.of("outcome").items()}
+    cited = {
+        pid: [examples[str(o["id"])] for o in outcomes]
+        for pid, outcomes in records.outcomes_citing().items()
+    }
     body = {
         "as_of": figures["as_of"],
         "success_patterns": {
@@ -174,7 +181,7 @@ def _seed_pattern(
     if isinstance(prior, dict) and "timeline_optimization" in prior:
         entry["timeline_optimization"] = prior["timeline_optimization"]
     entry["last_updated"] = row.get("last_changed")
-    entry["project_examples"] = [_example(o) for o in examples]
+    entry["project_examples"] = examples
     return _ordered(entry, _PATTERN_ORDER)
 
 
@@ -313,11 +320,11 @@ def write_export(target: Path, shape: str, texts: Mapping[str, str]) -> list[Pat
     from memkb.write.journal import read_file, write_file
 
     paths = destinations(target, shape, texts)
-    if shape == "sections":
-        target.mkdir(exist_ok=True)
     done: list[tuple[Path, bytes | None]] = []
     for name, path in paths.items():
         try:
+            if shape == "sections":
+                target.mkdir(exist_ok=True)
             previous = read_file(path)
             write_file(path, texts[name].encode("utf-8"))
         except OSError as exc:
