@@ -96,3 +96,19 @@ def test_export_piped_into_import_in_real_processes(kb_repo: Path, tmp_path: Pat
         rel = path.relative_to(kb_repo)
         if "expectations" not in rel.parts:
             assert (target / rel).read_bytes() == path.read_bytes(), rel
+
+
+def test_two_runs_write_byte_identical_files_with_or_without_the_cache(
+    kb_repo: Path, tmp_path: Path
+) -> None:
+    outputs = []
+    for i, extra in enumerate(([], [], ["--no-cache"])):
+        out = tmp_path / f"run{i}"
+        args = ["export-legacy", "--repo", str(kb_repo), "--shape", "sections"]
+        done = runner.invoke(app, [*args, "--output", str(out), *extra])
+        assert done.exit_code == 0, done.output
+        seed = runner.invoke(app, ["export-legacy", "--repo", str(kb_repo), *extra])
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+        outputs.append((files, seed.stdout))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert len(outputs[0][0]) == 4

@@ -149,6 +149,9 @@ def export_legacy_command(
         "--as-of",
         help="Memory as it was at this date (YYYY-MM-DD, end of day UTC) or revision.",
     ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Ignore and do not update the caches under .git/memkb/."
+    ),
     repo: Path | None = REPO,
     fmt: ExportFormat = format_option("export-legacy"),
     as_json: bool = JSON,
@@ -166,7 +169,7 @@ def export_legacy_command(
             hint="e.g. --output legacy/",
         )
     target = check_output(root, output, shape.value)
-    export = export_legacy(root, shape=shape.value, as_of=as_of)
+    export = export_legacy(root, shape=shape.value, as_of=as_of, use_cache=not no_cache)
     render = reporter("export-legacy-document", "json")
     texts = {name: render(body) for name, body in export.documents.items()}
     if target is None:
