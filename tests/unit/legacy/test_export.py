@@ -314,3 +314,27 @@ def test_a_new_commit_is_a_new_export_not_the_cached_one(kb_repo: Path) -> None:
     second = export_legacy(kb_repo)
     assert second.commit != first.commit
     assert "evidence_only" in second.documents["memory.json"]["success_patterns"]
+
+
+def test_a_synthetic_kb_of_200_records_round_trips_byte_for_byte(tmp_path: Path) -> None:
+    """Every kind and field the benchmark generator writes, templates sharing a domain
+    (keyed "<domain>/<id>") included: the same files, and the same posteriors."""
+    from tooling.bench.synth import generate_kb, git_commit_all
+
+    source = tmp_path / "source"
+    generate_kb(source, 200, seed=3)
+    git_commit_all(source)
+    body = export_legacy(source).documents["memory.json"]
+    assert any("/" in key for key in body["project_templates"])
+    target = make_kb_repo(tmp_path / "target", with_kb=False)
+    shutil.copy(source / "kb" / "vocabulary.yaml", target / "kb" / "vocabulary.yaml")
+    (tmp_path / "memory.json").write_text(render(body))
+    assert import_legacy(target, tmp_path / "memory.json").ok
+    files = sorted(p.relative_to(source) for p in (source / "kb").rglob("*.yaml"))
+    assert files == sorted(p.relative_to(target) for p in (target / "kb").rglob("*.yaml"))
+    for rel in files:
+        assert (target / rel).read_bytes() == (source / rel).read_bytes(), rel
+    git(target, "add", "-A")
+    git(target, "commit", "-q", "-m", "import")
+    before, after = history.report(source), history.report(target)
+    assert [_figures(r) for r in after["patterns"]] == [_figures(r) for r in before["patterns"]]
