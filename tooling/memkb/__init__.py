@@ -59,6 +59,8 @@ _API: dict[str, str] = {
     # legacy memory
     "import_legacy": "memkb.legacy.importer",
     "ImportResult": "memkb.legacy.importer",
+    "export_legacy": "memkb.legacy.export",
+    "Export": "memkb.legacy.export",
     # findings and rules
     "Finding": "memkb.findings",
     "Severity": "memkb.findings",
@@ -77,6 +79,7 @@ __all__ = [
     "Advice",
     "Brief",
     "CheckResult",
+    "Export",
     "Finding",
     "GitTree",
     "ImportResult",
@@ -98,6 +101,7 @@ __all__ = [
     "brief",
     "delete",
     "deprecate",
+    "export_legacy",
     "import_legacy",
     "list_records",
     "make_query",
@@ -125,6 +129,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from memkb.history.query import report, series
     from memkb.history.record import record_history
     from memkb.kb.snapshot import GitTree, Overlay, Snapshot, WorkTree
+    from memkb.legacy.export import Export, export_legacy
     from memkb.legacy.importer import ImportResult, import_legacy
     from memkb.rules.registry import REGISTRY, Rule
     from memkb.validation.check import CheckResult, run_check

@@ -14,6 +14,7 @@ COMMAND_MODULES: dict[str, str] = {
     "validate": "validate_cmd",
     "rules": "rules_cmd",
     "import-legacy": "legacy_cmd",
+    "export-legacy": "legacy_cmd",
     "new": "author_cmd",
     "record": "author_cmd",
     "set": "author_cmd",

@@ -1,4 +1,5 @@
-"""`memkb import-legacy`: the orchestrator's legacy JSON memory into kb/ records."""
+"""`memkb import-legacy` and `memkb export-legacy`: the orchestrator's legacy JSON memory
+into kb/ records, and memory back out in the legacy shapes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import typer
 from memkb.cli.app import (
     EXIT_USAGE,
     JSON,
+    REPO,
     app,
     format_option,
     handles_errors,
@@ -99,3 +101,81 @@ def _unreadable(exc: UnreadableLegacy, fmt: str) -> NoReturn:
     typer.echo(finding_line(exc.finding), err=True)
     typer.echo("memkb: nothing was written", err=True)
     raise typer.Exit(EXIT_USAGE)
+
+
+EXPORT_HELP = (
+    "Write memory in the legacy JSON shapes that orchestrators still read, with memkb as "
+    "the source of truth.\n\n"
+    "--shape seed (default): one document with the seed's sections (success_patterns, "
+    "failure_patterns, project_templates, learning_metrics, performance_metrics) keyed by "
+    "id, with the seed's field names; it re-imports whole with `memkb import-legacy`. "
+    "--shape sections: success_patterns.json, failure_patterns.json, project_templates.json "
+    "and learning_metrics.json ({version, last_updated, patterns|templates: [...]}) in the "
+    "--output directory.\n\n"
+    "Knowledge comes from the committed records (HEAD, or --as-of); figures are derived: "
+    "posterior success rates and the metrics of `memkb metrics`, last_updated from Git, "
+    "project_examples from outcome records (docs/import-legacy.md, Exporting).\n\n"
+    "Without --output the seed document goes to stdout. With --output, stdout says what "
+    "was written (--format). Never writes into kb/. Exit code 0, or 2 for a bad option, "
+    "--output or --as-of."
+)
+
+
+class ExportFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Shape(StrEnum):
+    seed = "seed"
+    sections = "sections"
+
+
+@app.command("export-legacy", help=EXPORT_HELP)
+@handles_errors
+def export_legacy_command(
+    shape: Shape = typer.Option(
+        Shape.seed,
+        "--shape",
+        help="seed (one document, the seed's shape) or sections (a file each).",
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        help="FILE or DIR to write (a DIR for --shape sections; default: stdout).",
+    ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Memory as it was at this date (YYYY-MM-DD, end of day UTC) or revision.",
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Ignore and do not update the caches under .git/memkb/."
+    ),
+    repo: Path | None = REPO,
+    fmt: ExportFormat = format_option("export-legacy"),
+    as_json: bool = JSON,
+) -> None:
+    """Write memory in the legacy JSON shapes (see EXPORT_HELP)."""
+    from memkb.errors import UsageError
+    from memkb.legacy.export import check_output, export_legacy, write_export
+    from memkb.report.legacy import export_warnings
+
+    root = repo_root(repo)
+    chosen = output_format(fmt, as_json)
+    if shape is Shape.sections and output is None:
+        raise UsageError(
+            "--shape sections writes one file per section: it needs --output DIR",
+            hint="e.g. --output legacy/",
+        )
+    target = check_output(root, output, shape.value)
+    export = export_legacy(root, shape=shape.value, as_of=as_of, use_cache=not no_cache)
+    render = reporter("export-legacy-document", "json")
+    texts = {name: render(body) for name, body in export.documents.items()}
+    if target is None:
+        typer.echo(next(iter(texts.values())), nl=False)
+        for line in export_warnings(export):
+            typer.echo(f"memkb: {line}", err=True)
+        return
+    written = [str(p) for p in write_export(target, shape.value, texts)]
+    typer.echo(reporter("export-legacy", chosen)(export, written), nl=False)

@@ -16,11 +16,22 @@ from memkb.history.store import Cache
 from memkb.records.load import MAX_FILE_BYTES, MAX_INT, KbLoader, load_bytes
 
 
-def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
-    """What the figures need from one record version; {"bad": reason} if unusable."""
+def record_doc(raw: bytes, path: str) -> Any:
+    """The document of one record version (None if it cannot be loaded): the plain fast
+    path, else the full safe loader."""
     doc = _plain_doc(raw)
     if doc is None:  # anything unusual: the full safe loader decides
         doc = load_bytes(raw, path).doc
+    return doc
+
+
+def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
+    """What the figures need from one record version; {"bad": reason} if unusable."""
+    return facts_of(kind, record_doc(raw, path))
+
+
+def facts_of(kind: str, doc: Any) -> dict[str, Any]:
+    """What the figures need from one loaded record document; {"bad": reason} if unusable."""
     if not isinstance(doc, dict):
         return {"bad": "not a readable YAML mapping (run `memkb validate`)"}
     if kind == "outcome":
@@ -190,8 +201,9 @@ def ensure_facts(
     progress: Progress | None = None,
 ) -> None:
     """Fill cache.blobs for every "kind:blob" key in `wanted` (key -> (kind, path)),
-    reporting ("records", done, expected) every 256 records if asked."""
-    blobs = cache.blobs
+    reporting ("records", done, expected) every 256 records if asked. The documents
+    parsed go to cache.docs too when a caller asked for them (it is not None)."""
+    blobs, docs = cache.blobs, cache.docs
     missing = {k: v for k, v in wanted.items() if k not in blobs}
     if not missing:
         return
@@ -200,7 +212,13 @@ def ensure_facts(
         by_blob.setdefault(key.split(":", 1)[1], []).append((key, kind, path))
     for done, (blob, raw) in enumerate(BlobReader(root).stream(by_blob), start=1):
         for key, kind, path in by_blob[blob]:
-            got = facts(kind, raw, path) if raw is not None else {"bad": "blob missing"}
+            if raw is None:
+                got: dict[str, Any] = {"bad": "blob missing"}
+            else:
+                doc = record_doc(raw, path)
+                got = facts_of(kind, doc)
+                if docs is not None:
+                    docs[key] = doc
             blobs[key] = _pack(kind, got)
         if progress is not None and (done % 256 == 0 or done == len(by_blob)):
             progress("records", done, len(by_blob))

@@ -114,14 +114,18 @@ def report(
     since: str | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    docs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every figure as memory knew it at `as_of`, from outcomes dated on/after `since`.
 
+    `docs`, if given, receives the documents of the records parsed to build the report
+    ("kind:blob" -> document; nothing when the finished report came from the cache).
     Raise UsageError for a bad date or revision, RepoError outside a usable repository.
     """
     from memkb.metrics.formulas import compute
 
     def build(cache: Cache, tip: str) -> dict[str, Any]:
+        cache.docs = docs
         prefetch = ReadAhead(root, cache, tip, progress) if _walk_ahead(cache, as_of) else None
         tg = target(root, cache, tip, as_of, progress)
         if prefetch is not None:

@@ -70,6 +70,10 @@ class Cache:
     dirty: bool = False  # the files must be rewritten whole (missing or damaged)
     loaded: dict[str, int] = field(default_factory=dict)  # section -> entries on disk
     journal_bytes: int = 0
+    # Not stored: documents of the records this run parses ("kind:blob" -> document), kept
+    # only when a caller that needs them anyway (export-legacy) passes a dict, so that a
+    # cold export parses each record once.
+    docs: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, root: Path, *, enabled: bool = True) -> Cache:

@@ -24,6 +24,8 @@ from memkb.kb.layout import SCHEMA_VERSIONS
 from memkb.legacy.source import (
     DATE_KEYS,
     DERIVED_SECTIONS,
+    EXPORT_FORMAT,
+    EXPORT_KEYS,
     SECTIONS,
     LegacyPath,
     valid_date,
@@ -61,6 +63,13 @@ _TIMELINE = re.compile(
 )
 
 DocPath = tuple[str | int, ...]
+
+# In a memory that memkb exported, these figures are the posterior and counts of the
+# outcomes the same memory carries as project_examples: importing them as priors would
+# count that evidence twice. The declared prior travels as the entry's own `prior`.
+EXPORTED_DERIVED = frozenset(
+    {"success_rate", "success_probability", "timeline_optimization", "occurrences", "recovery_rate"}
+)
 
 
 @dataclass
@@ -101,9 +110,13 @@ def convert_block(run: Run, index: int, data: Any) -> list[Draft]:
         )
         return []
     out: list[Draft] = []
+    exported = data.get("format") == EXPORT_FORMAT
     for name, section in data.items():
         where: LegacyPath = (index, name)
-        if name in DERIVED_SECTIONS:
+        if exported and name in EXPORT_KEYS:
+            if name == "format":
+                _exported_note(run, where)
+        elif name in DERIVED_SECTIONS:
             run.report(
                 "KB607",
                 f"'{name}' not imported: these figures are derived, and "
@@ -117,6 +130,8 @@ def convert_block(run: Run, index: int, data: Any) -> list[Draft]:
                 run.report("KB605", f"'{name}' must be a JSON object keyed by id", where)
                 continue
             for key, entry in section.items():
+                if exported and isinstance(entry, dict):
+                    entry = {k: v for k, v in entry.items() if k not in EXPORTED_DERIVED}
                 out.extend(CONVERTERS[name](run, key, entry, (*where, key)))
         else:
             close = difflib.get_close_matches(name, (*SECTIONS, *DERIVED_SECTIONS), n=1)
@@ -130,6 +145,20 @@ def convert_block(run: Run, index: int, data: Any) -> list[Draft]:
                 hint=f"sections read: {', '.join(SECTIONS)}",
             )
     return out
+
+
+def _exported_note(run: Run, where: LegacyPath) -> None:
+    """One warning for the figures an export carries and the import leaves out."""
+    run.report(
+        "KB607",
+        f"memory exported by memkb ({EXPORT_FORMAT}): its "
+        f"{', '.join(sorted(EXPORTED_DERIVED))} and last_updated are derived from the "
+        "outcomes it carries (project_examples) and are not imported; each entry's "
+        "declared `prior` is imported as it stands",
+        where,
+        key=True,
+        severity=Severity.WARNING,
+    )
 
 
 def _pattern(run: Run, key: str, entry: Any, where: LegacyPath) -> list[Draft]:
@@ -348,10 +377,15 @@ def _outcome(run: Run, pattern: Draft, example: Any, where: LegacyPath) -> Draft
             hint="an outcome records a finished project: fix the date",
         )
         return None
-    draft = _draft("outcome", f"{when[:10]}-{slug}", where)
-    draft.fields[("id",)] = ((*where, "project"), False)
+    # An exported example names its outcome (outcome_id); a legacy one is named for its
+    # date and project.
+    declared = example.get("outcome_id")
+    rid = declared if isinstance(declared, str) and declared else f"{when[:10]}-{slug}"
+    draft = _draft("outcome", rid, where)
+    named_by = "outcome_id" if rid == declared else "project"
+    draft.fields[("id",)] = ((*where, named_by), False)
     draft.put("date", when[:10], (*where, "date"))
-    _copy(run, draft, example, where, {"domain": "domains"}, skip={"date"})
+    _copy(run, draft, example, where, {"domain": "domains"}, skip={"date", "outcome_id"})
     if "domains" not in draft.doc:
         _primary_domain(run, pattern, draft)
     if "patterns_applied" not in draft.doc:

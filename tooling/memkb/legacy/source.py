@@ -31,6 +31,11 @@ MAX_LEGACY_BYTES = 64 * MAX_FILE_BYTES
 LegacyPath = tuple[int | str, ...]
 
 SECTIONS = ("success_patterns", "failure_patterns", "project_templates")
+# The `format` of a memory that `memkb export-legacy` wrote (memkb.legacy.export): its
+# rates are derived from the outcomes it also carries, so they must not re-import as
+# priors (memkb.legacy.convert.EXPORTED_DERIVED); `as_of` says which commit it shows.
+EXPORT_FORMAT = "memkb.export-legacy/1"
+EXPORT_KEYS = ("format", "as_of")
 DERIVED_SECTIONS = ("learning_metrics", "performance_metrics")
 DATE_KEYS = ("last_updated", "last_update")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -30,6 +30,8 @@ REPORTERS: dict[str, dict[str, str]] = {
     "metrics-series": {fmt: spec.format("series") for fmt, spec in TABLES.items()},
     "history": {fmt: spec.format("history") for fmt, spec in TABLES.items()},
     "import-legacy": {"text": "legacy:render_text", "json": "legacy:render_json"},
+    "export-legacy": {"text": "legacy:render_export_text", "json": "legacy:render_export_json"},
+    "export-legacy-document": {"json": "legacy:render_export_document"},
     "write": {"text": "writes:render_text", "json": "writes:render_json"},
     "show": {"text": "writes:render_show_text", "json": "writes:render_show_json"},
     "list": {fmt: f"writes:render_list_{fmt}" for fmt in ("text", "json", "markdown")},
