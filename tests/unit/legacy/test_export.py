@@ -16,8 +16,8 @@ from memkb.errors import UsageError
 from memkb.legacy.commit_records import timeline_text
 from memkb.legacy.convert import parse_timeline
 from memkb.legacy.export import EXPORT_FORMAT, check_output, export_legacy, write_export
+from memkb.legacy.export_sections import legacy_id
 from memkb.legacy.importer import import_legacy
-from memkb.legacy.sections import legacy_id
 from memkb.records.load import load_bytes
 from memkb.report import json_text, reporter
 
@@ -27,7 +27,7 @@ render = reporter("export-legacy-document", "json")
 # field an outcome can carry: what a lossy export or a double-counting import would show.
 EVIDENCE_ONLY = """\
 kind: pattern
-schema_version: 2
+schema_version: 3
 id: evidence_only
 title: Evidence only
 domains: [e-commerce]

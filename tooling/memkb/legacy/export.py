@@ -29,7 +29,7 @@ from typing import Any
 from memkb.errors import RepoError, UsageError
 from memkb.kb.layout import KB_DIR
 from memkb.legacy.commit_records import Records, read_records, strs, timeline_text
-from memkb.legacy.sections import sections_documents
+from memkb.legacy.export_sections import sections_documents
 from memkb.legacy.source import EXPORT_FORMAT
 
 __all__ = ["EXPORT_FORMAT", "SHAPES", "Export", "check_output", "export_legacy", "write_export"]
@@ -134,7 +134,7 @@ def _fingerprint() -> str:
     from memkb import history
 
     digest = hashlib.sha256(history.code_fingerprint().encode())
-    for module in ("export.py", "sections.py", "commit_records.py"):
+    for module in ("export.py", "export_sections.py", "commit_records.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()[:16]
 
