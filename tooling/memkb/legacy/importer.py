@@ -109,6 +109,8 @@ class Importer:
         self.root, self.source, self.today = root, source, today
         self.findings: list[Finding] = list(source.findings)
         self.vocabulary = _vocabulary(root)
+        # An undated memory is dated by the import (see _same_but_import_date).
+        self.dated = memory_date(source) is not None
         self.memory_date = memory_date(source) or today.isoformat()
         self.unknown = UnknownNames()
 
@@ -505,7 +507,7 @@ def _plan(
                 key=True,
             )
             continue
-        if existing == text.encode("utf-8"):
+        if existing == text.encode("utf-8") or _same_but_import_date(run, existing, text):
             result.unchanged.append(relpath)
         elif existing is not None and not force:
             result.skipped.append(relpath)
@@ -520,6 +522,20 @@ def _plan(
             (result.added if existing is None else result.updated).append(relpath)
             previous[relpath] = existing
     return result, previous
+
+
+_PRIOR_DATE = re.compile(r"(source: legacy memory, )\d{4}-\d{2}-\d{2}$", re.MULTILINE)
+
+
+def _same_but_import_date(run: Importer, existing: bytes | None, text: str) -> bool:
+    """True if `existing` is `text` but for the date of a prior that the memory does not
+    state (the import date stands in for it): re-importing an undated memory a day later
+    is not a change of the record."""
+    today = run.today.isoformat()
+    if existing is None or run.dated or f"source: legacy memory, {today}" not in text:
+        return False
+    old = existing.decode("utf-8", errors="replace")
+    return _PRIOR_DATE.sub(r"\1DATE", old) == _PRIOR_DATE.sub(r"\1DATE", text)
 
 
 def _plan_vocabulary(

@@ -105,6 +105,8 @@ def extended_text(raw: bytes, additions: Mapping[str, Mapping[str, str]]) -> byt
     at the end of their sections; every other line keeps its bytes. Raises RecordError
     if the vocabulary cannot be parsed (then nothing can be added to it)."""
 
+    from ruamel.yaml.comments import CommentedMap
+
     def add(doc: Any, _key: str | int) -> None:
         for target in VOCABULARY_TARGETS:
             names = additions.get(target, {})
@@ -112,8 +114,42 @@ def extended_text(raw: bytes, additions: Mapping[str, Mapping[str, str]]) -> byt
                 continue
             section = doc.get(f"{target}s")
             if not isinstance(section, dict):
-                section = doc[f"{target}s"] = {}
+                section = doc[f"{target}s"] = CommentedMap()
+            trailing = _detach_trailing_comment(section)
             for name in sorted(names):
-                section[name] = {"description": yamledit.scalar(names[name])}
+                section[name] = entry = CommentedMap(description=yamledit.scalar(names[name]))
+            if trailing is not None:
+                entry.ca.items["description"] = [None, None, trailing, None]
 
     return yamledit.edit_text(raw, VOCABULARY_FILE, [], add)
+
+
+def _detach_trailing_comment(section: Any) -> Any:
+    """Detach and return the comment lines after the last entry of `section` (ruamel keeps
+    the comment above the next section there, e.g. "# Domains" above `domains:`), so that
+    they stay above the next section once entries are added after it; None if there are
+    none. An end-of-line comment of the last value stays where it is."""
+    import copy
+
+    node, key = section, None
+    while isinstance(node, dict) and node:
+        key = list(node)[-1]
+        if not (isinstance(node[key], dict) and node[key]):
+            break
+        node = node[key]
+    items = getattr(node, "ca", None)
+    entry = items.items.get(key) if items is not None and key is not None else None
+    if not entry or len(entry) < 3 or entry[2] is None:
+        return None
+    token = entry[2]
+    text = str(token.value)
+    if text.startswith("\n"):
+        entry[2] = None
+        return token
+    own, newline, rest = text.partition("\n")  # the value's end-of-line comment first
+    if not rest:
+        return None
+    moved = copy.copy(token)
+    moved.value = "\n" + rest
+    token.value = own + newline
+    return moved
