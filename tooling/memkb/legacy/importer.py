@@ -15,6 +15,7 @@ rollback of files and index if Git refuses the commit).
 
 from __future__ import annotations
 
+import os
 import re
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -573,8 +574,13 @@ def _write_all(root: Path, files: dict[str, str], previous: dict[str, bytes | No
             if path.parent not in seen_dirs:  # one stat per folder, not per file
                 made.extend(_make_dirs(root, path.parent))
                 seen_dirs.add(path.parent)
-            write_file(path, text.encode("utf-8"))
-            done.append((path, previous.get(relpath)))
+            # A new file is not synced one by one (a minute of fsyncs for 10,000
+            # records): one os.sync below makes them durable. A file that replaces one
+            # is synced before its rename, so a crash never leaves it empty.
+            before = previous.get(relpath)
+            write_file(path, text.encode("utf-8"), sync=before is not None)
+            done.append((path, before))
+        os.sync()
     except OSError as exc:
         _undo(done, made)
         raise RepoError(
