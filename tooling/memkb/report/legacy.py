@@ -96,5 +96,6 @@ def _summary(result: ImportResult, strict: bool) -> str:
     if result.commit:
         return f"wrote {records} ({counts}); committed {result.commit[:12]}"
     if not result.files:
-        return f"wrote 0 records ({counts})"
+        idle = "; nothing to commit" if result.not_committed else ""
+        return f"wrote 0 records ({counts}){idle}"
     return f"wrote {records} ({counts}); review with git diff and commit"
