@@ -33,7 +33,7 @@ HELP = (
     "success_probability) become weighted priors; learning and performance metrics are "
     "derived by `memkb metrics` and are not imported.\n\n"
     "Every defect is reported at the legacy file's line and column: "
-    "FILE:line:col: severity CODE message (codes KB601-KB611, see docs/import-legacy.md).\n\n"
+    "FILE:line:col: severity CODE message (codes KB601-KB612, see docs/import-legacy.md).\n\n"
     "Names of droids, domains and phases that kb/vocabulary.yaml lacks are errors "
     "(KB604); --extend-vocabulary adds them to it instead, except near misses of existing "
     "names.\n\n"
