@@ -580,7 +580,8 @@ def _write_all(root: Path, files: dict[str, str], previous: dict[str, bytes | No
             before = previous.get(relpath)
             write_file(path, text.encode("utf-8"), sync=before is not None)
             done.append((path, before))
-        os.sync()
+        if any(before is None for _, before in done):
+            os.sync()
     except OSError as exc:
         _undo(done, made)
         raise RepoError(
