@@ -554,10 +554,12 @@ def test_cli_text_output_and_exit_code(repo: Path) -> None:
         f"{LEGACY_SEED}:32:22: error KB604 unknown droid 'security-airditor' (did you mean "
         "'security-auditor'?); hint: fix the name, or declare it in kb/vocabulary.yaml" in lines
     )
-    assert lines[-1] == (
-        "wrote 7 records (2 errors, 5 warnings; 0 unchanged, 0 skipped); "
-        "review with git diff and commit"
-    )
+    assert lines[-2:] == [
+        "1 name (droids, domains, phases) not in kb/vocabulary.yaml "
+        "(1 near miss of an existing name)",
+        "wrote 7 records (7 added, 0 updated, 0 unchanged, 0 skipped; 2 errors, 5 warnings); "
+        "review with git diff and commit",
+    ]
     # Nothing is committed: the new files are untracked, for a person to review.
     assert git(repo, "status", "--porcelain").splitlines() == [
         "?? kb/failures/",
@@ -572,8 +574,8 @@ def test_cli_clean_import_exits_zero(repo: Path, tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["import-legacy", str(source), "--repo", str(repo)])
     assert out.exit_code == 0, out.stdout
     assert (
-        out.stdout == "wrote 1 record (0 errors, 0 warnings; 0 unchanged, 0 skipped); "
-        "review with git diff and commit\n"
+        out.stdout == "wrote 1 record (1 added, 0 updated, 0 unchanged, 0 skipped; "
+        "0 errors, 0 warnings); review with git diff and commit\n"
     )
 
 

@@ -6,12 +6,16 @@ declared figures become weighted priors; learning_metrics / performance_metrics 
 derived and not imported. Every defect is a finding at the legacy file's line and
 column. Records with errors are still written (so `memkb validate` shows them where a
 person fixes them) unless `strict`; existing records are never overwritten unless
-`force`; a failed write removes what this run wrote.
+`force`; a failed write removes what this run wrote. Names the vocabulary lacks are
+added to it with `extend_vocabulary` (memkb.legacy.vocabulary), in the same write as
+the records. Nothing is committed unless `commit`: then the records and the vocabulary
+are one commit, made by the write transaction (memkb.write.transaction: lock, journal,
+rollback of files and index if Git refuses the commit).
 """
 
 from __future__ import annotations
 
-import difflib
+import os
 import re
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -19,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from memkb.errors import RepoError
+from memkb.errors import RepoError, UsageError
 from memkb.findings import Finding, Severity, has_errors
 from memkb.gitio.repo import GitRepo
 from memkb.kb.index import Vocabulary
@@ -36,12 +40,20 @@ from memkb.legacy.source import (
     require_sections,
     valid_date,
 )
+from memkb.legacy.vocabulary import (
+    Sorted,
+    UnknownNames,
+    extended_text,
+    near_miss,
+    sort_unknown,
+)
 from memkb.records.load import load_bytes
 from memkb.records.render import render_record
 from memkb.records.schema import Schemas
 from memkb.rules.codes import CODES
 from memkb.write.journal import read_file, write_file
 from memkb.write.lock import write_lock
+from memkb.write.transaction import Edit, Target, WriteOptions, write
 
 __all__ = ["LEGACY_CODES", "ImportResult", "import_legacy"]
 
@@ -51,19 +63,44 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,119}")
 
 @dataclass
 class ImportResult:
-    """What an import did: records written (or, on a dry run, to be written), records
-    skipped, records already present unchanged, and every finding."""
+    """What an import did: record files added, updated (an existing record replaced, with
+    `force`), unchanged (already exactly as imported), skipped (not written); the names
+    added to the vocabulary; every finding; the commit, if one was made. On a dry run,
+    `added` and `updated` are what would be written, and `contents` their text."""
 
-    written: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     dry_run: bool = False
     contents: dict[str, str] = field(default_factory=dict)
+    # Vocabulary names: those added (target -> names), and, without extend_vocabulary,
+    # how many distinct names were unknown (near misses of existing names included).
+    vocabulary_added: dict[str, list[str]] = field(default_factory=dict)
+    unknown_names: int = 0
+    near_misses: int = 0
+    invalid_names: int = 0
+    extend_vocabulary: bool = False
+    commit: str | None = None
+    # Why nothing was committed although `commit` was asked (errors, nothing to commit).
+    not_committed: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not has_errors(self.findings)
+
+    @property
+    def written(self) -> list[str]:
+        """Record files written (or, on a dry run, to be written): added and updated."""
+        return sorted(self.added + self.updated)
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Every file this import writes, records and vocabulary, path -> text."""
+        paths = self.written + ([VOCABULARY_FILE] if self.vocabulary_added else [])
+        return {path: self.contents[path] for path in paths}
 
 
 class Importer:
@@ -73,7 +110,10 @@ class Importer:
         self.root, self.source, self.today = root, source, today
         self.findings: list[Finding] = list(source.findings)
         self.vocabulary = _vocabulary(root)
+        # An undated memory is dated by the import (see _same_but_import_date).
+        self.dated = memory_date(source) is not None
         self.memory_date = memory_date(source) or today.isoformat()
+        self.unknown = UnknownNames()
 
     def report(
         self,
@@ -116,14 +156,26 @@ def import_legacy(
     dry_run: bool = False,
     today: date | None = None,
     display: str | None = None,
+    extend_vocabulary: bool = False,
+    commit: bool = False,
+    agent: str | None = None,
 ) -> ImportResult:
     """Import the legacy memory `source` into the KB at `root`; returns what was done.
 
+    With `extend_vocabulary`, droids, domains and phases the vocabulary lacks are added
+    to kb/vocabulary.yaml (near misses of existing names stay KB604 errors). With
+    `commit`, the files of the import (records and vocabulary) become one commit with
+    Memory-* trailers, `agent` naming the writer, and only if the import has no error
+    (else nothing is written; `not_committed` says why).
+
     Raises UnreadableLegacy (exit 2) if `source` cannot be read or holds no JSON or no
-    memory section,
-    RepoError if `root` has no kb/ or schemas/, or if a write fails (after removing
-    every file this run wrote). Nothing is committed: the person reviews and commits.
+    memory section; UsageError if `commit` and `dry_run` are both asked;
+    RepoError if `root` has no kb/ or schemas/, if a write fails (after removing
+    every file this run wrote), or if Git refuses the commit (files, index and branch
+    are then as they were); RecordError if the committed KB would not validate.
     """
+    if commit and dry_run:
+        raise UsageError("--commit and --dry-run exclude each other", hint="drop one of them")
     if not (root / KB_DIR).is_dir():
         raise RepoError(f"{root} has no {KB_DIR}/ folder", hint="pass the repository root")
     legacy = read_legacy(source, display or str(source))
@@ -137,17 +189,96 @@ def import_legacy(
         _strip_at(run, draft)
         _check_refs(run, draft, known)
         _check_schema(run, draft, schemas)
-    # Plan and write under the clone's write lock, so that no other memkb write
-    # changes kb/ between deciding what to write and writing it.
-    with nullcontext() if dry_run else _lock(root):
-        result, previous = _plan(run, drafts, force)
-        result.dry_run = dry_run
-        if strict and not dry_run and has_errors(run.findings):
-            result.skipped, result.written = sorted(result.skipped + result.written), []
-        elif not dry_run:
-            _write_all(root, {p: result.contents[p] for p in result.written}, previous)
+    additions, fates = _settle_unknown(run, schemas, extend_vocabulary)
+    if commit:
+        result = _commit_import(run, drafts, additions, force, agent)
+    else:
+        result = _write_import(run, drafts, additions, force, strict, dry_run)
+    result.extend_vocabulary = extend_vocabulary
+    result.unknown_names = len(run.unknown) - sum(map(len, additions.values()))
+    result.near_misses, result.invalid_names = len(fates.typos), len(fates.invalid)
     result.findings = sorted(set(run.findings), key=lambda f: (f.line, f.col, f.code, f.message))
     return result
+
+
+def _write_import(
+    run: Importer,
+    drafts: list[Draft],
+    additions: dict[str, dict[str, str]],
+    force: bool,
+    strict: bool,
+    dry_run: bool,
+) -> ImportResult:
+    """Plan and write the files of the import, nothing committed."""
+    # Plan and write under the clone's write lock, so that no other memkb write
+    # changes kb/ between deciding what to write and writing it.
+    with nullcontext() if dry_run else _lock(run.root):
+        result, previous = _plan(run, drafts, additions, force)
+        result.dry_run = dry_run
+        if strict and not dry_run and has_errors(run.findings):
+            _write_nothing(result)
+        elif not dry_run:
+            _write_all(run.root, result.files, previous)
+    return result
+
+
+def _write_nothing(result: ImportResult) -> None:
+    """Turn a plan into one that writes nothing: every file it would write is skipped."""
+    result.skipped = sorted(result.skipped + result.written)
+    result.added, result.updated, result.vocabulary_added = [], [], {}
+
+
+class _NoCommit(Exception):
+    """Raised inside the write transaction's plan to leave before anything is written."""
+
+    def __init__(self, result: ImportResult, why: str) -> None:
+        super().__init__(why)
+        self.result, self.why = result, why
+
+
+def _commit_import(
+    run: Importer,
+    drafts: list[Draft],
+    additions: dict[str, dict[str, str]],
+    force: bool,
+    agent: str | None,
+) -> ImportResult:
+    """Write and commit the import through the write transaction (its lock, journal,
+    validation and rollback); nothing at all if the import has an error."""
+    planned: list[ImportResult] = []
+
+    def plan(target: Target) -> Edit:
+        del target  # the import plans against the work tree, which is the target
+        result, _ = _plan(run, drafts, additions, force)
+        planned.append(result)
+        if has_errors(run.findings):
+            _write_nothing(result)
+            raise _NoCommit(result, "errors above")
+        if not result.files:
+            raise _NoCommit(result, "nothing to commit")
+        return _import_edit(run, result)
+
+    try:
+        done = write(run.root, plan, WriteOptions(agent=agent))
+    except _NoCommit as stop:
+        stop.result.not_committed = stop.why
+        return stop.result
+    result = planned[-1]
+    result.commit, result.notes = done.commit, done.notes
+    run.findings.extend(done.findings)
+    return result
+
+
+def _import_edit(run: Importer, result: ImportResult) -> Edit:
+    """The commit of an import: its files, a body counting them, the source as trailer."""
+    source = Path(run.source.path).name
+    names = sum(len(v) for v in result.vocabulary_added.values())
+    detail = (
+        f"Records: {len(result.added)} added, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged. Names added to {VOCABULARY_FILE}: {names}."
+    )
+    files = {path: text.encode("utf-8") for path, text in result.files.items()}
+    return Edit("import", source, "import", files, detail, trailers=(("Memory-Source", source),))
 
 
 def _lock(root: Path) -> AbstractContextManager[None]:
@@ -241,17 +372,21 @@ def _set(doc: Any, path: tuple[str | int, ...], value: Any) -> None:
 
 
 def _check_refs(run: Importer, draft: Draft, known: dict[str, set[str]]) -> None:
-    """KB604/KB609: every droid, domain, phase and record named exists."""
+    """KB604/KB609: every droid, domain, phase and record named exists. Unknown
+    vocabulary names are collected in `run.unknown` and reported by `_settle_unknown`."""
     vocab = run.vocabulary
     for ref in refs_of(draft.kind, draft.doc):
         if ref.target in VOCABULARY_TARGETS:
             if vocab is None or ref.value in vocab.names[ref.target]:
                 continue
-            names, alias = vocab.names[ref.target], vocab.aliases[ref.target].get(ref.value)
-        else:
-            names, alias = known.get(ref.target, set()), None
-            if ref.value in names:
+            alias = vocab.aliases[ref.target].get(ref.value)
+            if alias is None:
+                run.unknown.add(ref.target, ref.value, draft.legacy(ref.path)[0])
                 continue
+        elif ref.value in known.get(ref.target, set()):
+            continue
+        else:
+            alias = None
         where, _ = draft.legacy(ref.path)
         if alias is not None:
             run.report(
@@ -262,15 +397,62 @@ def _check_refs(run: Importer, draft: Draft, known: dict[str, set[str]]) -> None
                 hint=f"write '{alias}'",
             )
             continue
-        close = difflib.get_close_matches(ref.value, sorted(names), n=1, cutoff=0.75)
-        guess = f" (did you mean '{close[0]}'?)" if close else ""
-        home = VOCABULARY_FILE if ref.target in VOCABULARY_TARGETS else f"kb/{ref.target}s/"
+        close = near_miss(ref.value, known.get(ref.target, set()))
+        guess = f" (did you mean '{close}'?)" if close else ""
         run.report(
             "KB604",
             f"unknown {ref.target} '{ref.value}'{guess}",
             where,
-            hint=f"fix the name, or declare it in {home}",
+            hint=f"fix the name, or declare it in kb/{ref.target}s/",
         )
+
+
+def _settle_unknown(
+    run: Importer, schemas: Schemas, extend: bool
+) -> tuple[dict[str, dict[str, str]], Sorted]:
+    """Report every unknown vocabulary name at each place using it (KB604), except, with
+    `extend`, the names to add (KB612, once, where first used). Returns the names to add
+    (target -> name -> description) and the fate of every unknown name."""
+    if run.vocabulary is None or not run.unknown.uses:
+        return {}, Sorted()
+    fates = sort_unknown(run.unknown, run.vocabulary.names, schemas.document("vocabulary"))
+    additions: dict[str, dict[str, str]] = {}
+    source = Path(run.source.path).name
+    for target, name in fates.new if extend else ():
+        uses = run.unknown.uses[(target, name)]
+        additions.setdefault(target, {})[name] = (
+            f"imported from {source} on {run.today.isoformat()}"
+        )
+        run.report(
+            "KB612",
+            f"{target} '{name}' added to {VOCABULARY_FILE} (used {len(uses)} "
+            f"time{'s' * (len(uses) != 1)}, first here)",
+            uses[0],
+            severity=Severity.WARNING,
+            hint=f"review its description in {VOCABULARY_FILE}",
+        )
+    for (target, name), uses in run.unknown.uses.items():
+        if name in additions.get(target, {}):
+            continue
+        message, hint = _unknown_name(target, name, fates.typos.get((target, name)), extend)
+        if (target, name) in fates.invalid:
+            hint = f"'{name}' cannot be a {target} name ({_NAME_STYLE[target]}); rename it"
+        for where in uses:
+            run.report("KB604", message, where, hint=hint)
+    return additions, fates
+
+
+_NAME_STYLE = {"droid": "kebab-case", "domain": "kebab-case", "phase": "snake_case"}
+
+
+def _unknown_name(target: str, name: str, meant: str | None, extend: bool) -> tuple[str, str]:
+    """The KB604 message and hint for an unknown vocabulary name."""
+    guess = f" (did you mean '{meant}'?)" if meant else ""
+    if meant and extend:
+        hint = "fix the name: --extend-vocabulary never adds a near miss of an existing name"
+    else:
+        hint = f"fix the name, or declare it in {VOCABULARY_FILE}"
+    return f"unknown {target} '{name}'{guess}", hint
 
 
 def _check_schema(run: Importer, draft: Draft, schemas: Schemas) -> None:
@@ -287,12 +469,15 @@ def _check_schema(run: Importer, draft: Draft, schemas: Schemas) -> None:
 
 
 def _plan(
-    run: Importer, drafts: list[Draft], force: bool
+    run: Importer, drafts: list[Draft], additions: dict[str, dict[str, str]], force: bool
 ) -> tuple[ImportResult, dict[str, bytes | None]]:
-    """Render every record and decide, per file, whether to write, skip or leave it.
-    Also returns the current bytes of every file to write (None: new), for rollback."""
+    """Render every record and decide, per file, whether to add, update, skip or leave
+    it; render the vocabulary grown by `additions`. Also returns the current bytes of
+    every file to write (None: new), for rollback."""
     result = ImportResult()
     previous: dict[str, bytes | None] = {}
+    if additions:
+        _plan_vocabulary(run, additions, result, previous)
     for draft in sorted(drafts, key=lambda d: (d.kind, d.id)):
         if not _SAFE_ID.fullmatch(draft.id) or ".." in draft.id:
             run.report(
@@ -323,7 +508,7 @@ def _plan(
                 key=True,
             )
             continue
-        if existing == text.encode("utf-8"):
+        if existing == text.encode("utf-8") or _same_but_import_date(run, existing, text):
             result.unchanged.append(relpath)
         elif existing is not None and not force:
             result.skipped.append(relpath)
@@ -335,9 +520,44 @@ def _plan(
                 hint="pass --force to replace it, or edit it",
             )
         else:
-            result.written.append(relpath)
+            (result.added if existing is None else result.updated).append(relpath)
             previous[relpath] = existing
     return result, previous
+
+
+_PRIOR_DATE = re.compile(r"(source: legacy memory, )\d{4}-\d{2}-\d{2}$", re.MULTILINE)
+
+
+def _same_but_import_date(run: Importer, existing: bytes | None, text: str) -> bool:
+    """True if `existing` is `text` but for the date of a prior that the memory does not
+    state (the import date stands in for it): re-importing an undated memory a day later
+    is not a change of the record."""
+    today = run.today.isoformat()
+    if existing is None or run.dated or f"source: legacy memory, {today}" not in text:
+        return False
+    old = existing.decode("utf-8", errors="replace")
+    return _PRIOR_DATE.sub(r"\1DATE", old) == _PRIOR_DATE.sub(r"\1DATE", text)
+
+
+def _plan_vocabulary(
+    run: Importer,
+    additions: dict[str, dict[str, str]],
+    result: ImportResult,
+    previous: dict[str, bytes | None],
+) -> None:
+    """The vocabulary with `additions`, read now (under the write lock) so that an edit
+    made since the import started is kept."""
+    raw = read_file(run.root / VOCABULARY_FILE)
+    if raw is None:
+        raise RepoError(
+            f"{VOCABULARY_FILE} was removed during the import; nothing was written",
+            hint="restore it and run again",
+        )
+    result.contents[VOCABULARY_FILE] = extended_text(raw, additions).decode("utf-8")
+    result.vocabulary_added = {
+        t: sorted(additions[t]) for t in VOCABULARY_TARGETS if t in additions
+    }
+    previous[VOCABULARY_FILE] = raw
 
 
 def _write_all(root: Path, files: dict[str, str], previous: dict[str, bytes | None]) -> None:
@@ -354,8 +574,14 @@ def _write_all(root: Path, files: dict[str, str], previous: dict[str, bytes | No
             if path.parent not in seen_dirs:  # one stat per folder, not per file
                 made.extend(_make_dirs(root, path.parent))
                 seen_dirs.add(path.parent)
-            write_file(path, text.encode("utf-8"))
-            done.append((path, previous.get(relpath)))
+            # A new file is not synced one by one (a minute of fsyncs for 10,000
+            # records): one os.sync below makes them durable. A file that replaces one
+            # is synced before its rename, so a crash never leaves it empty.
+            before = previous.get(relpath)
+            write_file(path, text.encode("utf-8"), sync=before is not None)
+            done.append((path, before))
+        if any(before is None for _, before in done):
+            os.sync()
     except OSError as exc:
         _undo(done, made)
         raise RepoError(

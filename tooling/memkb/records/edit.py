@@ -150,6 +150,11 @@ def _splice(original: str, before: str, after: str) -> str:
     ).get_opcodes():
         if tag == "equal":
             continue
+        if i1 not in to_orig and i1 > 0 and (i1 - 1) not in to_orig:
+            # Both neighbours are lines ruamel re-emitted differently (`a: null` as
+            # `a:`): no original line to anchor the hunk on, so take ruamel's text whole
+            # rather than guess (a guess put new lines at the top of the file).
+            return after
         start = to_orig.get(i1, to_orig.get(i1 - 1, cursor - 1) + 1)
         if i2 == i1:
             end = start  # a pure insertion

@@ -281,6 +281,11 @@ _RULES: tuple[Rule, ...] = (
             "Also raised by the JSON reader (memkb.legacy.source) for duplicate keys."),
     _raised("KB611", IMPORT, "unknown section ignored", _CONVERT,
             "An unknown section, or a block that is not an object, is skipped.", severity=W),
+    _raised("KB612", IMPORT, "a droid, domain or phase added to kb/vocabulary.yaml "
+            "(--extend-vocabulary)", _IMPORTER,
+            "Reported once per name, where the memory first uses it; the entry's description "
+            "says which file it came from and when. Near misses of existing names are never "
+            "added (they stay KB604).", severity=W),
     # KB7xx: advice (expectations in kb/expectations/)
     _raised("KB701", COLL, "an expectation about advice does not hold",
             "memkb.advice.expectations",

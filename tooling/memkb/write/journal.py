@@ -68,9 +68,13 @@ def write_files(root: Path, files: Mapping[str, bytes | None]) -> None:
     fault("after-replace")
 
 
-def write_file(path: Path, raw: bytes | None) -> None:
+def write_file(path: Path, raw: bytes | None, *, sync: bool = True) -> None:
     """Write `raw` to `path` atomically (None: delete it): a synced temp file, given the old
-    file's mode, renamed over it. Raises OSError; a failed write leaves no temp file."""
+    file's mode, renamed over it. Raises OSError; a failed write leaves no temp file.
+
+    `sync=False` skips the fsync, for a caller that writes many new files and makes them
+    durable with one `os.sync()` at the end (an fsync costs about 5 ms on a busy disk:
+    a minute for an import of 10,000 records)."""
     if raw is None:
         path.unlink(missing_ok=True)
         return
@@ -80,7 +84,8 @@ def write_file(path: Path, raw: bytes | None) -> None:
         with tmp.open("wb") as out:
             out.write(raw)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         if path.exists():
             tmp.chmod(path.stat().st_mode & 0o7777)
         fault("after-temp-write")

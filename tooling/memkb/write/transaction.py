@@ -52,6 +52,8 @@ class Edit:
     action: str
     files: Mapping[str, bytes | None]
     detail: str = ""
+    # More trailers after the Memory-* four (an import names its source: Memory-Source).
+    trailers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -146,6 +148,7 @@ def commit_message(edit: Edit, agent: str) -> str:
         f"Memory-Action: {edit.action}",
         f"Memory-Agent: {agent}",
     ]
+    lines += [f"{key}: {value}" for key, value in edit.trailers]
     return "\n".join(lines)
 
 
