@@ -51,8 +51,11 @@ FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
             "learned_techniques",
             "guards",
             "prior",
+            "tools",
+            "legacy",
         ),
         ("prior",): ("success_rate", "timeline_optimization", "weight", "source"),
+        ("legacy",): ("id", "source", "shape", "extra"),
     },
     "failure": {
         (): (
@@ -69,7 +72,9 @@ FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
             "common_causes",
             "prevention_strategies",
             "fallback_strategies",
+            "legacy",
         ),
+        ("legacy",): ("id", "source", "shape", "extra"),
     },
     "template": {
         (): (
@@ -86,10 +91,14 @@ FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
             "estimated_timeline",
             "guards",
             "prior",
+            "tech_stack",
+            "tools",
+            "legacy",
         ),
         ("phases", "[]"): ("phase", "name", "droids", "description"),
         ("estimated_timeline",): ("min_weeks", "max_weeks"),
         ("prior",): ("success_probability", "weight", "source"),
+        ("legacy",): ("id", "source", "shape", "extra"),
     },
     "expectation": {
         (): ("kind", "schema_version", "id", "title", "description", "query", "expect"),
