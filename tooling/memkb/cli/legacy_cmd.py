@@ -19,6 +19,7 @@ from memkb.cli.app import (
     report_failure,
 )
 from memkb.legacy.importer import import_legacy
+from memkb.legacy.shapes import NothingImportable, Shape
 from memkb.legacy.source import UnreadableLegacy
 from memkb.report import reporter
 from memkb.report.errors import Failure
@@ -27,6 +28,10 @@ from memkb.report.findings import finding_line
 # One line per paragraph: the help renderer wraps lines to the terminal itself.
 HELP = (
     "Convert the orchestrator's legacy JSON memory into records in kb/.\n\n"
+    "PATH is one or more memory files or folders (a folder: every *.json and *.md file "
+    "in it). Each file's shape is detected: the seed's, one file per section "
+    "(success_patterns.json...), nested by category, or one entry per file; --shape "
+    "forces one (see docs/import-legacy.md).\n\n"
     "Success patterns, failure patterns and project templates become records; each "
     "pattern's project examples become outcome records; declared figures (success_rate, "
     "success_probability) become weighted priors; learning and performance metrics are "
@@ -36,9 +41,16 @@ HELP = (
     "Nothing is committed: review the new files with git status / git diff, then commit "
     "them.\n\n"
     "Exit code 0 when there is no error, 1 when there are errors (records are still "
-    "written unless --strict), 2 when the file cannot be read or holds no JSON or no "
-    "memory section (then nothing is written)."
+    "written unless --strict), 2 when no file given can be read and classified (then "
+    "nothing is written)."
 )
+
+
+class ShapeChoice(StrEnum):
+    seed = "seed"
+    sections = "sections"
+    nested = "nested"
+    entry = "entry"
 
 
 class Format(StrEnum):
@@ -49,10 +61,19 @@ class Format(StrEnum):
 @app.command("import-legacy", help=HELP)
 @handles_errors
 def import_legacy_command(
-    file: Path = typer.Argument(
+    paths: list[Path] = typer.Argument(
         ...,
-        help="The legacy memory: a JSON file, or a text with ```json blocks (like the seed).",
+        metavar="PATH...",
+        help="Legacy memory files (JSON, or a text with ```json blocks like the seed) and "
+        "folders of them.",
         show_default=False,
+    ),
+    shape: ShapeChoice | None = typer.Option(
+        None,
+        "--shape",
+        help="Read every file in this shape instead of detecting it: seed, sections (one "
+        "file per section), nested (by category) or entry (one entry per file).",
+        case_sensitive=False,
     ),
     repo: Path | None = typer.Option(
         None,
@@ -83,7 +104,12 @@ def import_legacy_command(
     chosen = output_format(fmt, as_json)
     try:
         result = import_legacy(
-            root, file, force=force, strict=strict, dry_run=dry_run, display=str(file)
+            root,
+            paths,
+            shape=Shape(shape.value) if shape else None,
+            force=force,
+            strict=strict,
+            dry_run=dry_run,
         )
     except UnreadableLegacy as exc:
         _unreadable(exc, chosen)
@@ -93,9 +119,11 @@ def import_legacy_command(
 
 def _unreadable(exc: UnreadableLegacy, fmt: str) -> NoReturn:
     """Nothing was read: the finding that says why, then exit 2."""
+    findings = exc.findings if isinstance(exc, NothingImportable) else [exc.finding]
     if fmt == "json":
-        failure = Failure(exc.message, "usage", exc.hint, [exc.finding])
+        failure = Failure(exc.message, "usage", exc.hint, list[object](findings))
         report_failure(failure, fmt, EXIT_USAGE)
-    typer.echo(finding_line(exc.finding), err=True)
+    for finding in findings:
+        typer.echo(finding_line(finding), err=True)
     typer.echo("memkb: nothing was written", err=True)
     raise typer.Exit(EXIT_USAGE)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,14 +27,16 @@ from memkb.kb.index import Vocabulary
 from memkb.kb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
 from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.legacy.convert import Draft, convert_block
+from memkb.legacy.entry import read_entry
+from memkb.legacy.nested import read_nested
+from memkb.legacy.sections import read_sections
+from memkb.legacy.shapes import LegacyFile, Shape, classify
 from memkb.legacy.source import (
     DATE_KEYS,
     LegacyPath,
     LegacySource,
     duplicate_keys,
     memory_date,
-    read_legacy,
-    require_sections,
     valid_date,
 )
 from memkb.records.load import load_bytes
@@ -66,14 +69,30 @@ class ImportResult:
         return not has_errors(self.findings)
 
 
-class Importer:
-    """One run: the legacy source, the repository's vocabulary and ids, the findings."""
+Reader = Callable[["Importer", int, Any, LegacyFile], list[Draft]]
+# How each shape's documents become drafts (the seed's: memkb.legacy.convert).
+READERS: Mapping[Shape, Reader] = {
+    Shape.SECTIONS: read_sections,
+    Shape.NESTED: read_nested,
+    Shape.ENTRY: read_entry,
+}
 
-    def __init__(self, root: Path, source: LegacySource, today: date) -> None:
-        self.root, self.source, self.today = root, source, today
-        self.findings: list[Finding] = list(source.findings)
+
+class Importer:
+    """One run: the legacy files, the repository's vocabulary and ids, the findings.
+
+    A legacy place (LegacyPath) starts with a block number counted over all the files of
+    the run, so that a draft's place says which file it came from too."""
+
+    def __init__(self, root: Path, files: Sequence[LegacyFile], today: date) -> None:
+        self.root, self.files, self.today = root, list(files), today
+        self.findings: list[Finding] = [f for file in files for f in file.source.findings]
         self.vocabulary = _vocabulary(root)
-        self.memory_date = memory_date(source) or today.isoformat()
+        # (file, its own block index) of each run-wide block number.
+        self.blocks: list[tuple[LegacySource, int]] = [
+            (file.source, block.index) for file in files for block in file.source.blocks
+        ]
+        self.memory_date = today.isoformat()
 
     def report(
         self,
@@ -86,8 +105,9 @@ class Importer:
         hint: str | None = None,
     ) -> None:
         """Add a finding at the legacy place `where` (its key with `key`)."""
-        line, col = self.source.position(where, key=key)
-        self.findings.append(Finding(self.source.path, line, col, severity, code, message, hint))
+        source, block = self.blocks[int(where[0])]
+        line, col = source.position((block, *where[1:]), key=key)
+        self.findings.append(Finding(source.path, line, col, severity, code, message, hint))
 
     def record_date(self, entry: dict[str, Any]) -> str:
         """The date of a legacy entry: its own last_updated, else the memory's, else today."""
@@ -99,36 +119,48 @@ class Importer:
 
     def drafts(self) -> list[Draft]:
         """Every record the legacy memory converts to, defects reported on the way."""
-        self.findings.extend(duplicate_keys(self.source))
         out: list[Draft] = []
-        for block in self.source.blocks:
-            if block.data is not None:
-                out.extend(convert_block(self, block.index, block.data))
+        first = 0
+        for file in self.files:
+            self.findings.extend(duplicate_keys(file.source))
+            # An entry without its own date takes its file's (the priors' source date).
+            self.memory_date = memory_date(file.source) or self.today.isoformat()
+            for block in file.source.blocks:
+                if block.data is None:
+                    continue
+                if file.shape is Shape.SEED:
+                    out.extend(convert_block(self, first + block.index, block.data))
+                else:
+                    out.extend(READERS[file.shape](self, first + block.index, block.data, file))
+            first += len(file.source.blocks)
         return out
 
 
 def import_legacy(
     root: Path,
-    source: Path,
+    source: Path | Sequence[Path],
     *,
+    shape: Shape | None = None,
     force: bool = False,
     strict: bool = False,
     dry_run: bool = False,
     today: date | None = None,
     display: str | None = None,
 ) -> ImportResult:
-    """Import the legacy memory `source` into the KB at `root`; returns what was done.
+    """Import the legacy memory `source` (a file, a folder, or several) into the KB at
+    `root`; returns what was done. Each file's shape is detected unless `shape` forces
+    one (memkb.legacy.shapes); a file that cannot be read or classified is a KB601 error.
 
-    Raises UnreadableLegacy (exit 2) if `source` cannot be read or holds no JSON or no
-    memory section,
+    Raises UnreadableLegacy (exit 2) if no file given can be read and classified,
     RepoError if `root` has no kb/ or schemas/, or if a write fails (after removing
     every file this run wrote). Nothing is committed: the person reviews and commits.
     """
     if not (root / KB_DIR).is_dir():
         raise RepoError(f"{root} has no {KB_DIR}/ folder", hint="pass the repository root")
-    legacy = read_legacy(source, display or str(source))
-    require_sections(legacy)
-    run = Importer(root, legacy, today or date.today())
+    paths = [source] if isinstance(source, Path) else list(source)
+    files, refused = classify(paths, shape, display)
+    run = Importer(root, files, today or date.today())
+    run.findings.extend(refused)
     drafts = _unique(run, run.drafts())
     schemas = Schemas(root)
     schemas.require_usable()
@@ -146,7 +178,9 @@ def import_legacy(
             result.skipped, result.written = sorted(result.skipped + result.written), []
         elif not dry_run:
             _write_all(root, {p: result.contents[p] for p in result.written}, previous)
-    result.findings = sorted(set(run.findings), key=lambda f: (f.line, f.col, f.code, f.message))
+    result.findings = sorted(
+        set(run.findings), key=lambda f: (f.path, f.line, f.col, f.code, f.message)
+    )
     return result
 
 
