@@ -213,6 +213,10 @@ def convert_entry(
         draft.put("domains", [kebab(category)], where, at_key=True)
     if "domains" not in draft.doc and isinstance(draft.doc.get("tech_stack"), dict):
         _domains_from_stack(draft)
+    if kind == "failure" and "common_causes" not in draft.doc and title is not None:
+        # A nested "common_mistakes" entry names its cause and nothing else: the mistake
+        # ("Missing error handling") is the one cause the memory knows.
+        draft.put("common_causes", [entry[title]], mapper.at(title))
     if deprecated:
         draft.doc["status"] = "deprecated"
     _legacy(mapper, legacy_id, source, shape)
