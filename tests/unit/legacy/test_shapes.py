@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import BUNDLED_KB, PROJECT, git
 from legacy_shapes import extend_vocabulary, success_patterns_file
@@ -446,3 +448,48 @@ def test_thousands_of_generated_patterns_import_and_validate(repo: Path, tmp_pat
     assert [f for f in checked.findings if f.severity == "error"] == []
     doc = load_bytes((repo / "kb/patterns/generated_pattern_2999.yaml").read_bytes(), "x.yaml").doc
     assert isinstance(doc, dict) and doc["legacy"]["id"] == "generated-pattern-2999"
+
+
+# --- any input in the new shapes: findings, never a traceback -------------------------------
+_scalar = (
+    st.none() | st.booleans() | st.integers(-200, 200) | st.floats(-5, 500) | st.text(max_size=12)
+)
+_value = st.recursive(
+    _scalar, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.text(max_size=8), inner, max_size=3
+    ), max_leaves=8,
+)  # fmt: skip
+_fields = st.sampled_from(
+    ["id", "name", "pattern", "category", "success_rate", "failure_rate", "symptoms",
+     "root_cause", "solution", "key_elements", "common_tools", "tech_stack", "complexity",
+     "estimated_setup_time", "projects", "times_used", "file_structure", "status"]
+)  # fmt: skip
+_entry = st.dictionaries(_fields, _value, min_size=1, max_size=6)
+_memories = st.one_of(
+    st.fixed_dictionaries(
+        {"patterns": st.lists(_entry, max_size=3)},
+        optional={"insights": _value, "version": _value, "archived_patterns": _value},
+    ),
+    st.dictionaries(st.text(min_size=1, max_size=8), st.dictionaries(
+        st.text(min_size=1, max_size=8), _entry, min_size=1, max_size=2), min_size=1, max_size=2),
+    _entry,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(memory=_memories, name=st.sampled_from(["failure_patterns.json", "memory.json"]))
+def test_any_memory_in_the_new_shapes_is_reported_never_crashes(
+    repo: Path, tmp_path: Path, memory: dict[str, Any], name: str
+) -> None:
+    source = write(tmp_path, name, memory)
+    try:
+        result = import_legacy(repo, source, dry_run=True)
+    except NothingImportable as refused:  # not every random object is a memory
+        assert refused.finding.code == "KB601" and "expected" in refused.finding.message
+        return
+    lines = len(source.read_text().splitlines())
+    assert all(1 <= f.line <= lines and f.col >= 1 for f in result.findings)
+    for relpath, text in result.contents.items():
+        assert load_bytes(text.encode(), relpath).findings == []

@@ -262,13 +262,15 @@ def _tech_stack(mapper: EntryMapper, name: str) -> bool:
     value = mapper.entry[name]
     if mapper.kind != "template" or not isinstance(value, dict):
         return False
-    stack = {snake(layer) or layer: tools for layer, tools in value.items()}
+    stack: dict[str, Any] = {}
+    for layer, tools in value.items():
+        # Two layers that snake_case alike ("Front end", "front-end") keep their own
+        # names: the schema then shows both instead of one silently replacing the other.
+        key = snake(layer) or layer
+        key = layer if key in stack else key
+        stack[key] = tools
+        mapper.draft.fields[("tech_stack", key)] = ((*mapper.at(name), layer), False)
     mapper.draft.put("tech_stack", stack, mapper.at(name))
-    for layer in value:
-        mapper.draft.fields[("tech_stack", snake(layer) or layer)] = (
-            (*mapper.at(name), layer),
-            False,
-        )
     return True
 
 
