@@ -352,6 +352,18 @@ def test_findings_point_into_the_legacy_file(repo: Path) -> None:
     assert line[percent.col - 1 :].startswith("88")
 
 
+def test_any_object_in_a_patterns_list_is_an_entry(repo: Path, tmp_path: Path) -> None:
+    plain = {"patterns": [{"id": "plain-one", "name": "Plain", "description": "No markers."}]}
+    result = import_legacy(repo, write(tmp_path, "success_patterns.json", plain), dry_run=True)
+    assert records(result)["plain_one"]["title"] == "Plain"
+
+
+def test_an_entry_file_type_field_chooses_the_kind(repo: Path, tmp_path: Path) -> None:
+    entry = {"id": "x", "type": "failure", "name": "X", "key_elements": ["k"], "solution": "s"}
+    doc, _ = one(repo, tmp_path, entry, "pattern-x.json")
+    assert doc["kind"] == "failure" and doc["legacy"]["extra"]["type"] == "failure"
+
+
 # --- nothing lost, and a clean validate -----------------------------------------------------
 def leaves(value: Any, keys: bool, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """(path, value) of every scalar under `value`; with `keys`, the key of an entry or of a

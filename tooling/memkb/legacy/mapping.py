@@ -126,23 +126,21 @@ def _sig3(value: float) -> float:
 class EntryMapper:
     """Maps one legacy entry into a Draft: one method per family of fields."""
 
-    def __init__(self, run: Run, kind: str, entry: dict[str, Any], where: LegacyPath) -> None:
-        self.run, self.kind, self.entry, self.where = run, kind, entry, where
+    def __init__(self, run: Run, draft: Draft, entry: dict[str, Any], where: LegacyPath) -> None:
+        self.run, self.draft, self.entry, self.where = run, draft, entry, where
+        self.kind = draft.kind
         self.extra: dict[str, Any] = {}
-        self.draft: Draft | None = None
 
     def at(self, name: str) -> LegacyPath:
         return (*self.where, name)
 
     def keep(self, name: str) -> None:
         """Keep field `name` verbatim in legacy.extra."""
-        assert self.draft is not None
         self.extra[name] = self.entry[name]
         self.draft.fields[("legacy", "extra", name)] = (self.at(name), False)
 
     def add_to_list(self, target: str, name: str) -> None:
         """Append the entry's `name` (a string or a list) to the record's list `target`."""
-        assert self.draft is not None
         value = self.entry[name]
         items = value if isinstance(value, list) else [value]
         current = self.draft.doc.setdefault(target, [])
@@ -192,10 +190,10 @@ def convert_entry(
 
     `legacy_id` is the id as the memory wrote it (the entry's `id`, or its key);
     `category` the category it is nested under, if any."""
-    mapper = EntryMapper(run, kind, entry, where)
     rid = snake(legacy_id)
     head = {"kind": kind, "schema_version": SCHEMA_VERSIONS[kind], "id": rid}
-    draft = mapper.draft = Draft(kind, rid, head, where)
+    draft = Draft(kind, rid, head, where)
+    mapper = EntryMapper(run, draft, entry, where)
     id_at = mapper.at("id") if "id" in entry else where
     draft.fields[("id",)] = (id_at, "id" not in entry)
     outcomes: list[Draft] = []
@@ -225,7 +223,6 @@ def convert_entry(
 
 def _map_field(mapper: EntryMapper, name: str) -> None:
     """Route one field of the entry to its record field, its prior, or legacy.extra."""
-    assert mapper.draft is not None
     draft, kind, value = mapper.draft, mapper.kind, mapper.entry[name]
     handler = _HANDLERS.get(name)
     if handler is not None and handler(mapper, name):
@@ -241,7 +238,6 @@ def _map_field(mapper: EntryMapper, name: str) -> None:
 
 
 def _category(mapper: EntryMapper, name: str) -> bool:
-    assert mapper.draft is not None
     value = mapper.entry[name]
     names = value if isinstance(value, list) else [value]
     if not all(isinstance(v, str) for v in names) or "domains" in mapper.entry:
@@ -258,7 +254,6 @@ def _tools(mapper: EntryMapper, name: str) -> bool:
 
 
 def _tech_stack(mapper: EntryMapper, name: str) -> bool:
-    assert mapper.draft is not None
     value = mapper.entry[name]
     if mapper.kind != "template" or not isinstance(value, dict):
         return False
@@ -277,7 +272,6 @@ def _tech_stack(mapper: EntryMapper, name: str) -> bool:
 def _success_rate(mapper: EntryMapper, name: str) -> bool:
     """success_rate is the pattern's prior success_rate, the template's prior
     success_probability (docs/metrics.md: a prior worth PRIOR_WEIGHT outcomes)."""
-    assert mapper.draft is not None
     figure = {"pattern": "success_rate", "template": "success_probability"}.get(mapper.kind)
     if figure is None or "prior" in mapper.entry:
         return False
@@ -295,7 +289,6 @@ def _failure_rate(mapper: EntryMapper, name: str) -> bool:
 
 
 def _complexity(mapper: EntryMapper, name: str) -> bool:
-    assert mapper.draft is not None
     value = mapper.entry[name]
     level = RISK_LEVELS.get(value.strip().lower()) if isinstance(value, str) else None
     if mapper.kind != "template" or level is None or "risk_level" in mapper.entry:
@@ -305,7 +298,6 @@ def _complexity(mapper: EntryMapper, name: str) -> bool:
 
 
 def _setup_time(mapper: EntryMapper, name: str) -> bool:
-    assert mapper.draft is not None
     value = mapper.entry[name]
     weeks = parse_duration(value) if isinstance(value, str) else None
     if mapper.kind != "template" or weeks is None or "estimated_timeline" in mapper.draft.doc:
@@ -341,7 +333,6 @@ def _domains_from_stack(draft: Draft) -> None:
 
 def _legacy(mapper: EntryMapper, legacy_id: str, source: str, shape: str) -> None:
     """legacy: {id, source, shape, extra}; KB621 names what went into extra, and why."""
-    assert mapper.draft is not None
     draft = mapper.draft
     legacy: dict[str, Any] = {"id": legacy_id, "source": source, "shape": shape}
     if mapper.extra:

@@ -15,7 +15,7 @@ from memkb.findings import Severity
 from memkb.legacy.convert import Draft, Run
 from memkb.legacy.derived import report_header, report_section
 from memkb.legacy.mapping import convert_entry, guess_kind
-from memkb.legacy.shapes import ENTRY_LISTS, HEADER_FIELDS, LegacyFile, Shape, is_entry
+from memkb.legacy.shapes import ENTRY_LISTS, HEADER_FIELDS, LegacyFile, Shape
 from memkb.legacy.source import LegacyPath
 
 __all__ = ["read_sections"]
@@ -50,7 +50,7 @@ def _entries(
     named: list[str] = []
     for i, item in enumerate(items):
         at: LegacyPath = (*where, i)
-        if not is_entry(item):
+        if not isinstance(item, dict):  # in an entry list, any object is an entry
             if isinstance(item, str):
                 named.append(item)
             else:
