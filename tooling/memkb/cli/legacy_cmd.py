@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 # One line per paragraph: the help renderer wraps lines to the terminal itself.
 HELP = (
     "Convert the orchestrator's legacy JSON memory into records in kb/.\n\n"
+    "PATH is one or more memory files or folders (a folder: every *.json and *.md file "
+    "in it). Each file's shape is detected: the seed's, one file per section "
+    "(success_patterns.json...), nested by category, or one entry per file; --shape "
+    "forces one (see docs/import-legacy.md).\n\n"
     "Success patterns, failure patterns and project templates become records; each "
     "pattern's project examples become outcome records; declared figures (success_rate, "
     "success_probability) become weighted priors; learning and performance metrics are "
@@ -44,9 +48,16 @@ HELP = (
     "Nothing is committed unless --commit: review the new files with git status / git "
     "diff, then commit them.\n\n"
     "Exit code 0 when there is no error, 1 when there are errors (records are still "
-    "written unless --strict), 2 when the file cannot be read or holds no JSON or no "
-    "memory section (then nothing is written)."
+    "written unless --strict), 2 when no file given can be read and classified (then "
+    "nothing is written)."
 )
+
+
+class ShapeChoice(StrEnum):
+    seed = "seed"
+    sections = "sections"
+    nested = "nested"
+    entry = "entry"
 
 
 class Format(StrEnum):
@@ -57,10 +68,19 @@ class Format(StrEnum):
 @app.command("import-legacy", help=HELP)
 @handles_errors
 def import_legacy_command(
-    file: Path = typer.Argument(
+    paths: list[Path] = typer.Argument(
         ...,
-        help="The legacy memory: a JSON file, or a text with ```json blocks (like the seed).",
+        metavar="PATH...",
+        help="Legacy memory files (JSON, or a text with ```json blocks like the seed) and "
+        "folders of them.",
         show_default=False,
+    ),
+    shape: ShapeChoice | None = typer.Option(
+        None,
+        "--shape",
+        help="Read every file in this shape instead of detecting it: seed, sections (one "
+        "file per section), nested (by category) or entry (one entry per file).",
+        case_sensitive=False,
     ),
     repo: Path | None = typer.Option(
         None,
@@ -109,6 +129,7 @@ def import_legacy_command(
     """Convert the orchestrator's legacy JSON memory into records in kb/ (see HELP)."""
     # The importer (GitPython, the schemas, ruamel) loads only when the command runs.
     from memkb.legacy.importer import import_legacy
+    from memkb.legacy.shapes import Shape
     from memkb.legacy.source import UnreadableLegacy
 
     root = repo_root(repo)
@@ -116,11 +137,11 @@ def import_legacy_command(
     try:
         result = import_legacy(
             root,
-            file,
+            paths,
+            shape=Shape(shape.value) if shape else None,
             force=force,
             strict=strict,
             dry_run=dry_run,
-            display=str(file),
             extend_vocabulary=extend_vocabulary,
             commit=commit,
             agent=agent,
@@ -133,10 +154,14 @@ def import_legacy_command(
 
 def _unreadable(exc: UnreadableLegacy, fmt: str) -> NoReturn:
     """Nothing was read: the finding that says why, then exit 2."""
+    from memkb.legacy.shapes import NothingImportable
+
+    findings = exc.findings if isinstance(exc, NothingImportable) else [exc.finding]
     if fmt == "json":
-        failure = Failure(exc.message, "usage", exc.hint, [exc.finding])
+        failure = Failure(exc.message, "usage", exc.hint, list[object](findings))
         report_failure(failure, fmt, EXIT_USAGE)
-    typer.echo(finding_line(exc.finding), err=True)
+    for finding in findings:
+        typer.echo(finding_line(finding), err=True)
     typer.echo("memkb: nothing was written", err=True)
     raise typer.Exit(EXIT_USAGE)
 
@@ -164,7 +189,7 @@ class ExportFormat(StrEnum):
     json = "json"
 
 
-class Shape(StrEnum):
+class ExportShape(StrEnum):
     seed = "seed"
     sections = "sections"
 
@@ -172,8 +197,8 @@ class Shape(StrEnum):
 @app.command("export-legacy", help=EXPORT_HELP)
 @handles_errors
 def export_legacy_command(
-    shape: Shape = typer.Option(
-        Shape.seed,
+    shape: ExportShape = typer.Option(
+        ExportShape.seed,
         "--shape",
         help="seed (one document, the seed's shape) or sections (a file each).",
     ),
@@ -201,7 +226,7 @@ def export_legacy_command(
 
     root = repo_root(repo)
     chosen = output_format(fmt, as_json)
-    if shape is Shape.sections and output is None:
+    if shape is ExportShape.sections and output is None:
         raise UsageError(
             "--shape sections writes one file per section: it needs --output DIR",
             hint="e.g. --output legacy/",

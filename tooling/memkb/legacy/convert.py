@@ -346,6 +346,11 @@ def _outcomes(run: Run, pattern: Draft, examples: Any, where: LegacyPath) -> lis
     return [d for d in drafts if d is not None]
 
 
+def project_outcomes(run: Run, pattern: Draft, examples: Any, where: LegacyPath) -> list[Draft]:
+    """One outcome per project example of `pattern` (the shape readers' `projects` too)."""
+    return _outcomes(run, pattern, examples, where)
+
+
 def _outcome(run: Run, pattern: Draft, example: Any, where: LegacyPath) -> Draft | None:
     if not isinstance(example, dict):
         run.report("KB605", "a project example must be a JSON object; not imported", where)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,14 +31,16 @@ from memkb.kb.index import Vocabulary
 from memkb.kb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
 from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
 from memkb.legacy.convert import Draft, convert_block
+from memkb.legacy.entry import read_entry
+from memkb.legacy.nested import read_nested
+from memkb.legacy.sections import read_sections
+from memkb.legacy.shapes import LegacyFile, Shape, classify
 from memkb.legacy.source import (
     DATE_KEYS,
     LegacyPath,
     LegacySource,
     duplicate_keys,
     memory_date,
-    read_legacy,
-    require_sections,
     valid_date,
 )
 from memkb.legacy.vocabulary import (
@@ -103,16 +106,32 @@ class ImportResult:
         return {path: self.contents[path] for path in paths}
 
 
-class Importer:
-    """One run: the legacy source, the repository's vocabulary and ids, the findings."""
+Reader = Callable[["Importer", int, Any, LegacyFile], list[Draft]]
+# How each shape's documents become drafts (the seed's: memkb.legacy.convert).
+READERS: Mapping[Shape, Reader] = {
+    Shape.SECTIONS: read_sections,
+    Shape.NESTED: read_nested,
+    Shape.ENTRY: read_entry,
+}
 
-    def __init__(self, root: Path, source: LegacySource, today: date) -> None:
-        self.root, self.source, self.today = root, source, today
-        self.findings: list[Finding] = list(source.findings)
+
+class Importer:
+    """One run: the legacy files, the repository's vocabulary and ids, the findings.
+
+    A legacy place (LegacyPath) starts with a block number counted over all the files of
+    the run, so that a draft's place says which file it came from too."""
+
+    def __init__(self, root: Path, files: Sequence[LegacyFile], today: date) -> None:
+        self.root, self.files, self.today = root, list(files), today
+        self.findings: list[Finding] = [f for file in files for f in file.source.findings]
         self.vocabulary = _vocabulary(root)
+        # (file, its own block index) of each run-wide block number.
+        self.blocks: list[tuple[LegacySource, int]] = [
+            (file.source, block.index) for file in files for block in file.source.blocks
+        ]
+        self.memory_date = today.isoformat()
         # An undated memory is dated by the import (see _same_but_import_date).
-        self.dated = memory_date(source) is not None
-        self.memory_date = memory_date(source) or today.isoformat()
+        self.dated = all(memory_date(file.source) is not None for file in files)
         self.unknown = UnknownNames()
 
     def report(
@@ -126,8 +145,17 @@ class Importer:
         hint: str | None = None,
     ) -> None:
         """Add a finding at the legacy place `where` (its key with `key`)."""
-        line, col = self.source.position(where, key=key)
-        self.findings.append(Finding(self.source.path, line, col, severity, code, message, hint))
+        source, block = self.blocks[int(where[0])]
+        line, col = source.position((block, *where[1:]), key=key)
+        self.findings.append(Finding(source.path, line, col, severity, code, message, hint))
+
+    def file_of(self, where: LegacyPath) -> str:
+        """The name of the legacy file a place of this run is in."""
+        return Path(self.blocks[int(where[0])][0].path).name
+
+    def sources(self) -> list[str]:
+        """The names of the run's legacy files, each once, in the order read."""
+        return list(dict.fromkeys(Path(file.source.path).name for file in self.files))
 
     def record_date(self, entry: dict[str, Any]) -> str:
         """The date of a legacy entry: its own last_updated, else the memory's, else today."""
@@ -139,18 +167,28 @@ class Importer:
 
     def drafts(self) -> list[Draft]:
         """Every record the legacy memory converts to, defects reported on the way."""
-        self.findings.extend(duplicate_keys(self.source))
         out: list[Draft] = []
-        for block in self.source.blocks:
-            if block.data is not None:
-                out.extend(convert_block(self, block.index, block.data))
+        first = 0
+        for file in self.files:
+            self.findings.extend(duplicate_keys(file.source))
+            # An entry without its own date takes its file's (the priors' source date).
+            self.memory_date = memory_date(file.source) or self.today.isoformat()
+            for block in file.source.blocks:
+                if block.data is None:
+                    continue
+                if file.shape is Shape.SEED:
+                    out.extend(convert_block(self, first + block.index, block.data))
+                else:
+                    out.extend(READERS[file.shape](self, first + block.index, block.data, file))
+            first += len(file.source.blocks)
         return out
 
 
 def import_legacy(
     root: Path,
-    source: Path,
+    source: Path | Sequence[Path],
     *,
+    shape: Shape | None = None,
     force: bool = False,
     strict: bool = False,
     dry_run: bool = False,
@@ -160,7 +198,9 @@ def import_legacy(
     commit: bool = False,
     agent: str | None = None,
 ) -> ImportResult:
-    """Import the legacy memory `source` into the KB at `root`; returns what was done.
+    """Import the legacy memory `source` (a file, a folder, or several) into the KB at
+    `root`; returns what was done. Each file's shape is detected unless `shape` forces
+    one (memkb.legacy.shapes); a file that cannot be read or classified is a KB601 error.
 
     With `extend_vocabulary`, droids, domains and phases the vocabulary lacks are added
     to kb/vocabulary.yaml (near misses of existing names stay KB604 errors). With
@@ -168,8 +208,8 @@ def import_legacy(
     Memory-* trailers, `agent` naming the writer, and only if the import has no error
     (else nothing is written; `not_committed` says why).
 
-    Raises UnreadableLegacy (exit 2) if `source` cannot be read or holds no JSON or no
-    memory section; UsageError if `commit` and `dry_run` are both asked;
+    Raises UnreadableLegacy (exit 2) if no file given can be read and classified;
+    UsageError if `commit` and `dry_run` are both asked;
     RepoError if `root` has no kb/ or schemas/, if a write fails (after removing
     every file this run wrote), or if Git refuses the commit (files, index and branch
     are then as they were); RecordError if the committed KB would not validate.
@@ -178,9 +218,10 @@ def import_legacy(
         raise UsageError("--commit and --dry-run exclude each other", hint="drop one of them")
     if not (root / KB_DIR).is_dir():
         raise RepoError(f"{root} has no {KB_DIR}/ folder", hint="pass the repository root")
-    legacy = read_legacy(source, display or str(source))
-    require_sections(legacy)
-    run = Importer(root, legacy, today or date.today())
+    paths = [source] if isinstance(source, Path) else list(source)
+    files, refused = classify(paths, shape, display)
+    run = Importer(root, files, today or date.today())
+    run.findings.extend(refused)
     drafts = _unique(run, run.drafts())
     schemas = Schemas(root)
     schemas.require_usable()
@@ -197,7 +238,9 @@ def import_legacy(
     result.extend_vocabulary = extend_vocabulary
     result.unknown_names = len(run.unknown) - sum(map(len, additions.values()))
     result.near_misses, result.invalid_names = len(fates.typos), len(fates.invalid)
-    result.findings = sorted(set(run.findings), key=lambda f: (f.line, f.col, f.code, f.message))
+    result.findings = sorted(
+        set(run.findings), key=lambda f: (f.path, f.line, f.col, f.code, f.message)
+    )
     return result
 
 
@@ -271,14 +314,15 @@ def _commit_import(
 
 def _import_edit(run: Importer, result: ImportResult) -> Edit:
     """The commit of an import: its files, a body counting them, the source as trailer."""
-    source = Path(run.source.path).name
+    sources = run.sources()
     names = sum(len(v) for v in result.vocabulary_added.values())
     detail = (
         f"Records: {len(result.added)} added, {len(result.updated)} updated, "
         f"{len(result.unchanged)} unchanged. Names added to {VOCABULARY_FILE}: {names}."
     )
     files = {path: text.encode("utf-8") for path, text in result.files.items()}
-    return Edit("import", source, "import", files, detail, trailers=(("Memory-Source", source),))
+    trailers = tuple(("Memory-Source", source) for source in sources)
+    return Edit("import", ", ".join(sources), "import", files, detail, trailers=trailers)
 
 
 def _lock(root: Path) -> AbstractContextManager[None]:
@@ -417,11 +461,10 @@ def _settle_unknown(
         return {}, Sorted()
     fates = sort_unknown(run.unknown, run.vocabulary.names, schemas.document("vocabulary"))
     additions: dict[str, dict[str, str]] = {}
-    source = Path(run.source.path).name
     for target, name in fates.new if extend else ():
         uses = run.unknown.uses[(target, name)]
         additions.setdefault(target, {})[name] = (
-            f"imported from {source} on {run.today.isoformat()}"
+            f"imported from {run.file_of(uses[0])} on {run.today.isoformat()}"
         )
         run.report(
             "KB612",

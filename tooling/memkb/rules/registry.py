@@ -112,6 +112,8 @@ _SAFETY = "memkb.rules.safety"
 _CONVERT = "memkb.legacy.convert"
 _IMPORTER = "memkb.legacy.importer"
 _SOURCE = "memkb.legacy.source"
+_MAPPING = "memkb.legacy.mapping"
+_DERIVED = "memkb.legacy.derived"
 
 # One entry per line group, aligned by hand: the formatter is kept off the table.
 # fmt: off
@@ -255,7 +257,9 @@ _RULES: tuple[Rule, ...] = (
     # KB6xx: importing legacy memory (memkb import-legacy)
     _raised("KB601", IMPORT,
             "legacy memory unreadable, not UTF-8, or without JSON or memory sections", _SOURCE,
-            "Nothing is written (exit 2)."),
+            "The file is refused, saying which shapes were expected and what it holds "
+            "(memkb.legacy.shapes). With no importable file, nothing is written (exit 2); "
+            "with others, they are imported. In a folder, a file without JSON is a warning."),
     _raised("KB602", IMPORT, "JSON syntax error in the legacy memory (that block is not "
             "imported)", _SOURCE, "Other blocks are still imported."),
     _raised("KB603", IMPORT, "an entry's key and its declared id disagree (the key becomes "
@@ -286,6 +290,16 @@ _RULES: tuple[Rule, ...] = (
             "Reported once per name, where the memory first uses it; the entry's description "
             "says which file it came from and when. Near misses of existing names are never "
             "added (they stay KB604).", severity=W),
+    _raised("KB620", IMPORT, "a rate written as a percentage was converted to a fraction",
+            _MAPPING, "success_rate 95 (or \"95%\") becomes the prior 0.95.", severity=W),
+    _raised("KB621", IMPORT,
+            "fields no record field holds were kept verbatim in legacy.extra", _MAPPING,
+            "Names every such field (file_structure, times_used...) and why it is not "
+            "evidence where that is the reason.", severity=W),
+    _raised("KB622", IMPORT,
+            "a derived section was not imported; its text is quoted for review", _DERIVED,
+            "insights, learning metrics, core_patterns named by id: each is named, with "
+            "its prose quoted, so a reviewer decides what to keep.", severity=W),
     # KB7xx: advice (expectations in kb/expectations/)
     _raised("KB701", COLL, "an expectation about advice does not hold",
             "memkb.advice.expectations",
