@@ -1,0 +1,136 @@
+"""Reading memory: one record (`memkb show`) and lists of records (`memkb list`).
+
+The read path of the authoring commands, kept apart from the write path so that reading
+one file loads neither Git nor the transaction: `show` reads the record's file with the
+safe loader, `list_records` answers from the listing index (memkb.kb.index.listed)
+cached under .git/memkb/.
+
+    from memkb.write.read import list_records, show
+    record = show(root, "pattern", "ecommerce_security_first")
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from memkb.errors import NotFoundError, RecordError, UsageError
+from memkb.kb.index import Record, Vocabulary, listed
+from memkb.kb.layout import VOCABULARY_FILE, check_kind, record_relpath
+from memkb.kb.refs import VOCABULARY_TARGETS
+from memkb.kb.snapshot import WorkTree
+from memkb.records.load import MAX_FILE_BYTES, load_bytes
+
+
+def record_path(kind: str, rid: str) -> str:
+    """The path of record `kind`/`rid`; UsageError for an unknown kind, or for an id that
+    is not a plain file name (one holding '/' or starting with '.' would name a file
+    outside the kind's folder, e.g. `rm failure ../patterns/x`; past 200 bytes, the
+    name and its temp file's would pass the 255-byte limit of common file systems)."""
+    check_kind(kind)
+    _check_id_utf8(rid, kind)
+    if not rid or "/" in rid or "\0" in rid or rid.startswith(".") or len(rid.encode()) > 200:
+        raise UsageError(
+            f"'{rid}' is not a record id",
+            hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
+        )
+    return record_relpath(kind, rid)
+
+
+def _check_id_utf8(rid: str, kind: str) -> None:
+    """UsageError for an id that is not UTF-8: undecodable argv bytes arrive as lone
+    surrogates, which no file name, message or Git call can carry."""
+    try:
+        rid.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"the {kind} id given is not UTF-8 text",
+            hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
+        ) from None
+
+
+def not_found(kind: str, rid: str) -> NotFoundError:
+    """The error for a record that does not exist, with the command that lists them."""
+    return NotFoundError(
+        f"no {kind} '{rid}' ({record_relpath(kind, rid)} does not exist)",
+        hint=f"list them with `memkb list --kind {kind}`",
+    )
+
+
+def canonical_name(vocab: Vocabulary, target: str, value: str) -> str:
+    """The canonical name of a droid, domain or phase named by an alias; any other value
+    as given."""
+    if target not in VOCABULARY_TARGETS or value in vocab.names[target]:
+        return value
+    return vocab.aliases[target].get(value, value)
+
+
+def show(root: Path, kind: str, rid: str) -> Record:
+    """The record `kind`/`rid`, read from its own file; NotFoundError if there is none,
+    RecordError if it cannot be parsed; UsageError for an unknown kind or an id that is not
+    a file name."""
+    relpath = record_path(kind, rid)
+    try:
+        with (root / relpath).open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # enough to refuse a larger one (KB105)
+    except (FileNotFoundError, NotADirectoryError):
+        raise not_found(kind, rid) from None
+    loaded = load_bytes(raw, relpath)
+    if loaded.doc is None:
+        raise RecordError(f"{relpath} cannot be read", findings=list[object](loaded.findings))
+    return Record(kind, rid, relpath, loaded.doc)
+
+
+def list_records(
+    root: Path,
+    *,
+    kind: str | None = None,
+    domain: str | None = None,
+    phase: str | None = None,
+    droid: str | None = None,
+) -> list[Record]:
+    """Records filtered by kind, domain, phase and droid (each optional), by kind then id.
+
+    Each record's `doc` holds the fields a listing shows (memkb.kb.index.LISTED_KEYS:
+    status, domains, title, project, date...) and its `refs` the droids, domains and
+    phases it names; `show` gives the whole record. Answered from the listing index, so
+    only the files changed since the last listing are parsed. Files that do not parse are
+    left out (`memkb validate` reports them). Raises UsageError for an unknown kind, or
+    for a domain, phase or droid the vocabulary does not know."""
+    if kind is not None:
+        check_kind(kind)
+    index = listed(WorkTree(root), _parse)
+    vocab = index.vocabulary
+    given = {"domain": domain, "phase": phase, "droid": droid}
+    wanted = {t: None if v is None else _known_name(vocab, t, v) for t, v in given.items()}
+    found = []
+    for record in sorted(index.records.values(), key=lambda r: (r.kind, r.id)):
+        if record.kind == "vocabulary" or kind not in (None, record.kind):
+            continue
+        if any(v is not None for v in wanted.values()):
+            names = {(t, canonical_name(vocab, t, value)) for t, value, _ in record.refs}
+            if not all(v is None or (t, v) in names for t, v in wanted.items()):
+                continue
+        found.append(record)
+    return found
+
+
+def _parse(raw: bytes, relpath: str) -> dict[str, Any] | None:
+    doc = load_bytes(raw, relpath).doc
+    return doc if isinstance(doc, dict) else None
+
+
+def _known_name(vocab: Vocabulary, target: str, value: str) -> str:
+    """The canonical name of `value` in the vocabulary; UsageError (with a "did you mean")
+    if it is neither a name nor an alias: a typo must not look like "no records"."""
+    name = canonical_name(vocab, target, value)
+    if name in vocab.names[target]:
+        return name
+    known = sorted(vocab.names[target] | set(vocab.aliases[target]))
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.75)
+    guess = f" (did you mean '{canonical_name(vocab, target, close[0])}'?)" if close else ""
+    raise UsageError(
+        f"unknown {target} '{value}'{guess}",
+        hint=f"the {target}s are listed in {VOCABULARY_FILE}",
+    )
