@@ -87,18 +87,21 @@ class Index:
 # -- the listing index: what `memkb list` shows, cached under .git/memkb/ ---------------
 
 LIST_CACHE = "list.cache"
-# 1: a record's listed fields and its vocabulary references, keyed by stat and blob id.
+# 1: a record's listed fields and the vocabulary names it uses, keyed by stat and blob id.
 LIST_FORMAT = 1
-# The fields a listing shows or filters on; the vocabulary is kept whole (aliases).
-LISTED_KEYS = ("kind", "id", "status", "superseded_by", "domains", "title", "project", "date")
+# The fields a listing shows; the vocabulary is kept whole (its aliases).
+LISTED_KEYS = ("kind", "id", "status", "domains", "title", "project")
 
+VOCAB = frozenset(VOCABULARY_TARGETS)
 # Reads one file's document: the safe loader of memkb.records (a layer above this one).
 Parse = Callable[[bytes, str], dict[str, Any] | None]
 
 
-def listed(snapshot: Snapshot, parse: Parse) -> Index:
-    """Every record of the snapshot's work tree with only its LISTED_KEYS and its
-    vocabulary references, answered from the listing cache: a file whose stat matches a
+def listed(snapshot: Snapshot, parse: Parse, *, with_refs: bool = True) -> Index:
+    """Every record of the snapshot's work tree with only its LISTED_KEYS, and as `refs`
+    (unless not `with_refs`) the droids, domains and phases it names (each once, without
+    its path: a listing filters on names), answered from the listing cache: a file whose
+    stat matches a
     trusted one in the cache is not read, one whose bytes hash to the cached blob id is
     not parsed, and only changed or new files go through `parse`. The cache is rewritten
     when anything changed. Files that do not parse, or name no kind and id, are left out."""
@@ -112,7 +115,7 @@ def listed(snapshot: Snapshot, parse: Parse) -> Index:
     for relpath, stat in snapshot.files().items():
         entry = _list_entry(snapshot, relpath, stat, cached.get(relpath), parse)
         fresh[relpath] = entry
-        record = _listed_record(relpath, entry)
+        record = _listed_record(relpath, entry, with_refs)
         if record is not None:
             index.add(record)
     if fresh != cached:
@@ -127,7 +130,9 @@ def _list_entry(
     hit: tuple[Any, ...] | None,
     parse: Parse,
 ) -> tuple[Any, ...]:
-    """(trusted stat or None, blob id, listed fields or None, vocabulary references)."""
+    """(trusted stat or None, blob id, listed fields or None, names): each name is
+    "target\0value" (a droid, domain or phase), one flat tuple of text being the cheapest
+    shape to check when the cache is loaded."""
     if hit is not None and stat is not None and hit[0] == list(stat):
         return hit
     read_ns = time.time_ns()
@@ -145,21 +150,27 @@ def _list_entry(
     if doc is None:
         return (stat_field, blob, None, ())
     kind = doc.get("kind")
-    refs = tuple(
-        (ref.target, ref.value, ref.path)
-        for ref in (refs_of(kind, doc) if isinstance(kind, str) else [])
-        if ref.target in VOCABULARY_TARGETS
-    )
+    refs = refs_of(kind, doc) if isinstance(kind, str) else []
+    names = tuple(dict.fromkeys(f"{r.target}\0{r.value}" for r in refs if r.target in VOCAB))
     keep = doc if kind == "vocabulary" else {k: doc[k] for k in LISTED_KEYS if k in doc}
-    return (stat_field, blob, _plain(keep), refs)
+    return (stat_field, blob, _plain(keep), names)
 
 
-def _listed_record(relpath: str, entry: tuple[Any, ...]) -> Record | None:
+def _listed_record(relpath: str, entry: tuple[Any, ...], with_refs: bool) -> Record | None:
     doc = entry[2]
     if not isinstance(doc, dict) or doc.get("kind") not in KINDS:
         return None
     rid = "vocabulary" if doc["kind"] == "vocabulary" else doc.get("id")
-    return Record(doc["kind"], rid, relpath, doc, entry[3]) if isinstance(rid, str) else None
+    if not isinstance(rid, str):
+        return None
+    if not with_refs:
+        return Record(doc["kind"], rid, relpath, doc)
+    refs = tuple((target, value, ()) for target, _, value in map(_split_name, entry[3]))
+    return Record(doc["kind"], rid, relpath, doc, refs)
+
+
+def _split_name(name: str) -> tuple[str, str, str]:
+    return name.partition("\0")
 
 
 def _plain(value: Any) -> Any:
@@ -179,21 +190,11 @@ def _list_entry_ok(entry: Any) -> bool:
     only proves a file is what some writer wrote)."""
     if not (isinstance(entry, tuple) and len(entry) == 4):
         return False
-    stat, blob, doc, refs = entry
+    stat, blob, doc, names = entry
     return (
         (stat is None or (isinstance(stat, list) and all(type(n) is int for n in stat)))
         and isinstance(blob, str)
         and (doc is None or isinstance(doc, dict))
-        and isinstance(refs, tuple)
-        and all(_ref_ok(ref) for ref in refs)
-    )
-
-
-def _ref_ok(ref: object) -> bool:
-    return (
-        isinstance(ref, tuple)
-        and len(ref) == 3
-        and all(isinstance(v, str) for v in ref[:2])
-        and isinstance(ref[2], tuple)
-        and all(isinstance(step, str | int) for step in ref[2])
+        and isinstance(names, tuple)
+        and all(type(name) is str and "\0" in name for name in names)
     )

@@ -28,6 +28,8 @@ _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 def printable(text: str) -> str:
     """`text` on one line: every control character shown as an escape (`\\n`, `\\x1b`)."""
+    if text.isprintable():  # holds none of them (all are Cc, Cf, Zl or Zp): the usual case
+        return text
     return _UNPRINTABLE.sub(lambda m: _ESCAPES.get(m[0]) or _escape(m[0]), text)
 
 

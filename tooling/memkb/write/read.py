@@ -93,22 +93,23 @@ def list_records(
     """Records filtered by kind, domain, phase and droid (each optional), by kind then id.
 
     Each record's `doc` holds the fields a listing shows (memkb.kb.index.LISTED_KEYS:
-    status, domains, title, project, date...) and its `refs` the droids, domains and
-    phases it names; `show` gives the whole record. Answered from the listing index, so
-    only the files changed since the last listing are parsed. Files that do not parse are
-    left out (`memkb validate` reports them). Raises UsageError for an unknown kind, or
-    for a domain, phase or droid the vocabulary does not know."""
+    status, domains, title, project) and, when a filter is given, its `refs` the droids,
+    domains and phases it names; `show` gives the whole record. Answered from the
+    listing index, so only the files changed since the last listing are parsed. Files
+    that do not parse are left out (`memkb validate` reports them). Raises UsageError
+    for an unknown kind, or for a domain, phase or droid the vocabulary does not know."""
     if kind is not None:
         check_kind(kind)
-    index = listed(WorkTree(root), _parse)
-    vocab = index.vocabulary
     given = {"domain": domain, "phase": phase, "droid": droid}
+    filtered = any(value is not None for value in given.values())
+    index = listed(WorkTree(root), _parse, with_refs=filtered)
+    vocab = index.vocabulary
     wanted = {t: None if v is None else _known_name(vocab, t, v) for t, v in given.items()}
     found = []
     for record in sorted(index.records.values(), key=lambda r: (r.kind, r.id)):
         if record.kind == "vocabulary" or kind not in (None, record.kind):
             continue
-        if any(v is not None for v in wanted.values()):
+        if filtered:
             names = {(t, canonical_name(vocab, t, value)) for t, value, _ in record.refs}
             if not all(v is None or (t, v) in names for t, v in wanted.items()):
                 continue
