@@ -117,3 +117,17 @@ def test_a_corrupt_or_foreign_cache_is_a_rebuild(kb_repo: Path) -> None:
     parse = CountingParse()
     assert listed(WorkTree(kb_repo), parse).records == expected
     assert parse.parsed  # the checksum failed: everything was parsed again
+
+
+def test_a_tree_is_listed_apart_from_the_work_tree(kb_repo: Path) -> None:
+    from memkb.kb.snapshot import GitTree
+
+    age_every_file(kb_repo)
+    listed(WorkTree(kb_repo), CountingParse())
+    (kb_repo / PATTERN).unlink()  # in the work tree only: the commit still holds it
+    tree = listed(GitTree(kb_repo, "HEAD"), CountingParse())
+    assert ("pattern", "ecommerce_security_first") in tree.records
+    warm = CountingParse()
+    work = listed(WorkTree(kb_repo), warm)
+    assert ("pattern", "ecommerce_security_first") not in work.records
+    assert warm.parsed == []  # the tree's listing left the work tree's stats alone

@@ -98,16 +98,17 @@ Parse = Callable[[bytes, str], dict[str, Any] | None]
 
 
 def listed(snapshot: Snapshot, parse: Parse, *, with_refs: bool = True) -> Index:
-    """Every record of the snapshot's work tree with only its LISTED_KEYS, and as `refs`
-    (unless not `with_refs`) the droids, domains and phases it names (each once, without
-    its path: a listing filters on names), answered from the listing cache: a file whose
-    stat matches a
-    trusted one in the cache is not read, one whose bytes hash to the cached blob id is
+    """Every record of the snapshot with only its LISTED_KEYS, and as `refs` (unless not
+    `with_refs`) the droids, domains and phases it names (each once, without its path: a
+    listing filters on names), answered from the listing cache: a file whose stat matches
+    a trusted one in the cache is not read, one whose bytes hash to the cached blob id is
     not parsed, and only changed or new files go through `parse`. The cache is rewritten
     when anything changed. Files that do not parse, or name no kind and id, are left out."""
     from memkb.cachefile import cache_dir, load, save  # hashing and temp files: only here
 
-    path = cache_dir(snapshot.root) / LIST_CACHE
+    # A tree's entries must not replace the work tree's stats (nor the reverse).
+    tag = snapshot.cache_tag
+    path = cache_dir(snapshot.root) / (LIST_CACHE if tag == "worktree" else f"{LIST_CACHE}.{tag}")
     fingerprint = f"{__version__}:{LIST_FORMAT}:{MAX_FILE_BYTES}"
     cached = {p: e for p, e in load(path, fingerprint).items() if _list_entry_ok(e)}
     fresh: dict[str, tuple[Any, ...]] = {}
