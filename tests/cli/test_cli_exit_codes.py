@@ -94,7 +94,7 @@ def test_outside_a_repository_is_2(tmp_path: Path) -> None:
 
 # A core function that fails the way a bug would; the console script runs unchanged.
 BUGGY = (
-    "import sys, memkb.write.authoring as a\n"
+    "import sys, memkb.write.read as a\n"
     "def boom(*args, **kwargs):\n"
     "    raise ZeroDivisionError('division by zero')\n"
     "a.list_records = boom\n"

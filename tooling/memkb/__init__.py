@@ -42,8 +42,8 @@ _API: dict[str, str] = {
     "remove_item": "memkb.write.authoring",
     "deprecate": "memkb.write.authoring",
     "delete": "memkb.write.authoring",
-    "show": "memkb.write.authoring",
-    "list_records": "memkb.write.authoring",
+    "show": "memkb.write.read",
+    "list_records": "memkb.write.read",
     "WriteOptions": "memkb.write.transaction",
     "WriteResult": "memkb.write.transaction",
     # figures and history
@@ -138,13 +138,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         add_item,
         delete,
         deprecate,
-        list_records,
         new_record,
         record_outcome,
         remove_item,
         set_field,
-        show,
     )
+    from memkb.write.read import list_records, show
     from memkb.write.transaction import WriteOptions, WriteResult
 
 

@@ -141,3 +141,15 @@ def test_list_text_cannot_gain_a_line_from_a_title() -> None:
     doc = {"kind": "pattern", "id": "p", "title": "T\n::error::forged", "domains": ["x"]}
     lines = render_list_text([Record("pattern", "p", "kb/patterns/p.yaml", doc, ())]).splitlines()
     assert not any(line.startswith("::") for line in lines)
+
+
+def test_printable_escapes_every_character_its_fast_path_lets_through() -> None:
+    # printable() returns text as is when str.isprintable() holds: that must never let one
+    # of the characters it escapes through (C0/C1 controls, DEL, line separators, bidi).
+    from memkb.report.findings import _UNPRINTABLE, printable
+
+    escaped = [chr(c) for c in range(0x110000) if _UNPRINTABLE.fullmatch(chr(c))]
+    assert len(escaped) == 32 + 33 + 2 + 2 + 5 + 4
+    for char in escaped:
+        assert not char.isprintable() and printable(f"a{char}b") != f"a{char}b"
+    assert printable("plain text, é ü 中") == "plain text, é ü 中"

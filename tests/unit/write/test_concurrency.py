@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -132,3 +133,34 @@ def test_concurrent_edits_of_one_record_are_all_kept(kb_repo: Path) -> None:
         f"- Practice from editor {i}" for i in range(8)
     ]
     assert git(kb_repo, "status", "--porcelain") == ""
+
+
+# Which heavy modules a writer process holds when it takes the lock: the checkers must be
+# loaded already, so that concurrent writers load them side by side, not under the lock.
+LOCK_PROBE = """
+import contextlib, json, sys
+from pathlib import Path
+from memkb.write import transaction
+seen = []
+real = transaction.write_lock
+@contextlib.contextmanager
+def probed(path, timeout=None):
+    with real(path, timeout):
+        seen.append(sorted({m.split('.')[0] for m in sys.modules}))
+        yield
+transaction.write_lock = probed
+from memkb.write.authoring import record_outcome
+record_outcome(Path(sys.argv[1]), {"project": "Probe", "outcome": "success",
+               "domains": ["e-commerce"], "droids_used": ["security-auditor"]})
+print(json.dumps(seen[0]))
+"""
+
+
+def test_a_writer_loads_its_checkers_before_taking_the_lock(kb_repo: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LOCK_PROBE, str(kb_repo)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout))
+    assert {"jsonschema", "detect_secrets", "memkb"} <= loaded
+    assert git(kb_repo, "log", "-1", "--format=%s").startswith("memory(outcome): record")

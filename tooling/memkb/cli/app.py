@@ -9,7 +9,7 @@ import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -20,7 +20,9 @@ from memkb._version import __version__
 from memkb.errors import MemkbError, NotFoundError, RecordError, RepoError, UsageError
 from memkb.kb.layout import KB_DIR, find_root
 from memkb.report import formats, reporter
-from memkb.report.errors import Failure
+
+if TYPE_CHECKING:  # the renderers of failures load the rule table: only when one is shown
+    from memkb.report.errors import Failure
 
 app = typer.Typer(
     name="memkb",
@@ -28,6 +30,9 @@ app = typer.Typer(
     "written as clean commits and measured from evidence.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help, not rich's panels: importing rich costs more than all of typer
+    # (about 150 ms of CPU), which `memkb --help` would pay on every call.
+    rich_markup_mode=None,
     # --install-completion / --show-completion (bash, zsh, fish, powershell).
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -95,11 +100,20 @@ def report_failure(failure: Failure, fmt: str, status: int) -> NoReturn:
     raise typer.Exit(status)
 
 
+def failure(
+    message: str, code: str, hint: str | None = None, findings: list[object] | None = None
+) -> Failure:
+    """A Failure to report; its module is imported only when something failed."""
+    from memkb.report.errors import Failure
+
+    return Failure(message, code, hint, findings or [])
+
+
 def fail(exc: MemkbError, fmt: str = "text") -> NoReturn:
     """Report a MemkbError in `fmt` and exit with its code (1 refused, 2 usage/env)."""
     status, code = exit_code(exc)
     findings = exc.findings if isinstance(exc, RecordError) else []
-    report_failure(Failure(exc.message, code, exc.hint, list(findings)), fmt, status)
+    report_failure(failure(exc.message, code, exc.hint, list(findings)), fmt, status)
 
 
 # Set by the app callback for the run under way (one run per process, or per CliRunner call).
@@ -123,7 +137,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except MemkbError as exc:
             fail(exc, fmt)
         except KeyboardInterrupt:
-            report_failure(Failure("interrupted", "interrupted"), fmt, EXIT_INTERRUPTED)
+            report_failure(failure("interrupted", "interrupted"), fmt, EXIT_INTERRUPTED)
         except (typer.Exit, typer.Abort, BrokenPipeError):
             raise  # typer's own ways to end a command (an Exit is a RuntimeError); a
             # closed pipe (`| head`) is the entry point's to end quietly
@@ -131,7 +145,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if debugging():
                 traceback.print_exc()
             message = f"unexpected error: {type(exc).__name__}: {exc}"
-            report_failure(Failure(message, "internal", BUG_HINT), fmt, EXIT_INTERNAL)
+            report_failure(failure(message, "internal", BUG_HINT), fmt, EXIT_INTERNAL)
 
     return wrapper
 
@@ -159,8 +173,8 @@ def parse_failed(exc: Exception, argv: list[str]) -> int:
         exc.show()
         return exc.exit_code
     where = getattr(getattr(exc, "ctx", None), "command_path", "memkb")
-    failure = Failure(exc.format_message(), "usage", f"see `{where} --help`")
-    typer.echo(reporter("error", "json")(failure), nl=False)
+    problem = failure(exc.format_message(), "usage", f"see `{where} --help`")
+    typer.echo(reporter("error", "json")(problem), nl=False)
     return EXIT_USAGE
 
 

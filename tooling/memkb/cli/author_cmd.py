@@ -1,7 +1,9 @@
 """Authoring commands: new, record, set, add, remove, deprecate, rm, rename, show, list.
 
-Each command parses options, calls one function of memkb.write.authoring and renders
-what it returns; the rules live in the library.
+Each command parses options, calls one function of memkb.write.authoring (show and list:
+memkb.write.read) and renders what it returns; the rules live in the library. The core is
+imported inside the commands: `show` and `list` never load the write path or GitPython,
+and no command pays for another's imports.
 """
 
 from __future__ import annotations
@@ -10,17 +12,16 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from memkb.cli.app import JSON, app, format_option, handles_errors, output_format, repo_root
 from memkb.errors import UsageError
-from memkb.records.load import MAX_FILE_BYTES, read_limited
 from memkb.report import reporter
-from memkb.report.writes import render_notes
-from memkb.write import authoring
-from memkb.write.transaction import WriteOptions, WriteResult
+
+if TYPE_CHECKING:
+    from memkb.write.transaction import WriteOptions, WriteResult
 
 
 class Format(StrEnum):
@@ -73,6 +74,8 @@ def _options(
     no_commit: bool, branch: str | None, push: bool, remote: str, agent: str | None
 ) -> WriteOptions:
     """The write options of the shared flags: --push sends to --remote."""
+    from memkb.write.transaction import WriteOptions
+
     return WriteOptions(
         commit=not no_commit, branch=branch, push=remote if push else None, agent=agent
     )
@@ -81,6 +84,8 @@ def _options(
 def _done(result: WriteResult, command: str, fmt: str, as_json: bool) -> None:
     """Print a write's result: warnings and notes on stderr next to the text line, or
     everything in the JSON document."""
+    from memkb.report.writes import render_notes
+
     chosen = output_format(fmt, as_json)
     if chosen == "text":
         typer.echo(render_notes(result), nl=False, err=True)
@@ -89,6 +94,9 @@ def _done(result: WriteResult, command: str, fmt: str, as_json: bool) -> None:
 
 def _read_doc(source: str) -> dict[str, Any]:
     """The mapping in FILE, or on stdin for "-" (YAML or JSON)."""
+    from memkb.records.load import MAX_FILE_BYTES, read_limited
+    from memkb.write import authoring
+
     name = "stdin" if source == "-" else source
     try:
         if source == "-":
@@ -120,6 +128,8 @@ def _read_doc(source: str) -> dict[str, Any]:
 
 
 def _fields(root: Path, kind: str, pairs: list[str]) -> dict[str, Any]:
+    from memkb.write import authoring
+
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -154,7 +164,7 @@ def new(
         [],
         "--field",
         help="Any other field as KEY=VALUE (repeatable); VALUE is taken as given for a "
-        "text field, read as YAML for others (12, true, \\[a, b]).",
+        "text field, read as YAML for others (12, true, [a, b]).",
     ),
     repo: Path | None = REPO,
     no_commit: bool = NO_COMMIT,
@@ -167,6 +177,8 @@ def new(
 ) -> None:
     """Create a pattern, failure or template. Missing required fields are prompted for at
     a terminal; without one, the command fails and lists them."""
+    from memkb.write import authoring
+
     root = repo_root(repo)
     doc: dict[str, Any] = _read_doc(from_file) if from_file else {}
     authoring.check_same_kind(kind, doc)
@@ -202,6 +214,8 @@ def stdin_is_terminal() -> bool:
 
 def _complete(root: Path, kind: str, doc: dict[str, Any], *, interactive: bool) -> None:
     """Prompt for the required fields `doc` lacks, or fail listing them."""
+    from memkb.write import authoring
+
     if kind not in NEW_LIST_FIELDS:
         return  # new_record explains which kinds can be created
     missing = [f for f in ["id", *authoring.required_fields(root, kind)] if f not in doc]
@@ -220,6 +234,7 @@ def _complete(root: Path, kind: str, doc: dict[str, Any], *, interactive: bool) 
 
 def _answer(root: Path, kind: str, name: str, answer: str) -> Any:
     from memkb.records.schema import Schemas
+    from memkb.write import authoring
 
     schema = Schemas(root).document(kind)
     spec = schema.get("properties", {}).get(name, {})
@@ -271,6 +286,8 @@ def record(
     as_json: bool = JSON,
 ) -> None:
     """Record a finished project's outcome as kb/outcomes/<yyyy>/<date>-<slug>.yaml."""
+    from memkb.write import authoring
+
     root = repo_root(repo)
     fields: dict[str, Any] = _read_doc(from_file) if from_file else {}
     given = {
@@ -322,7 +339,9 @@ def _met(spec: str, was_recovered: bool) -> dict[str, Any]:
     return entry
 
 
-def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None:
+def _edit_command(name: str, func_name: str, doc: str) -> None:
+    """Register `name`, the edit command calling memkb.write.authoring.<func_name>."""
+
     def command(
         kind: str = typer.Argument(..., help="pattern, failure, template or vocabulary."),
         record_id: str = typer.Argument(..., metavar="ID", help="The record's id (its file name)."),
@@ -330,7 +349,7 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         value: str = typer.Argument(
             ...,
             help="Value: taken as given for a text field (or a text item of a list), read "
-            "as YAML for other fields (12, true, \\[a, b]).",
+            "as YAML for other fields (12, true, [a, b]).",
         ),
         as_yaml: bool = typer.Option(
             False, "--yaml", help="Read VALUE as YAML even for a text field ('quoted')."
@@ -344,10 +363,13 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
         fmt: Format = FORMAT,
         as_json: bool = JSON,
     ) -> None:
+        from memkb.write import authoring
+
         root = repo_root(repo)
         parsed = authoring.value_from_text(
             root, kind, field, value, item=name != "set", as_yaml=as_yaml
         )
+        func: Callable[..., WriteResult] = getattr(authoring, func_name)
         result = func(
             root, kind, record_id, field, parsed, _options(no_commit, branch, push, remote, agent)
         )
@@ -359,15 +381,15 @@ def _edit_command(name: str, func: Callable[..., WriteResult], doc: str) -> None
 
 _edit_command(
     "set",
-    authoring.set_field,
+    "set_field",
     "Set one field of a record; every other line of the file keeps its bytes.",
 )
 _edit_command(
     "add",
-    authoring.add_item,
+    "add_item",
     "Append a value to a list field (a best practice, a prevention strategy, a key droid...).",
 )
-_edit_command("remove", authoring.remove_item, "Remove a value from a list field.")
+_edit_command("remove", "remove_item", "Remove a value from a list field.")
 
 
 @app.command()
@@ -386,6 +408,8 @@ def deprecate(
     as_json: bool = JSON,
 ) -> None:
     """Mark a record deprecated (kept for history, no longer applied)."""
+    from memkb.write import authoring
+
     result = authoring.deprecate(
         repo_root(repo),
         kind,
@@ -411,6 +435,8 @@ def remove_record(
     as_json: bool = JSON,
 ) -> None:
     """Delete a record no other record refers to (otherwise: deprecate it)."""
+    from memkb.write import authoring
+
     result = authoring.delete(
         repo_root(repo),
         kind,
@@ -432,6 +458,8 @@ def rename(
 ) -> None:
     """Refused: ids are permanent. Says how to replace a record instead."""
     del new_id, repo, fmt, as_json  # fmt and as_json shape the refusal (handles_errors)
+    from memkb.write import authoring
+
     authoring.rename(kind, record_id)
 
 
@@ -449,8 +477,10 @@ def show(
     as_json: bool = JSON,
 ) -> None:
     """Print one record: its file as written, or its fields as JSON."""
+    from memkb.write.read import show as read_record
+
     root = repo_root(repo)
-    found = authoring.show(root, kind, record_id)
+    found = read_record(root, kind, record_id)
     text = (root / found.relpath).read_text(encoding="utf-8")
     render = reporter("show", output_format(fmt, as_json))
     typer.echo(render(found, text, asked=record_id), nl=False)
@@ -470,7 +500,7 @@ def list_command(
     as_json: bool = JSON,
 ) -> None:
     """List records, filtered by kind, domain, phase and droid; a table, or JSON."""
-    found = authoring.list_records(
-        repo_root(repo), kind=kind, domain=domain, phase=phase, droid=droid
-    )
+    from memkb.write.read import list_records
+
+    found = list_records(repo_root(repo), kind=kind, domain=domain, phase=phase, droid=droid)
     typer.echo(reporter("list", output_format(fmt, as_json))(found), nl=False)

@@ -12,7 +12,6 @@ from urllib.parse import quote
 from memkb._version import __version__
 from memkb.findings import Finding, Severity
 from memkb.report import json_document, json_text
-from memkb.rules.codes import CODES
 
 # GitHub shows at most 10 error and 10 warning annotations per step (and 50 per job):
 # https://github.com/actions/toolkit/blob/main/docs/problem-matchers.md#limitations
@@ -29,6 +28,8 @@ _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 def printable(text: str) -> str:
     """`text` on one line: every control character shown as an escape (`\\n`, `\\x1b`)."""
+    if text.isprintable():  # holds none of them (all are Cc, Cf, Zl or Zp): the usual case
+        return text
     return _UNPRINTABLE.sub(lambda m: _ESCAPES.get(m[0]) or _escape(m[0]), text)
 
 
@@ -161,6 +162,8 @@ def sarif_log(
 ) -> dict[str, Any]:
     """A SARIF 2.1.0 log: one run, the rules used, one result per finding; a finding
     paired with a reason was waived and carries an external suppression saying why."""
+    from memkb.rules.codes import CODES  # the whole rule table: only SARIF names rules
+
     codes = sorted({f.code for f, _ in every})
     rules = [
         {"id": code, "name": code, "shortDescription": {"text": CODES.get(code, code)}}

@@ -4,12 +4,14 @@ remove, deprecate, rm), one record (show) and a list of records (list)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memkb.kb.index import Record
 from memkb.report import json_document
 from memkb.report.findings import finding_line, markdown_cell, printable
-from memkb.write.transaction import WriteResult
+
+if TYPE_CHECKING:  # show and list render records: they must not load the write path (Git)
+    from memkb.write.transaction import WriteResult
 
 LIST_COLUMNS = ("kind", "id", "status", "domains", "title")
 

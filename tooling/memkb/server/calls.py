@@ -140,9 +140,9 @@ class Memory:
         return (self.root / found.relpath).read_text(encoding="utf-8")
 
     def _record(self, kind: str, record_id: str) -> Record:
-        from memkb.write import authoring
+        from memkb.write import read
 
-        return authoring.show(self.root, kind, record_id)
+        return read.show(self.root, kind, record_id)
 
     def list_records(
         self,
@@ -152,11 +152,9 @@ class Memory:
         droid: str | None = None,
     ) -> dict[str, Any]:
         """`memkb list --json`: records filtered by kind, domain, phase and droid."""
-        from memkb.write import authoring
+        from memkb.write import read
 
-        found = authoring.list_records(
-            self.root, kind=kind, domain=domain, phase=phase, droid=droid
-        )
+        found = read.list_records(self.root, kind=kind, domain=domain, phase=phase, droid=droid)
         return body_of(reporter("list", "json")(found))
 
     def metrics(self, as_of: str | None = None, since: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Authoring memory as library calls: create, record, edit, deprecate, delete, read.
+"""Authoring memory as library calls: create, record, edit, deprecate, delete (and read,
+from memkb.write.read: `show` and `list_records` are re-exported here).
 
 Every write goes through `memkb.write.transaction.write` (lock, validation, atomic file,
 one commit with trailers). Edits are round-trip (`memkb.records.edit`): every line
@@ -10,41 +11,38 @@ outside the edited ones keeps its bytes (comments, key order, quoting, flow list
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import difflib
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from memkb.errors import NotFoundError, RecordError, UsageError
-from memkb.kb.index import Record, Vocabulary
-from memkb.kb.layout import (
-    FOLDERS,
-    KB_DIR,
-    SCHEMA_VERSIONS,
-    VOCABULARY_FILE,
-    check_kind,
-    record_relpath,
-)
-from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
+from memkb.errors import RecordError, UsageError
+from memkb.kb.index import Vocabulary
+from memkb.kb.layout import SCHEMA_VERSIONS, VOCABULARY_FILE, check_kind, record_relpath
+from memkb.kb.refs import refs_of
 from memkb.kb.snapshot import Snapshot
 from memkb.records import edit as yamledit
 from memkb.records.load import (
     MAX_DEPTH,
     MAX_EXPANDED_NODES,
-    MAX_FILE_BYTES,
     MAX_INT,
     IntegerOutOfRange,
     KbLoader,
     load_bytes,
 )
 from memkb.write.journal import read_file
+from memkb.write.read import canonical_name as _resolve
+
+# show and list_records are re-exported: memkb.write.authoring is their documented home.
+from memkb.write.read import list_records as list_records
+from memkb.write.read import not_found as _missing
+from memkb.write.read import record_path as _relpath
+from memkb.write.read import show as show
 from memkb.write.transaction import Edit, Target, WriteOptions, WriteResult, write
 
 EDITABLE_KINDS = ("pattern", "failure", "template", "vocabulary")
@@ -313,12 +311,6 @@ def canonical_names(kind: str, doc: Mapping[str, Any], vocab: Vocabulary) -> dic
     return out
 
 
-def _resolve(vocab: Vocabulary, target: str, value: str) -> str:
-    if target not in VOCABULARY_TARGETS or value in vocab.names[target]:
-        return value
-    return vocab.aliases[target].get(value, value)
-
-
 def canonical_value(root: Path, kind: str, field: str, value: Any, *, item: bool) -> Any:
     """`value` for `field` (a list item of it if `item`) with vocabulary aliases replaced
     by their canonical names, by the same reference table validation uses."""
@@ -490,178 +482,3 @@ def _check_editable(kind: str, rid: str) -> None:
         raise UsageError(f"outcome '{rid}' cannot be changed", hint=APPEND_ONLY_HINT)
     if kind not in EDITABLE_KINDS:
         raise UsageError(f"unknown kind '{kind}'", hint=f"use one of: {', '.join(EDITABLE_KINDS)}")
-
-
-def _relpath(kind: str, rid: str) -> str:
-    """The path of record `kind`/`rid`; UsageError for an unknown kind, or for an id that
-    is not a plain file name (one holding '/' or starting with '.' would name a file
-    outside the kind's folder, e.g. `rm failure ../patterns/x`; past 200 bytes, the
-    name and its temp file's would pass the 255-byte limit of common file systems)."""
-    check_kind(kind)
-    _check_id_utf8(rid, kind)
-    if not rid or "/" in rid or "\0" in rid or rid.startswith(".") or len(rid.encode()) > 200:
-        raise UsageError(
-            f"'{rid}' is not a record id",
-            hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
-        )
-    return record_relpath(kind, rid)
-
-
-def _check_id_utf8(rid: str, kind: str) -> None:
-    """UsageError for an id that is not UTF-8: undecodable argv bytes arrive as lone
-    surrogates, which no file name, message or Git call can carry."""
-    try:
-        rid.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(
-            f"the {kind} id given is not UTF-8 text",
-            hint=f"give the file name of the record without .yaml (see `memkb list --kind {kind}`)",
-        ) from None
-
-
-def _missing(kind: str, rid: str) -> NotFoundError:
-    return NotFoundError(
-        f"no {kind} '{rid}' ({record_relpath(kind, rid)} does not exist)",
-        hint=f"list them with `memkb list --kind {kind}`",
-    )
-
-
-# -- read ------------------------------------------------------------------------------
-
-
-def show(root: Path, kind: str, rid: str) -> Record:
-    """The record `kind`/`rid`, read from its own file, or else the record of that kind
-    whose `legacy.id` is `rid` (the id a legacy memory gave it, e.g.
-    react-component-pattern); the caller tells which by comparing `rid` with the record's
-    id. NotFoundError if there is neither, RecordError if it cannot be parsed, UsageError
-    for an unknown kind, an id that is neither a file name nor a legacy id, or a legacy id
-    that two records claim."""
-    check_kind(kind)
-    try:
-        return _show_file(root, kind, rid)
-    except UsageError:  # no such file, or not a file name: perhaps a legacy id
-        found = by_legacy_id(root, kind, rid)
-        if found is None:
-            raise
-        return found
-
-
-def _show_file(root: Path, kind: str, rid: str) -> Record:
-    relpath = _relpath(kind, rid)
-    try:
-        with (root / relpath).open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)  # enough to refuse a larger one (KB105)
-    except (FileNotFoundError, NotADirectoryError):
-        raise _missing(kind, rid) from None
-    loaded = load_bytes(raw, relpath)
-    if loaded.doc is None:
-        raise RecordError(f"{relpath} cannot be read", findings=list[object](loaded.findings))
-    return Record(kind, rid, relpath, loaded.doc)
-
-
-def by_legacy_id(root: Path, kind: str, legacy_id: str) -> Record | None:
-    """The record of `kind` whose `legacy.id` is `legacy_id`, or None. The importer's own
-    id for it (snake_case of the legacy id) is tried first, so the common case reads one
-    file; otherwise every file of the kind's folder is read, and parsed only if its text
-    holds the legacy id. UsageError if two records claim the same legacy id."""
-    guess = _SNAKE_RUN.sub("_", legacy_id.lower()).strip("_")
-    if guess and guess != legacy_id:
-        with contextlib.suppress(UsageError, RecordError):
-            record = _show_file(root, kind, guess)
-            if _legacy_id(record.doc) == legacy_id:
-                return record
-    found = list(_claiming(root, kind, legacy_id))
-    if len(found) > 1:
-        raise UsageError(
-            f"{len(found)} {kind}s have legacy id '{legacy_id}': " + ", ".join(r.id for r in found),
-            hint=f"show one by its own id, e.g. `memkb show {kind} {found[0].id}`",
-        )
-    return found[0] if found else None
-
-
-def _claiming(root: Path, kind: str, legacy_id: str) -> Iterator[Record]:
-    """Every record of `kind` whose legacy.id is `legacy_id`, by path. The byte test
-    keeps a search of 10,000 files to reading them; symlinks are skipped (validate
-    judges where they lead)."""
-    needle = legacy_id.encode("utf-8", "surrogatepass")
-    folder = root / KB_DIR / FOLDERS[kind] if kind in FOLDERS else None
-    if folder is None or not folder.is_dir():
-        return
-    for path in sorted(folder.rglob("*.yaml")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)  # a larger file is KB105, not read whole
-        if needle not in raw:
-            continue
-        relpath = path.relative_to(root).as_posix()
-        doc = load_bytes(raw, relpath).doc
-        if doc is not None and _legacy_id(doc) == legacy_id:
-            yield Record(kind, path.stem, relpath, doc)
-
-
-# What the importer turns into "_" when it makes a snake_case id of a legacy one.
-_SNAKE_RUN = re.compile(r"[^a-z0-9]+")
-
-
-def _legacy_id(doc: Mapping[str, Any]) -> Any:
-    legacy = doc.get("legacy")
-    return legacy.get("id") if isinstance(legacy, Mapping) else None
-
-
-def list_records(
-    root: Path,
-    *,
-    kind: str | None = None,
-    domain: str | None = None,
-    phase: str | None = None,
-    droid: str | None = None,
-) -> list[Record]:
-    """Records filtered by kind, domain, phase and droid (each optional), by kind then id.
-
-    Filters run on the validation engine's cached index (references included), so only
-    the records listed are parsed in full. Raises UsageError for an unknown kind.
-    """
-    if kind is not None:
-        check_kind(kind)
-    from memkb.validation.engine import validate_repo
-
-    index = validate_repo(root).index
-    vocab = index.vocabulary
-    given = {"domain": domain, "phase": phase, "droid": droid}
-    wanted = {t: None if v is None else _known_name(vocab, t, v) for t, v in given.items()}
-    found = []
-    for record in sorted(index.records.values(), key=lambda r: (r.kind, r.id)):
-        if record.kind == "vocabulary" or kind not in (None, record.kind):
-            continue
-        names = {(target, _resolve(vocab, target, value)) for target, value, _ in record.refs}
-        if all(v is None or (t, v) in names for t, v in wanted.items()):
-            found.append(_full(root, record))
-    return found
-
-
-def _known_name(vocab: Vocabulary, target: str, value: str) -> str:
-    """The canonical name of `value` in the vocabulary; UsageError (with a "did you mean")
-    if it is neither a name nor an alias: a typo must not look like "no records"."""
-    name = _resolve(vocab, target, value)
-    if name in vocab.names[target]:
-        return name
-    known = sorted(vocab.names[target] | set(vocab.aliases[target]))
-    close = difflib.get_close_matches(value, known, n=1, cutoff=0.75)
-    guess = f" (did you mean '{_resolve(vocab, target, close[0])}'?)" if close else ""
-    raise UsageError(
-        f"unknown {target} '{value}'{guess}",
-        hint=f"the {target}s are listed in {VOCABULARY_FILE}",
-    )
-
-
-def _indexed(root: Path) -> list[Record]:
-    from memkb.validation.engine import validate_repo
-
-    return list(validate_repo(root).index.records.values())
-
-
-def _full(root: Path, record: Record) -> Record:
-    loaded = load_bytes((root / record.relpath).read_bytes(), record.relpath)
-    doc = loaded.doc if isinstance(loaded.doc, dict) else record.doc
-    return Record(record.kind, record.id, record.relpath, doc, record.refs)

@@ -1,0 +1,125 @@
+"""The console script's start-up: each command imports only what it uses, `--help` lists
+every command without importing one, and a command still runs, shows its help and
+completes when it is loaded on demand. Behaviour tests (which modules a real process
+loaded), never timings: those are tooling/bench/bench_startup.py's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+
+from memkb.cli.entry import COMMAND_MODULES, COMMAND_SUMMARIES
+from memkb.cli.main import app
+
+MEMKB = str(Path(sys.executable).parent / "memkb")
+
+# What a run of the console script loaded: its own output, then the modules on stderr.
+PROBE = (
+    "import json, sys\n"
+    "sys.argv = ['memkb', *sys.argv[1:]]\n"
+    "from memkb.cli.entry import run\n"
+    "try:\n"
+    "    run()\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "sys.stdout.flush()\n"
+    "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
+    "sys.exit(code)\n"
+)
+# Libraries a read command must not pay for (rich: typer's help panels).
+HEAVY = ("git", "gitdb", "jsonschema", "ruamel", "rich", "re2", "detect_secrets", "sqlite3")
+
+
+def run_probe(cwd: Path, *args: str) -> tuple[int, str, set[str]]:
+    """Exit code, stdout and the imported modules of `memkb ARGS` run in `cwd`."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True, text=True
+    )
+    _, _, modules = done.stderr.rpartition("\nMODULES ")
+    return done.returncode, done.stdout, set(json.loads(modules))
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """The modules of `modules` that are one of `names` or inside one of them."""
+    return sorted(m for m in modules if m.split(".")[0] in names or m in names)
+
+
+def command_modules(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.startswith("memkb.cli.") and m.endswith("_cmd"))
+
+
+def test_every_command_has_the_summary_its_help_starts_with() -> None:
+    group = get_command(app)
+    helps = {name: (cmd.help or "") for name, cmd in group.commands.items()}  # type: ignore[attr-defined]
+    assert set(COMMAND_SUMMARIES) == set(COMMAND_MODULES) == set(helps)
+    for name, summary in COMMAND_SUMMARIES.items():
+        assert helps[name].split("\n\n")[0] == summary, f"COMMAND_SUMMARIES['{name}']"
+
+
+def test_help_lists_every_command_without_importing_any(kb_repo: Path) -> None:
+    code, out, modules = run_probe(kb_repo, "--help")
+    assert code == 0 and out.startswith("Usage: memkb")
+    listed = [line.split()[0] for line in out.split("Commands:\n")[1].splitlines() if line]
+    assert listed == list(COMMAND_MODULES)
+    assert command_modules(modules) == []
+    assert loaded(modules, (*HEAVY, "yaml", "memkb.rules", "memkb.write")) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "allowed_cmd", "forbidden"),
+    [
+        (["--version"], [], (*HEAVY, "yaml", "memkb.rules", "memkb.write")),
+        (["rules"], ["memkb.cli.rules_cmd"], (*HEAVY, "yaml", "memkb.write")),
+        (
+            ["show", "pattern", "ecommerce_security_first"],
+            ["memkb.cli.author_cmd"],
+            (*HEAVY, "memkb.gitio", "memkb.rules", "memkb.validation", "memkb.write.authoring"),
+        ),
+        (
+            ["list", "--kind", "pattern"],
+            ["memkb.cli.author_cmd"],
+            (*HEAVY, "memkb.gitio", "memkb.validation", "memkb.write.transaction"),
+        ),
+    ],
+    ids=["--version", "rules", "show", "list"],
+)
+def test_read_commands_import_only_what_they_use(
+    kb_repo: Path, args: list[str], allowed_cmd: list[str], forbidden: tuple[str, ...]
+) -> None:
+    code, out, modules = run_probe(kb_repo, *args)
+    assert code == 0 and out
+    assert command_modules(modules) == allowed_cmd
+    assert loaded(modules, forbidden) == []
+
+
+def test_show_as_json_still_reads_without_git(kb_repo: Path) -> None:
+    code, out, modules = run_probe(kb_repo, "show", "pattern", "ecommerce_security_first", "--json")
+    assert code == 0 and json.loads(out)["record"]["id"] == "ecommerce_security_first"
+    assert loaded(modules, ("git", "gitdb", "memkb.gitio", "memkb.write.transaction")) == []
+
+
+@pytest.mark.parametrize("args", [["show", "--help"], ["--debug", "show", "--help"]])
+def test_a_command_loaded_on_demand_shows_its_own_help(kb_repo: Path, args: list[str]) -> None:
+    code, out, modules = run_probe(kb_repo, *args)
+    assert code == 0 and "Usage: memkb show [OPTIONS]" in out and "--repo" in out
+    assert command_modules(modules) == ["memkb.cli.author_cmd"]
+
+
+def test_a_misspelt_command_gets_a_did_you_mean(kb_repo: Path) -> None:
+    done = subprocess.run([MEMKB, "valdate"], cwd=kb_repo, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "No such command 'valdate'. Did you mean 'validate'?" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_command_runs_when_only_the_summaries_were_listed(kb_repo: Path) -> None:
+    # `memkb --debug rules`: the first word is an option, the command is found after it.
+    done = subprocess.run(
+        [MEMKB, "--debug", "rules", "KB304"], cwd=kb_repo, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "KB304" in done.stdout
