@@ -56,6 +56,9 @@ _API: dict[str, str] = {
     "make_query": "memkb.advice",
     "Advice": "memkb.advice",
     "Brief": "memkb.advice",
+    # advice that learns: the brief an outcome followed, and what following it gives
+    "resolve_brief": "memkb.advice.followed",
+    "compare_advice": "memkb.advice.followed",
     # legacy memory
     "import_legacy": "memkb.legacy.importer",
     "ImportResult": "memkb.legacy.importer",
@@ -96,6 +99,7 @@ __all__ = [
     "__version__",
     "add_item",
     "brief",
+    "compare_advice",
     "delete",
     "deprecate",
     "import_legacy",
@@ -107,6 +111,7 @@ __all__ = [
     "record_outcome",
     "remove_item",
     "report",
+    "resolve_brief",
     "run_check",
     "series",
     "set_field",
@@ -117,6 +122,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
     from memkb.advice.brief import brief
+    from memkb.advice.followed import compare_advice, resolve_brief
     from memkb.advice.items import Advice, Brief
     from memkb.advice.query import make_query
     from memkb.advice.recommend import recommend

@@ -91,7 +91,7 @@ def outcome(
 ) -> str:
     tpl = f"template: {template}\n" if template else ""
     return (
-        f"kind: outcome\nschema_version: 1\nid: {oid}\nproject: {oid}\ndate: {oid[:10]}\n"
+        f"kind: outcome\nschema_version: 2\nid: {oid}\nproject: {oid}\ndate: {oid[:10]}\n"
         f"outcome: {result}\ndomains: [backend]\n{tpl}patterns_applied: [{', '.join(patterns)}]"
         f"\ndroids_used: [security-auditor]\n{extra}"
     )

@@ -27,7 +27,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "pattern": 2,  # 2: guards
     "failure": 2,  # 2: phases, warning_signs
     "template": 2,  # 2: guards
-    "outcome": 1,
+    "outcome": 2,  # 2: advice (the brief followed or ignored)
     "vocabulary": 1,
     "expectation": 1,
 }
