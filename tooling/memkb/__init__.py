@@ -59,6 +59,7 @@ _API: dict[str, str] = {
     # advice that learns: the brief an outcome followed, and what following it gives
     "resolve_brief": "memkb.advice.followed",
     "compare_advice": "memkb.advice.followed",
+    "advice_figures": "memkb.metrics.formulas",
     # legacy memory
     "import_legacy": "memkb.legacy.importer",
     "ImportResult": "memkb.legacy.importer",
@@ -98,6 +99,7 @@ __all__ = [
     "WriteResult",
     "__version__",
     "add_item",
+    "advice_figures",
     "brief",
     "compare_advice",
     "delete",
@@ -132,6 +134,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from memkb.history.record import record_history
     from memkb.kb.snapshot import GitTree, Overlay, Snapshot, WorkTree
     from memkb.legacy.importer import ImportResult, import_legacy
+    from memkb.metrics.formulas import advice_figures
     from memkb.rules.registry import REGISTRY, Rule
     from memkb.validation.check import CheckResult, run_check
     from memkb.validation.engine import ValidationResult, validate, validate_repo

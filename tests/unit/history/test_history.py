@@ -327,7 +327,10 @@ def test_series_as_a_markdown_table(story: dict[str, Any]) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "## memkb metrics by month (as known at each month's end)"
-    assert "| 2025-02 | 2 | 0.750 | -0.500 | 0.500 | 0.500 | 0.600 |" in lines
+    assert (
+        "| 2025-02 | 2 | 0.750 | -0.500 | 0.500 | 0.500 | 0.600 | unknown | unknown | unknown |"
+        in lines
+    )
 
 
 # -------------------------------------------------------------------------- the cache
