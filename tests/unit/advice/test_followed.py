@@ -176,3 +176,10 @@ def test_cli_refuses_an_unresolved_brief_id_and_writes_nothing(
     assert "Traceback" not in result.output
     assert head(kb_repo) == before
     assert git(kb_repo, "status", "--porcelain") == ""
+
+
+def test_an_advice_field_given_by_hand_is_refused(kb_repo: Path) -> None:
+    forged = {"brief_id": "x", "commit": "y", "followed": {}, "ignored": {}}
+    with pytest.raises(UsageError, match="'advice' field is computed, not given"):
+        record_outcome(kb_repo, {**OUTCOME, "advice": forged})
+    assert git(kb_repo, "status", "--porcelain") == ""

@@ -245,8 +245,13 @@ def record_outcome(
     `brief` answer) the outcome's `advice` field says which of that advice the project
     followed and ignored (memkb.advice.followed). Raises RecordError if the outcome
     does not validate or the brief_id does not resolve, UsageError for a malformed
-    brief_id (nothing is written then).
+    brief_id or an `advice` field in `fields` (nothing is written then).
     """
+    if "advice" in fields:  # derived, like every figure: never typed by the caller
+        raise UsageError(
+            "an outcome's 'advice' field is computed, not given",
+            hint="pass the brief's id instead: --brief-id ID (Python: brief_id=...)",
+        )
     doc: dict[str, Any] = {"kind": "outcome", "schema_version": SCHEMA_VERSIONS["outcome"]}
     doc["id"] = ""
     doc.update({k: v for k, v in fields.items() if v is not None and k not in ("kind", "id")})
