@@ -25,7 +25,7 @@ def outcome_text(oid: str, *, result: str = "success", notes: str | None = None)
     lines = [
         "# yaml-language-server: $schema=../../../schemas/outcome.schema.json",
         "kind: outcome",
-        "schema_version: 1",
+        "schema_version: 2",
         f"id: {oid}",
         "project: Acme Shop",
         f"date: {oid[:10]}",

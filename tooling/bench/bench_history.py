@@ -167,7 +167,7 @@ class NewCommit:
         self.n += 1
         oid = f"2025-12-31-bench-new-{self.n}"
         text = (
-            f"kind: outcome\nschema_version: 1\nid: {oid}\nproject: new\n"
+            f"kind: outcome\nschema_version: 2\nid: {oid}\nproject: new\n"
             f"date: 2025-12-31\noutcome: success\ndomains: [finance]\n"
             f"droids_used: [security-auditor]\n"
         ).encode()

@@ -133,7 +133,7 @@ def git_write(root: Path, n: int) -> None:
     """The peer: what a person would do by hand (write the file, git add, git commit)."""
     relpath = f"kb/outcomes/2024/2024-12-31-git-{n}.yaml"
     text = (
-        f"kind: outcome\nschema_version: 1\nid: 2024-12-31-git-{n}\nproject: git {n}\n"
+        f"kind: outcome\nschema_version: 2\nid: 2024-12-31-git-{n}\nproject: git {n}\n"
         "date: 2024-12-31\noutcome: success\ndomains: [e-commerce]\n"
         "droids_used: [security-auditor]\n"
     )

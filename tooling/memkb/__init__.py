@@ -56,6 +56,10 @@ _API: dict[str, str] = {
     "make_query": "memkb.advice",
     "Advice": "memkb.advice",
     "Brief": "memkb.advice",
+    # advice that learns: the brief an outcome followed, and what following it gives
+    "resolve_brief": "memkb.advice.followed",
+    "compare_advice": "memkb.advice.followed",
+    "advice_figures": "memkb.metrics.formulas",
     # legacy memory
     "import_legacy": "memkb.legacy.importer",
     "ImportResult": "memkb.legacy.importer",
@@ -98,7 +102,9 @@ __all__ = [
     "WriteResult",
     "__version__",
     "add_item",
+    "advice_figures",
     "brief",
+    "compare_advice",
     "delete",
     "deprecate",
     "export_legacy",
@@ -111,6 +117,7 @@ __all__ = [
     "record_outcome",
     "remove_item",
     "report",
+    "resolve_brief",
     "run_check",
     "series",
     "set_field",
@@ -121,6 +128,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
     from memkb.advice.brief import brief
+    from memkb.advice.followed import compare_advice, resolve_brief
     from memkb.advice.items import Advice, Brief
     from memkb.advice.query import make_query
     from memkb.advice.recommend import recommend
@@ -131,6 +139,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from memkb.kb.snapshot import GitTree, Overlay, Snapshot, WorkTree
     from memkb.legacy.export import Export, export_legacy
     from memkb.legacy.importer import ImportResult, import_legacy
+    from memkb.metrics.formulas import advice_figures
     from memkb.rules.registry import REGISTRY, Rule
     from memkb.validation.check import CheckResult, run_check
     from memkb.validation.engine import ValidationResult, validate, validate_repo

@@ -68,7 +68,7 @@ prior:
 OUTCOME = """\
 # yaml-language-server: $schema=../../../schemas/outcome.schema.json
 kind: outcome
-schema_version: 1
+schema_version: 2
 id: {id}
 project: {id}
 date: {date}

@@ -48,7 +48,8 @@ def test_sections_carry_phases_practices_warning_signs_and_evidence(kb_repo: Pat
     assert "Evidence: posterior 0.93 (90% 0.77-1.00) from 1 outcomes" in text
 
 
-@pytest.mark.parametrize("budget", [120, 200, 300, 450, 1500])
+# The smallest budget holds the header, whose brief_id carries the query (docs/advice.md).
+@pytest.mark.parametrize("budget", [140, 200, 300, 450, 1500])
 def test_the_token_budget_is_respected(kb_repo: Path, budget: int) -> None:
     made = brief(kb_repo, ECOMMERCE_SECURITY, max_tokens=budget)
     assert made.tokens == estimate_tokens(made.markdown) <= budget

@@ -91,7 +91,7 @@ def outcome(
 ) -> str:
     tpl = f"template: {template}\n" if template else ""
     return (
-        f"kind: outcome\nschema_version: 1\nid: {oid}\nproject: {oid}\ndate: {oid[:10]}\n"
+        f"kind: outcome\nschema_version: 2\nid: {oid}\nproject: {oid}\ndate: {oid[:10]}\n"
         f"outcome: {result}\ndomains: [backend]\n{tpl}patterns_applied: [{', '.join(patterns)}]"
         f"\ndroids_used: [security-auditor]\n{extra}"
     )
@@ -327,7 +327,10 @@ def test_series_as_a_markdown_table(story: dict[str, Any]) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "## memkb metrics by month (as known at each month's end)"
-    assert "| 2025-02 | 2 | 0.750 | -0.500 | 0.500 | 0.500 | 0.600 |" in lines
+    assert (
+        "| 2025-02 | 2 | 0.750 | -0.500 | 0.500 | 0.500 | 0.600 | unknown | unknown | unknown |"
+        in lines
+    )
 
 
 # -------------------------------------------------------------------------- the cache

@@ -29,7 +29,7 @@ NEW_OUTCOME = "2025-03-01-acme-payments"
 OUTCOME_TEXT = """\
 # yaml-language-server: $schema=../../../schemas/outcome.schema.json
 kind: outcome
-schema_version: 1
+schema_version: 2
 id: 2025-03-01-acme-payments
 project: Acme Payments
 date: 2025-03-01

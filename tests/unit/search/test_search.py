@@ -53,7 +53,7 @@ SMALL_KB = {
         for n in range(6)
     },
     "kb/outcomes/2025/2025-01-02-shop.yaml": (
-        "kind: outcome\nschema_version: 1\nid: 2025-01-02-shop\nproject: Corner shop\n"
+        "kind: outcome\nschema_version: 2\nid: 2025-01-02-shop\nproject: Corner shop\n"
         "outcome: success\n"
     ),
 }

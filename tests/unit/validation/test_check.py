@@ -113,6 +113,20 @@ def test_editing_a_merged_outcome_fails(kb_repo: Path) -> None:
     assert result.risk == "structure"
 
 
+def test_migrating_an_outcome_raises_only_its_schema_version_and_is_no_edit(
+    kb_repo: Path,
+) -> None:
+    old = text_of(kb_repo, OUTCOME)
+    version = int(old.split("schema_version: ")[1].split()[0])
+    migrated = old.replace(f"schema_version: {version}", f"schema_version: {version + 1}")
+    # The schema is not bumped here, so validation objects (KB201); KB402 does not.
+    assert codes(check(kb_repo, {OUTCOME: migrated})) == ["KB201"]
+    lowered = old.replace(f"schema_version: {version}", f"schema_version: {version - 1}")
+    assert "KB402" in codes(check(kb_repo, {OUTCOME: lowered}))
+    also_edited = migrated.replace("success", "partial")
+    assert "KB402" in codes(check(kb_repo, {OUTCOME: also_edited}))
+
+
 def test_deleting_a_merged_outcome_fails(kb_repo: Path) -> None:
     result = check(kb_repo, {OUTCOME: None})
     assert codes(result) == ["KB402"]

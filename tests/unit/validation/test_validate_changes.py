@@ -14,7 +14,7 @@ from memkb.validation.engine import validate_changes, validate_repo
 OUTCOME = """\
 # yaml-language-server: $schema=../../../schemas/outcome.schema.json
 kind: outcome
-schema_version: 1
+schema_version: 2
 id: {id}
 project: Demo
 date: {date}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -101,10 +103,69 @@ def _unknown(name: str, target: str, known: list[str]) -> UsageError:
     )
 
 
-def brief_id(commit: str, query: Query) -> str:
-    """Hash of the commit and the normalised query (without --as-of, which only chose
-    the commit): the same brief can be rebuilt from these two alone."""
+BRIEF_ID_RE = re.compile(r"^([0-9a-f]{16})\.([0-9a-f]{12})((?::[a-z]+=[^:\s]*)*)$")
+LIST_FIELDS = ("domains", "phases", "droids")
+
+
+def _query_fields(query: Query) -> str:
+    """The normalised query as canonical JSON, without --as-of (which only chose the commit)."""
     fields = query.to_dict()
     fields.pop("as_of")
-    text = commit + "\0" + json.dumps(fields, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"))
+
+
+def brief_id(commit: str, query: Query) -> str:
+    """`DIGEST.COMMIT:FIELD=VALUE...`: a checksum of the commit and the normalised query,
+    the commit's first 12 hex digits, then the query's non-empty fields (lists joined by
+    commas, text percent-encoded), e.g. `98f1...7c7b.cf8bbb6c2218:domains=e-commerce:limit=5`.
+
+    Self-contained on purpose: `memkb record --brief-id` rebuilds the advice from the id
+    alone, in any clone holding the commit, without a registry (docs/advice.md). Readable
+    and shell-safe: no quoting needed, and no random-looking token for the secret rules."""
+    digest = hashlib.sha256((commit + "\0" + _query_fields(query)).encode()).hexdigest()[:16]
+    parts = [f"{name}={','.join(getattr(query, name))}" for name in LIST_FIELDS
+             if getattr(query, name)]  # fmt: skip
+    parts.append(f"limit={query.limit}")
+    if query.text:
+        escaped = urllib.parse.quote(query.text, safe="")
+        parts.append("text=" + re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), escaped))
+    return f"{digest}.{commit[:12]}:" + ":".join(parts)
+
+
+@dataclass(frozen=True)
+class BriefRef:
+    """What a brief_id says: the checksum, the commit prefix and the query."""
+
+    digest: str
+    commit_prefix: str
+    query: Query
+
+
+def parse_brief_id(value: str) -> BriefRef:
+    """The parts of a brief_id; UsageError naming what is wrong with a malformed one (the
+    checksum is verified by whoever knows the full commit: memkb.advice.followed)."""
+    found = BRIEF_ID_RE.fullmatch(value.strip())
+    if found is None:
+        raise UsageError(
+            f"'{_short(value)}' is not a brief_id",
+            hint="pass the brief_id of a `memkb recommend` or `memkb brief` answer, whole",
+        )
+    digest, prefix, rest = found.groups()
+    fields = dict(part.split("=", 1) for part in rest.split(":")[1:])
+    lists = {n: tuple(fields.pop(n).split(",")) if n in fields else () for n in LIST_FIELDS}
+    limit = fields.pop("limit", "")
+    try:
+        text = urllib.parse.unquote(fields.pop("text", ""), errors="strict")
+    except UnicodeDecodeError:
+        fields["text"] = "not UTF-8"
+    if fields or not limit.isdigit():
+        raise UsageError(
+            f"brief_id '{_short(value)}' does not hold a readable query (is it cut short?)",
+            hint="copy the brief_id whole from the `recommend` or `brief` answer",
+        )
+    query = Query(lists["domains"], lists["phases"], lists["droids"], text, int(limit))
+    return BriefRef(digest, prefix, query)
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 60 else value[:57] + "..."

@@ -271,6 +271,12 @@ def record(
     errors: int | None = typer.Option(None, "--errors", help="Errors found after delivery."),
     satisfaction: float | None = typer.Option(None, "--satisfaction", help="0 to 1."),
     notes: str | None = typer.Option(None, "--notes", help="Free text: what to remember."),
+    brief_id: str | None = typer.Option(
+        None,
+        "--brief-id",
+        help="brief_id of the recommend/brief answer the project was given: the outcome "
+        "then records which advice was followed or ignored (docs/advice.md).",
+    ),
     from_file: str | None = typer.Option(
         None,
         "--from",
@@ -320,7 +326,9 @@ def record(
             hint="give --project, --outcome, --domain and --droid (or the fields in --from)",
         )
     _done(
-        authoring.record_outcome(root, fields, _options(no_commit, branch, push, remote, agent)),
+        authoring.record_outcome(
+            root, fields, _options(no_commit, branch, push, remote, agent), brief_id=brief_id
+        ),
         "record",
         fmt,
         as_json,

@@ -159,7 +159,20 @@ def _outcome_facts(doc: dict[str, Any]) -> dict[str, Any]:
         "droids": _strs(doc.get("droids_used")),
         "failures_met": [m for m in met if isinstance(m[0], str)],
         **{k: (v if _is_num(v) else None) for k, v in num.items()},
+        "advice": _advice_facts(doc.get("advice")),
     }
+
+
+def _advice_facts(value: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """("kind:id" followed, ignored) from an outcome's `advice` field (None without one)."""
+    if not isinstance(value, dict):
+        return None
+    sides = []
+    for side in ("followed", "ignored"):
+        lists = _mapping(value.get(side))
+        sides.append(tuple(f"{kind[:-1]}:{rid}" for kind in ("templates", "patterns", "guards")
+                           for rid in _strs(lists.get(kind))))  # fmt: skip
+    return sides[0], sides[1]
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -172,7 +185,7 @@ def _strs(value: Any) -> list[str]:
 
 def _pack(kind: str, got: dict[str, Any]) -> tuple[Any, ...]:
     """facts() as a tuple for the cache: ("bad", reason), (status, rate, weight) for a
-    pattern/template/failure, or the 11 outcome fields in Outcome's order. Tuples load
+    pattern/template/failure, or the 12 outcome fields in Outcome's order. Tuples load
     several times faster than dicts, and the cache holds one per record version."""
     if "bad" in got:
         return ("bad", got["bad"])
@@ -191,6 +204,7 @@ def _pack(kind: str, got: dict[str, Any]) -> tuple[Any, ...]:
         got["quality"],
         got["errors"],
         got["satisfaction"],
+        got["advice"],
     )
 
 

@@ -209,7 +209,12 @@ def _monthly(
     root: Path, cache: Cache, tg: Target, as_of: str | None, since: str | None
 ) -> list[dict[str, Any]]:
     """One point per month: the figures at the last commit dated within that month."""
-    from memkb.metrics.formulas import learning_metrics, performance_metrics, select
+    from memkb.metrics.formulas import (
+        advice_figures,
+        learning_metrics,
+        performance_metrics,
+        select,
+    )
 
     replay = Replay(tg.commits)
     last = end_of_day(as_of) if as_of and DATE_RE.fullmatch(as_of) else tg.commits[tg.upto].time
@@ -227,6 +232,7 @@ def _monthly(
                 "commit": tg.commits[upto].sha if upto >= 0 else None,
                 "learning_metrics": learning_metrics(ev, chosen),
                 "performance_metrics": performance_metrics(chosen),
+                "advice": {k: v for k, v in advice_figures(chosen).items() if k != "patterns"},
             }
         )
     return points

@@ -10,7 +10,7 @@ from memkb.gitio.log import Commit, Progress, iso
 from memkb.history.blobs import ensure_facts
 from memkb.history.store import Cache
 from memkb.kb.layout import KB_DIR, KIND_BY_FOLDER
-from memkb.metrics.formulas import Evidence, FailureMet, Outcome, Record
+from memkb.metrics.formulas import Advised, Evidence, FailureMet, Outcome, Record
 
 # The kinds the figures are computed from; expectations (advice under review) are not
 # evidence and leave the figures alone.
@@ -144,6 +144,7 @@ def _outcomes(
             got[10],
             replay.recorded[oid][1],
             active[oid],
+            None if got[11] is None else Advised(*got[11]),
         )
     return [replay.built[(oid, blob)] for oid, blob, _ in raw]
 

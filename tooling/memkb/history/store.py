@@ -198,11 +198,11 @@ def _is_strs(value: Any) -> bool:
 
 def _is_pack(value: Any) -> bool:
     """One of blobs._pack's three forms: ("bad", reason), (status, rate, weight) or the
-    11 outcome fields."""
+    12 outcome fields."""
     if type(value) is not tuple:
         return False
     size = len(value)
-    if size == 11:
+    if size == 12:
         return (
             type(value[0]) is str
             and type(value[1]) is str
@@ -211,11 +211,19 @@ def _is_pack(value: Any) -> bool:
             and _is_strs(value[4])
             and type(value[5]) is tuple
             and all(map(_is_met, value[5]))
-            and _NUM_OR_NONE.issuperset(map(type, value[6:]))
+            and _NUM_OR_NONE.issuperset(map(type, value[6:11]))
+            and _is_advised(value[11])
         )
     if size == 3:
         return type(value[0]) is str and _NUM_OR_NONE.issuperset(map(type, value[1:]))
     return size == 2 and value[0] == "bad" and type(value[1]) is str
+
+
+def _is_advised(value: Any) -> bool:
+    """None, or (followed, ignored) "kind:id" strings: an outcome's advice field."""
+    return value is None or (
+        type(value) is tuple and len(value) == 2 and _is_strs(value[0]) and _is_strs(value[1])
+    )
 
 
 def _is_met(value: Any) -> bool:

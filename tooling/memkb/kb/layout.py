@@ -27,7 +27,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "pattern": 3,  # 2: guards; 3: tools, legacy, phases and key_droids optional
     "failure": 3,  # 2: phases, warning_signs; 3: legacy
     "template": 3,  # 2: guards; 3: tech_stack, tools, legacy, phases and risk_level optional
-    "outcome": 1,
+    "outcome": 2,  # 2: advice (the brief followed or ignored)
     "vocabulary": 1,
     "expectation": 1,
 }

@@ -28,6 +28,14 @@ class FailureMet(NamedTuple):
     prevention_used: tuple[str, ...] = ()
 
 
+class Advised(NamedTuple):
+    """An outcome's `advice` field: the advised records it followed and ignored, each
+    "<kind>:<id>" with kind template, pattern or guard (guards not met are neither)."""
+
+    followed: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+
 class Outcome(NamedTuple):
     """The facts of one outcome record that the figures use."""
 
@@ -47,6 +55,7 @@ class Outcome(NamedTuple):
     # how many of the ones it applied were among them (None = not known).
     patterns_available: int | None = None
     known_applied: int | None = None
+    advice: Advised | None = None  # None: recorded without --brief-id
 
 
 @dataclass(frozen=True)
@@ -350,6 +359,61 @@ def droid_figures(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     return rows
 
 
+def advice_pairs(outcomes: Sequence[Outcome]) -> list[tuple[bool, str, str, float]]:
+    """(followed, kind, id, SCORE of the outcome) for every advised record of every
+    outcome recorded with a brief_id: the unit the advice figures count."""
+    pairs = []
+    for o in outcomes:
+        if o.advice is None:
+            continue
+        score = SCORE[o.outcome]
+        for followed, items in ((True, o.advice.followed), (False, o.advice.ignored)):
+            for item in items:
+                kind, _, rid = item.partition(":")
+                pairs.append((followed, kind, rid, score))
+    return pairs
+
+
+def _followed_figures(pairs: Sequence[tuple[bool, str, str, float]]) -> dict[str, Any]:
+    """Counts, follow rate, success when followed and when ignored, and their difference."""
+    won = [p[3] for p in pairs if p[0]]
+    lost = [p[3] for p in pairs if not p[0]]
+    when_followed, when_ignored = mean(won), mean(lost)
+    lift = None
+    if when_followed is not None and when_ignored is not None:
+        lift = when_followed - when_ignored
+    return {
+        "advised": len(pairs),
+        "followed": len(won),
+        "ignored": len(lost),
+        "followed_rate": _round(len(won) / len(pairs)) if pairs else None,
+        "success_when_followed": _round(when_followed),
+        "success_when_ignored": _round(when_ignored),
+        "lift": _round(lift),
+    }
+
+
+def advice_figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Whether following memory's advice pays, from outcomes recorded with a brief_id:
+    overall, the readings of learning_effectiveness and pattern_application_rate that
+    this evidence gives, and per advised pattern (docs/metrics.md)."""
+    pairs = advice_pairs(outcomes)
+    patterns = [p for p in pairs if p[1] == "pattern"]
+    overall = _followed_figures(pairs)
+    by_pattern: dict[str, list[tuple[bool, str, str, float]]] = {}
+    for pair in patterns:
+        by_pattern.setdefault(pair[2], []).append(pair)
+    return {
+        "briefed_projects": sum(1 for o in outcomes if o.advice is not None),
+        **overall,
+        "learning_effectiveness": overall["lift"],
+        "pattern_application_rate": _followed_figures(patterns)["followed_rate"],
+        "patterns": [
+            {"id": pid, **_followed_figures(by_pattern[pid])} for pid in sorted(by_pattern)
+        ],
+    }
+
+
 def select(outcomes: Iterable[Outcome], since: str | None) -> list[Outcome]:
     """Outcomes whose project date is on or after `since` (all when None), by date then id."""
     return sorted((o for o in outcomes if since is None or o.date >= since), key=_by_date)
@@ -365,4 +429,5 @@ def compute(ev: Evidence, *, since: str | None = None) -> dict[str, Any]:
         "templates": template_figures(ev, outcomes),
         "failures": failure_figures(ev, outcomes),
         "droids": droid_figures(outcomes),
+        "advice": advice_figures(outcomes),
     }

@@ -133,9 +133,13 @@ FIELD_ORDER: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
             "error_count",
             "user_satisfaction",
             "notes",
+            "advice",
         ),
         ("failures_met", "[]"): ("failure", "recovered", "how", "prevention_used"),
         ("timeline",): ("planned_days", "actual_days"),
+        ("advice",): ("brief_id", "commit", "followed", "ignored", "not_met"),
+        ("advice", "followed"): ("templates", "patterns", "guards"),
+        ("advice", "ignored"): ("templates", "patterns", "guards"),
     },
     "vocabulary": {
         (): ("kind", "schema_version", "droids", "domains", "phases"),

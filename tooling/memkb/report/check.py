@@ -12,6 +12,7 @@ from memkb.kb.layout import location_of
 from memkb.records.changes import FileChange
 from memkb.report import findings as report
 from memkb.report import json_document
+from memkb.report.chart import learning_curve
 from memkb.report.findings import (
     finding_line,
     markdown_cell,
@@ -20,7 +21,7 @@ from memkb.report.findings import (
     summary_line,
 )
 from memkb.validation.check import CheckResult
-from memkb.validation.delta import Move
+from memkb.validation.delta import Delta, Move
 
 # ---------------------------------------------------------------- what changed
 
@@ -83,6 +84,7 @@ def delta_json(result: CheckResult) -> dict[str, Any] | None:
         "outcomes_before": result.delta.outcomes_before,
         "outcomes_after": result.delta.outcomes_after,
         "moves": [vars(m) for m in result.delta.moves],
+        "rates": {"before": result.delta.rates_before, "after": result.delta.rates_after},
     }
 
 
@@ -254,7 +256,19 @@ def _md_delta(result: CheckResult) -> str:
             f"| {markdown_cell(move.subject)} | {move.figure} | {_fmt(move.before)} | "
             f"{_fmt(move.after)} | {change} |"
         )
-    return "\n".join(rows) + "\n"
+    return "\n".join(rows) + "\n" + _md_curve(result.delta)
+
+
+def _md_curve(delta: Delta) -> str:
+    """The two learning rates at base and head as a chart, when either one moves."""
+    before, after = delta.rates_before, delta.rates_after
+    if before == after:
+        return ""
+    points: list[dict[str, object]] = [
+        {"label": label, "learning_metrics": rates, "advice": rates}
+        for label, rates in (("base", before), ("head", after))
+    ]
+    return "\n" + learning_curve(points, "Success rate and advice followed: base and head")
 
 
 def advice_move_text(move: AdviceMove) -> str:

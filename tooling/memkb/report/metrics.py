@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from memkb.report import json_document
+from memkb.report.chart import learning_curve
 from memkb.report.findings import markdown_cell, printable
 
 UNKNOWN = "unknown"
@@ -102,12 +103,34 @@ def render_report(rep: dict[str, Any], markdown: bool) -> str:
     out += _section("Performance metrics", _pairs(rep["performance_metrics"], markdown), markdown)
     for title, key, headers, row in TABLES:
         out += _section(title, table(headers, [row(r) for r in rep[key]], markdown), markdown)
+    out += _advice_sections(rep.get("advice"), markdown)
     if rep["skipped"]:
         skipped = [[s["path"], s["reason"]] for s in rep["skipped"]]
         out += _section(
             "Skipped (unreadable) records", table(["path", "reason"], skipped, markdown), markdown
         )
     return out
+
+
+ADVICE_COLUMNS = ["advised", "followed", "ignored", "followed rate", "success if followed",
+                  "success if ignored", "lift"]  # fmt: skip
+
+
+def _advice_row(r: dict[str, Any]) -> list[Any]:
+    return [r["advised"], r["followed"], r["ignored"], r["followed_rate"],
+            r["success_when_followed"], r["success_when_ignored"], r["lift"]]  # fmt: skip
+
+
+def _advice_sections(adv: dict[str, Any] | None, markdown: bool) -> str:
+    """Advice followed vs ignored: overall figures, then one row per advised pattern."""
+    if adv is None:
+        return ""
+    overall = {k: v for k, v in adv.items() if k != "patterns"}
+    out = _section("Advice followed or ignored", _pairs(overall, markdown), markdown)
+    rows = [[r["id"], *_advice_row(r)] for r in adv["patterns"]]
+    return out + _section(
+        "Advice per pattern", table(["pattern", *ADVICE_COLUMNS], rows, markdown), markdown
+    )
 
 
 SERIES_COLUMNS = [
@@ -117,18 +140,28 @@ SERIES_COLUMNS = [
     ("learning_metrics", "pattern_application_rate"),
     ("learning_metrics", "failure_recovery_rate"),
     ("performance_metrics", "user_satisfaction"),
+    ("advice", "followed_rate"),
+    ("advice", "success_when_followed"),
+    ("advice", "success_when_ignored"),
 ]
 
 
+def _series_header(group: str, name: str) -> str:
+    return f"advice_{name}" if group == "advice" else name
+
+
 def render_series(rep: dict[str, Any], markdown: bool) -> str:
-    """The monthly learning curve as one table."""
+    """The monthly learning curve as one table; in markdown, then drawn as a chart."""
     rows = [
-        [p["month"], *(p[group][name] for group, name in SERIES_COLUMNS)] for p in rep["series"]
+        [p["month"], *(p.get(group, {}).get(name) for group, name in SERIES_COLUMNS)]
+        for p in rep["series"]
     ]
     head = "memkb metrics by month (as known at each month's end)"
-    return (f"## {head}\n\n" if markdown else head + "\n") + table(
-        ["month", *(name for _, name in SERIES_COLUMNS)], rows, markdown
+    out = (f"## {head}\n\n" if markdown else head + "\n") + table(
+        ["month", *(_series_header(g, n) for g, n in SERIES_COLUMNS)], rows, markdown
     )
+    chart = learning_curve(rep["series"], "Success rate and advice followed, by month")
+    return out + ("\n" + chart if markdown and chart else "")
 
 
 def render_history(rep: dict[str, Any], markdown: bool) -> str:
@@ -181,7 +214,7 @@ def render_series_text(rep: dict[str, Any]) -> str:
 
 
 def render_series_markdown(rep: dict[str, Any]) -> str:
-    """The monthly learning curve as a markdown table."""
+    """The monthly learning curve as a markdown table and a Mermaid chart."""
     return render_series(rep, markdown=True)
 
 

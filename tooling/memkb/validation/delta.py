@@ -28,8 +28,10 @@ ROW_FIGURES = {
     "failures": ("occurrences", "recovery_rate"),
 }
 OVERALL_FIGURES = ("total_projects", "success_rate", "failure_recovery_rate")
+# Whether following the advice pays (metrics.advice_figures), overall and per pattern.
+ADVICE_FIGURES = ("followed_rate", "success_when_followed", "success_when_ignored")
 EVIDENCE_CACHE = "check-evidence.cache"
-EVIDENCE_VERSION = 1  # bump when _freeze changes (the rest: history.code_fingerprint)
+EVIDENCE_VERSION = 2  # bump when _freeze changes (the rest: history.code_fingerprint)
 SECTION_OF = {"pattern": "patterns", "template": "templates", "failure": "failures"}
 FIGURES_OF = {
     "patterns": metrics.pattern_figures,
@@ -55,6 +57,9 @@ class Delta:
     moves: list[Move] = field(default_factory=list)
     outcomes_before: int = 0
     outcomes_after: int = 0
+    # The learning curve's two rates at base and at head: what check's summary draws.
+    rates_before: dict[str, float | None] = field(default_factory=dict)
+    rates_after: dict[str, float | None] = field(default_factory=dict)
 
 
 def metrics_delta(
@@ -67,6 +72,8 @@ def metrics_delta(
     touched = _touched(before, after, changes)
     delta = Delta(outcomes_before=len(before.outcomes), outcomes_after=len(after.outcomes))
     delta.moves += _overall_moves(before, after)
+    delta.moves += _advice_moves(before, after)
+    delta.rates_before, delta.rates_after = learning_rates(before), learning_rates(after)
     for section in ("patterns", "templates", "failures"):
         delta.moves += _row_moves(section, before, after, touched[section])
     return delta
@@ -93,13 +100,16 @@ def base_evidence(root: Path, base: str, *, use_cache: bool = True) -> metrics.E
 
 
 MET = metrics.Outcome._fields.index("failures_met")
+ADVICE = metrics.Outcome._fields.index("advice")  # the last field
 
 
 def _freeze(ev: metrics.Evidence) -> tuple[Any, ...]:
     """Evidence as plain tuples (what marshal stores: no named tuples, no dataclasses)."""
     outcomes = tuple(
-        (*o[:MET], tuple(tuple(f) for f in o.failures_met), *o[MET + 1 :]) for o in ev.outcomes
-    )
+        (*o[:MET], tuple(tuple(f) for f in o.failures_met), *o[MET + 1 : ADVICE],
+         None if o.advice is None else tuple(o.advice))
+        for o in ev.outcomes
+    )  # fmt: skip
     records = [tuple(astuple(r) for r in group.values()) for group in _groups(ev)]
     return (outcomes, *records, ev.last_update)
 
@@ -109,7 +119,10 @@ def _thaw(data: tuple[Any, ...]) -> metrics.Evidence:
     ev = metrics.Evidence(last_update=last_update)
     for fields in outcomes:
         met = tuple(metrics.FailureMet._make(f) for f in fields[MET])
-        ev.outcomes.append(metrics.Outcome._make((*fields[:MET], met, *fields[MET + 1 :])))
+        advice = None if fields[ADVICE] is None else metrics.Advised(*fields[ADVICE])
+        ev.outcomes.append(
+            metrics.Outcome._make((*fields[:MET], met, *fields[MET + 1 : ADVICE], advice))
+        )
     for group, rows in zip(_groups(ev), (patterns, templates, failures), strict=True):
         group.update({row[0]: metrics.Record(*row) for row in rows})
     return ev
@@ -159,7 +172,8 @@ def _apply(before: metrics.Evidence, changes: Sequence[FileChange]) -> metrics.E
 
 
 def _outcome(oid: str, got: dict[str, Any]) -> metrics.Outcome:
-    fields = {k: v for k, v in got.items() if k not in ("failures_met", "patterns", "droids")}
+    lists = ("failures_met", "patterns", "droids", "advice")
+    fields = {k: v for k, v in got.items() if k not in lists}
     met = tuple(metrics.FailureMet(f, bool(r), tuple(p)) for f, r, p in got["failures_met"])
     return metrics.Outcome(
         id=oid,
@@ -167,6 +181,7 @@ def _outcome(oid: str, got: dict[str, Any]) -> metrics.Outcome:
         patterns=tuple(got["patterns"]),
         droids=tuple(got["droids"]),
         failures_met=met,
+        advice=None if got["advice"] is None else metrics.Advised(*got["advice"]),
     )
 
 
@@ -210,6 +225,30 @@ def _overall_moves(before: metrics.Evidence, after: metrics.Evidence) -> list[Mo
         for name in OVERALL_FIGURES
         if old[name] != new[name]
     ]
+
+
+def learning_rates(ev: metrics.Evidence) -> dict[str, float | None]:
+    """Success rate of every outcome, and the share of advised records followed."""
+    outcomes = metrics.select(ev.outcomes, None)
+    return {
+        "success_rate": metrics.learning_metrics(ev, outcomes)["success_rate"],
+        "followed_rate": metrics.advice_figures(outcomes)["followed_rate"],
+    }
+
+
+def _advice_moves(before: metrics.Evidence, after: metrics.Evidence) -> list[Move]:
+    """Advice figures the change moves: overall ("advice"), then per advised pattern."""
+    old = metrics.advice_figures(before.outcomes)
+    new = metrics.advice_figures(after.outcomes)
+    overall = (*ADVICE_FIGURES, "learning_effectiveness")
+    moves = [Move("advice", n, old[n], new[n]) for n in overall if old[n] != new[n]]
+    old_rows = {row["id"]: row for row in old["patterns"]}
+    new_rows = {row["id"]: row for row in new["patterns"]}
+    for pid in sorted(old_rows.keys() | new_rows.keys()):
+        was, now = old_rows.get(pid, {}), new_rows.get(pid, {})
+        moves += [Move(f"advice on pattern {pid}", name, was.get(name), now.get(name))
+                  for name in ADVICE_FIGURES if was.get(name) != now.get(name)]  # fmt: skip
+    return moves
 
 
 def _row_moves(

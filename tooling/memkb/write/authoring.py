@@ -242,17 +242,29 @@ def record_outcome(
     options: WriteOptions = WriteOptions(),
     *,
     today: date | None = None,
+    brief_id: str | None = None,
 ) -> WriteResult:
     """Record one project outcome as kb/outcomes/<yyyy>/<date>-<slug>[-N].yaml.
 
     `date` defaults to today; a file name already taken gets the next free
-    suffix (-2, -3, ...), never an overwrite. Raises RecordError if the outcome
-    does not validate (nothing is written then).
+    suffix (-2, -3, ...), never an overwrite. With `brief_id` (of a `recommend` or
+    `brief` answer) the outcome's `advice` field says which of that advice the project
+    followed and ignored (memkb.advice.followed). Raises RecordError if the outcome
+    does not validate or the brief_id does not resolve, UsageError for a malformed
+    brief_id or an `advice` field in `fields` (nothing is written then).
     """
-    doc: dict[str, Any] = {"kind": "outcome", "schema_version": 1, "id": ""}
+    if "advice" in fields:  # derived, like every figure: never typed by the caller
+        raise UsageError(
+            "an outcome's 'advice' field is computed, not given",
+            hint="pass the brief's id instead: --brief-id ID (Python: brief_id=...)",
+        )
+    doc: dict[str, Any] = {"kind": "outcome", "schema_version": SCHEMA_VERSIONS["outcome"]}
+    doc["id"] = ""
     doc.update({k: v for k, v in fields.items() if v is not None and k not in ("kind", "id")})
-    doc["schema_version"] = fields.get("schema_version", 1)
+    doc["schema_version"] = fields.get("schema_version", SCHEMA_VERSIONS["outcome"])
     doc.setdefault("date", (today or date.today()).isoformat())
+    if brief_id is not None:
+        doc["advice"] = _advice_followed(root, brief_id, doc)
     stem = f"{doc['date']}-{slugify(str(doc.get('project', '')))}"
 
     def plan(target: Target) -> Edit:
@@ -266,6 +278,14 @@ def record_outcome(
         return Edit("outcome", rid, "record", {relpath: _render("outcome", canonical, relpath)})
 
     return write(root, plan, options)
+
+
+def _advice_followed(root: Path, brief_id: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The outcome's `advice` field: the brief recomputed at its commit, compared with the
+    template, patterns and failures `doc` says the project applied and met."""
+    from memkb.advice.followed import compare_advice, resolve_brief
+
+    return compare_advice(resolve_brief(root, brief_id), doc)
 
 
 def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
