@@ -11,12 +11,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from test_app import NEW_PATTERN, call, error_of
 
 from conftest import git, make_kb_repo
 from memkb.errors import UsageError
 from memkb.limits import MAX_FILE_BYTES
-from memkb.server.calls import Memory, _brief_id_argument
+from memkb.server.calls import Memory
 from memkb.server.schemas import OUTPUT
 
 OUTCOME = {
@@ -81,16 +82,27 @@ def test_record_outcome_rejects_bad_types_before_writing(kb_repo: Path) -> None:
     assert state(kb_repo) == before
 
 
-def test_brief_id_is_passed_only_to_a_record_function_that_takes_it() -> None:
-    def takes(root: Path, fields: Any, options: Any, *, brief_id: str | None = None) -> None:
-        del root, fields, options, brief_id
+def test_record_outcome_with_the_brief_id_stores_what_was_followed(kb_repo: Path) -> None:
+    memory = Memory(kb_repo)
+    brief = call(memory, "brief", {"domains": ["e-commerce"], "phases": ["security_first"]})
+    assert not brief.is_error, brief.content[0].text
+    brief_id = brief.structured_content["brief_id"]
+    given = {**OUTCOME, "template": "ecommerce_standard", "brief_id": brief_id}
+    result = call(memory, "record_outcome", given)
+    assert not result.is_error, result.content[0].text
+    doc = yaml.safe_load((kb_repo / "kb/outcomes/2025/2025-06-01-shop-over-mcp.yaml").read_text())
+    assert doc["advice"]["brief_id"] == brief_id
+    assert doc["advice"]["followed"]["templates"] == ["ecommerce_standard"]
 
-    def does_not(root: Path, fields: Any, options: Any) -> None:
-        del root, fields, options
 
-    assert _brief_id_argument(takes, "0123456789abcdef") == "0123456789abcdef"
-    with pytest.raises(UsageError, match="cannot link an outcome to a brief_id"):
-        _brief_id_argument(does_not, "0123456789abcdef")
+def test_a_brief_id_that_does_not_resolve_is_refused(kb_repo: Path) -> None:
+    memory = Memory(kb_repo)
+    brief_id = call(memory, "brief", {"domains": ["e-commerce"]}).structured_content["brief_id"]
+    forged = ("0" if brief_id[0] != "0" else "1") + brief_id[1:]  # the checksum no longer fits
+    before = state(kb_repo)
+    result = call(memory, "record_outcome", {**OUTCOME, "brief_id": forged})
+    assert result.is_error and "brief" in result.content[0].text
+    assert state(kb_repo) == before
 
 
 def test_a_record_larger_than_a_knowledge_file_is_refused(kb_repo: Path) -> None:

@@ -173,7 +173,7 @@ def _write_tools(memory: Memory) -> list[Callable[..., CallToolResult]]:
         error_count: Annotated[int, Field(ge=0)] | None = None,
         user_satisfaction: Annotated[float, Field(ge=0, le=1)] | None = None,
         notes: Text | None = None,
-        brief_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")] | None = None,
+        brief_id: Annotated[str, Field(min_length=1, max_length=2000)] | None = None,
     ) -> CallToolResult:
         """Record a finished project's outcome (evidence), committed on the checked-out
         branch with Memory-* trailers, as `memkb record --json`. failures_met items:

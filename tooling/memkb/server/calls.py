@@ -10,9 +10,8 @@ work tree again, so a commit made by another process is seen by the next call.""
 
 from __future__ import annotations
 
-import inspect
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,11 +192,10 @@ class Memory:
 
         self._check_writable()
         check_size("outcome", fields)
-        kwargs: dict[str, Any] = {}
-        if brief_id is not None:
-            kwargs["brief_id"] = _brief_id_argument(authoring.record_outcome, brief_id)
         with self.lock:
-            result = authoring.record_outcome(self.root, dict(fields), self._options(), **kwargs)
+            result = authoring.record_outcome(
+                self.root, dict(fields), self._options(), brief_id=brief_id
+            )
         return body_of(reporter("write", "json")(result, "record"))
 
     def propose(
@@ -323,14 +321,3 @@ def _proposal_id(kind: str, record: Mapping[str, Any]) -> str:
     if not isinstance(rid, str) or not rid:
         raise UsageError("the proposed record has no id", hint='give it as "id": "snake_case_id"')
     return rid
-
-
-def _brief_id_argument(func: Callable[..., Any], brief_id: str) -> str:
-    """`brief_id` when the core's record function takes one; otherwise a UsageError, so a
-    client never believes its advice was linked when it was dropped."""
-    if "brief_id" not in inspect.signature(func).parameters:
-        raise UsageError(
-            "this memkb cannot link an outcome to a brief_id yet",
-            hint="record the outcome without brief_id, or upgrade memkb",
-        )
-    return brief_id
