@@ -1,5 +1,4 @@
-"""Helpers for the legacy-shape tests: a generator of big section files, and a vocabulary
-extender standing in for `import-legacy --extend-vocabulary` (built on another branch)."""
+"""Helpers for the legacy-shape tests: a generator of big section files."""
 
 from __future__ import annotations
 
@@ -7,9 +6,6 @@ import json
 import random
 from pathlib import Path
 from typing import Any
-
-from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
-from memkb.records.load import load_bytes
 
 CATEGORIES = ("frontend", "backend", "database", "security", "Mobile Apps", "devops")
 TOOLS = ("react", "vue", "fastapi", "django", "postgres", "redis", "docker", "zod")
@@ -44,40 +40,3 @@ def success_patterns_file(path: Path, count: int, *, seed: int = 10) -> Path:
     }
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return path
-
-
-def extend_vocabulary(root: Path) -> list[str]:
-    """Declare in kb/vocabulary.yaml every droid, domain and phase the records use that it
-    lacks; returns them as 'target name'. (What --extend-vocabulary will do.)"""
-    vocab_path = root / "kb" / "vocabulary.yaml"
-    vocab = load_bytes(vocab_path.read_bytes(), "kb/vocabulary.yaml").doc
-    assert isinstance(vocab, dict)
-    known = {t: set(vocab.get(f"{t}s") or {}) for t in VOCABULARY_TARGETS}
-    missing: dict[str, list[str]] = {t: [] for t in VOCABULARY_TARGETS}
-    for path in sorted((root / "kb").rglob("*.yaml")):
-        rel = path.relative_to(root).as_posix()
-        doc = load_bytes(path.read_bytes(), rel).doc
-        if not isinstance(doc, dict) or doc.get("kind") == "vocabulary":
-            continue
-        for ref in refs_of(str(doc.get("kind")), doc):
-            if ref.target in known and ref.value not in known[ref.target]:
-                known[ref.target].add(ref.value)
-                missing[ref.target].append(ref.value)
-    text = vocab_path.read_text(encoding="utf-8")
-    for target, names in missing.items():
-        if names:
-            text = _add_names(text, f"{target}s", names)
-    vocab_path.write_text(text, encoding="utf-8")
-    return [f"{t} {n}" for t, names in missing.items() for n in names]
-
-
-def _add_names(text: str, section: str, names: list[str]) -> str:
-    """Insert `names` at the end of the top-level `section:` block of the vocabulary."""
-    lines = text.splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"{section}:"))
-    end = next(
-        (i for i in range(start + 1, len(lines)) if lines[i][:1] not in (" ", "\n")), len(lines)
-    )
-    added = [f"  {n}:\n    description: Imported from a legacy memory by the tests.\n"
-             for n in names]  # fmt: skip
-    return "".join(lines[:end] + added + lines[end:])
