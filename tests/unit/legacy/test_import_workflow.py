@@ -152,7 +152,10 @@ def test_commit_makes_one_commit_of_exactly_the_imports_files(repo: Path, tmp_pa
     assert "Memory-Action: import" in trailers
     assert "Memory-Agent: orchestrator/v2" in trailers
     assert "Memory-Source: success_patterns.json" in trailers
-    body = "Records: 2 added, 0 updated, 0 unchanged. Names added to kb/vocabulary.yaml: 1."
+    body = (
+        "Records: 2 added, 0 updated, 0 unchanged (0 of them written by an earlier import "
+        "and committed now). Names added to kb/vocabulary.yaml: 1."
+    )
     assert body in message
     # The user's staged file is still staged, the untracked one untouched; nothing else.
     assert git(repo, "status", "--porcelain").splitlines() == ["A  notes.txt", "?? scratch.txt"]
@@ -177,6 +180,20 @@ def test_commit_of_an_unchanged_import_commits_nothing(repo: Path, tmp_path: Pat
     assert again.commit is None and again.not_committed == "nothing to commit"
     assert again.unchanged == ["kb/patterns/a.yaml"]
     assert state(repo) == before
+
+
+def test_commit_after_a_reviewed_import_commits_what_that_import_wrote(
+    repo: Path, tmp_path: Path
+) -> None:
+    source = memory(tmp_path / "memory.json", {"a": pattern(), "b": pattern()})
+    first = import_legacy(repo, source, today=TODAY)  # written, reviewed with git diff...
+    assert first.added == ["kb/patterns/a.yaml", "kb/patterns/b.yaml"] and first.commit is None
+    again = import_legacy(repo, source, commit=True, today=TODAY)  # ...then committed
+    assert again.unchanged == ["kb/patterns/a.yaml", "kb/patterns/b.yaml"]
+    assert again.uncommitted == again.unchanged and again.commit is not None
+    changed = git(repo, "diff-tree", "--no-commit-id", "--name-status", "-r", "HEAD")
+    assert changed.splitlines() == ["A\tkb/patterns/a.yaml", "A\tkb/patterns/b.yaml"]
+    assert git(repo, "status", "--porcelain") == ""
 
 
 def test_commit_refused_by_a_failing_hook_leaves_files_and_git_as_they_were(

@@ -30,6 +30,7 @@ from memkb.gitio.repo import GitRepo
 from memkb.kb.index import Vocabulary
 from memkb.kb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, record_relpath
 from memkb.kb.refs import VOCABULARY_TARGETS, refs_of
+from memkb.kb.snapshot import GitTree
 from memkb.legacy.convert import Draft, convert_block
 from memkb.legacy.entry import read_entry
 from memkb.legacy.nested import read_nested
@@ -88,6 +89,9 @@ class ImportResult:
     commit: str | None = None
     # Why nothing was committed although `commit` was asked (errors, nothing to commit).
     not_committed: str | None = None
+    # With `commit`: unchanged records an earlier import wrote but nobody committed yet;
+    # they go into the commit (review, then --commit, is the documented way).
+    uncommitted: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -297,7 +301,8 @@ def _commit_import(
         if has_errors(run.findings):
             _write_nothing(result)
             raise _NoCommit(result, "errors above")
-        if not result.files:
+        result.uncommitted = _not_at_head(run.root, result.unchanged)
+        if not result.files and not result.uncommitted:
             raise _NoCommit(result, "nothing to commit")
         return _import_edit(run, result)
 
@@ -312,15 +317,27 @@ def _commit_import(
     return result
 
 
+def _not_at_head(root: Path, relpaths: list[str]) -> list[str]:
+    """The files among `relpaths` whose work-tree bytes are not what HEAD holds (an
+    earlier import wrote them and they were never committed)."""
+    head = GitTree(root, "HEAD")
+    try:
+        return [p for p in relpaths if head.read(p) != (root / p).read_bytes()]
+    except RepoError:  # no commit yet: nothing is at HEAD
+        return list(relpaths)
+
+
 def _import_edit(run: Importer, result: ImportResult) -> Edit:
     """The commit of an import: its files, a body counting them, the source as trailer."""
     sources = run.sources()
     names = sum(len(v) for v in result.vocabulary_added.values())
     detail = (
         f"Records: {len(result.added)} added, {len(result.updated)} updated, "
-        f"{len(result.unchanged)} unchanged. Names added to {VOCABULARY_FILE}: {names}."
+        f"{len(result.unchanged)} unchanged ({len(result.uncommitted)} of them written by "
+        f"an earlier import and committed now). Names added to {VOCABULARY_FILE}: {names}."
     )
     files = {path: text.encode("utf-8") for path, text in result.files.items()}
+    files.update({path: (run.root / path).read_bytes() for path in result.uncommitted})
     trailers = tuple(("Memory-Source", source) for source in sources)
     return Edit("import", ", ".join(sources), "import", files, detail, trailers=trailers)
 

@@ -32,6 +32,7 @@ def render_json(result: ImportResult, strict: bool) -> str:
         "invalid_names": result.invalid_names,
         "commit": result.commit,
         "not_committed": result.not_committed,
+        "uncommitted": result.uncommitted,
     }
     if result.dry_run:
         extra["contents"] = result.files
@@ -98,7 +99,9 @@ def _summary(result: ImportResult, strict: bool) -> str:
     if strict and errors:
         return f"--strict: nothing written because of the errors above ({counts})"
     if result.commit:
-        return f"wrote {records} ({counts}); committed {result.commit[:12]}"
+        earlier = len(result.uncommitted)
+        also = f", with {_plural(earlier, 'record')} an earlier import wrote" if earlier else ""
+        return f"wrote {records} ({counts}); committed {result.commit[:12]}{also}"
     if not result.files:
         idle = "; nothing to commit" if result.not_committed else ""
         return f"wrote 0 records ({counts}){idle}"

@@ -404,13 +404,23 @@ def refuse_foreign_unpushed(repo: GitRepo, remote: str, branch: str, tip: str | 
 
 
 def _refuse_dirty(repo: GitRepo, edit: Edit) -> None:
-    dirty = repo.dirty(sorted(edit.files))
+    # An uncommitted file that already holds exactly what the edit writes loses nothing
+    # when committed (an import reviewed with git diff, then run again with --commit).
+    dirty = [p for p in repo.dirty(sorted(edit.files)) if not _holds(repo.root, p, edit.files[p])]
     if dirty:
         raise RepoError(
             f"{', '.join(dirty)} has uncommitted changes; memkb will not commit over them",
             hint="commit or discard your edit of that file first, "
             "or pass --no-commit to edit the work tree only",
         )
+
+
+def _holds(root: Path, relpath: str, data: bytes | None) -> bool:
+    """True if the work-tree file `relpath` holds `data` (None: the file is absent)."""
+    try:
+        return data is not None and (root / relpath).read_bytes() == data
+    except OSError:
+        return data is None
 
 
 def push_with_retry(repo: GitRepo, remote: str, branch: str, checked_out: bool) -> int:
