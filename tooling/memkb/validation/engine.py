@@ -375,7 +375,9 @@ def _to_check(sources: Mapping[str, Source], cached: dict[str, Any]) -> list[tup
     return out
 
 
-Checked = dict[str, tuple[dict[str, Any] | None, list[Finding]]]
+# relpath -> (document, findings, references): the references too, since finding them
+# walks the whole document (a sixth of a cold run once parsing and schemas got fast).
+Checked = dict[str, tuple[dict[str, Any] | None, list[Finding], tuple[RefTuple, ...]]]
 # Below this many files to parse, one process does it: forking a worker and sending the
 # documents back costs more than the second core saves (see tooling/bench/README.md).
 PARALLEL_MIN_FILES = 1500
@@ -413,7 +415,11 @@ def _usable_cores() -> int:
 
 
 def _check_chunk(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checked:
-    return {relpath: check_file(relpath, raw, schemas) for relpath, raw in items}
+    checked: Checked = {}
+    for relpath, raw in items:
+        doc, findings = check_file(relpath, raw, schemas)
+        checked[relpath] = (doc, findings, refs_in(doc))
+    return checked
 
 
 def _check_chunk_in_worker(
@@ -528,8 +534,8 @@ def _check_source(
     hit = cached.get(source.relpath)
     if hit is not None and hit[0] == blob:
         return FileResult.from_cache(source.relpath, hit), hit[:4]
-    doc, findings = checked[source.relpath]
-    result = FileResult(source.relpath, blob, doc, findings, refs_in(doc))
+    doc, findings, refs = checked[source.relpath]
+    result = FileResult(source.relpath, blob, doc, findings, refs)
     return result, result.to_cache()
 
 
