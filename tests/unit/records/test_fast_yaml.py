@@ -82,7 +82,7 @@ def test_same_result_on_arbitrary_yaml_like_text(text: str) -> None:
     [
         "a: yes\n", "a: on\n", "a: 017\n", "a: 1_000\n", "a: 1e3\n", "a: 12:30\n", "a: =\n",
         "a: !custom x\n", "a: &x 1\nb: *x\n", "a: {<<: {b: 1}}\n", "a: 1\n---\nb: 2\n",
-        'a: "\\/"\n', "? [a]\n: 1\n", "a: 1\r\n", "a: x\u0085y\n",
+        'a: "\\/"\n', "? [a]\n: 1\n", "a: 1\r\n", "a: x\u0085y\n", "a: x\u2028y\n", "a: x\u2029y\n",
     ],
 )  # fmt: skip
 def test_constructs_that_differ_go_to_the_reference_reader(text: str) -> None:

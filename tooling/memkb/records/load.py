@@ -166,7 +166,7 @@ _RISKY_CHAR = re.compile(r"[!&*?%@`<\\\t\r\x00-\x08\x0b-\x1f\x7f]")  # a quick f
 _RISKY = re.compile(r"(?:^|[\s\[\{,])[!&*?%@`]|<<|[\\\t\r\x00-\x08\x0b-\x1f\x7f]", re.MULTILINE)
 _DOCUMENT_MARK = re.compile(r"\n(?:---|\.\.\.)(?:\s|$)")
 _UNPRINTABLE = re.compile(
-    r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
 # Plain words YAML 1.1 reads as booleans (or as PyYAML's `=` value tag), 1.2 as strings.
 _YAML11_WORDS = re.compile(

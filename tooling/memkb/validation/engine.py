@@ -379,7 +379,8 @@ def _to_check(sources: Mapping[str, Source], cached: dict[str, Any]) -> list[tup
 # walks the whole document (a sixth of a cold run once parsing and schemas got fast).
 Checked = dict[str, tuple[dict[str, Any] | None, list[Finding], tuple[RefTuple, ...]]]
 # Below this many files to parse, one process does it: forking a worker and sending the
-# documents back costs more than the second core saves (see tooling/bench/README.md).
+# documents back is a fixed cost a small KB does not repay. The figure is a judgement,
+# not a measured break-even (this shared machine was too busy to find one).
 PARALLEL_MIN_FILES = 1500
 
 
