@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,12 +64,23 @@ class SchemaIssue:
 class Schemas:
     """The schemas of one repository, loaded lazily and compiled once."""
 
-    def __init__(self, root: Path, *, read: Callable[[str], bytes | None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        read: Callable[[str], bytes | None] | None = None,
+        fast: bool = True,
+    ) -> None:
         """Schemas of the repository at `root`, read from disk, or through `read` (a
-        snapshot's reader: a write on a branch or a checked revision brings its own)."""
+        snapshot's reader: a write on a branch or a checked revision brings its own).
+        With `fast` (the default), a document is first checked by jsonschema-rs and only
+        a document it rejects goes through the reference engine, which explains every
+        error (see `issues`); `fast=False` uses the reference engine alone."""
         self.root = root
         self._read = read
+        self._fast = fast
         self._validators: dict[str, Draft202012Validator | None] = {}
+        self._fast_validators: dict[str, Any] = {}
 
     @cached_property
     def raw(self) -> dict[str, bytes]:
@@ -161,12 +174,34 @@ class Schemas:
             registry=_local_registry(self.root / SCHEMAS_DIR),
         )
 
+    def fast_validator(self, kind: str) -> Any | None:
+        """The jsonschema-rs validator of `kind`, or None when the reference engine must
+        judge every document: the schema has problems, or uses something whose meaning
+        in jsonschema-rs is not proven the same (see `fast_refusal`)."""
+        if kind not in self._fast_validators:
+            usable = self._fast and not self.problems[kind]
+            self._fast_validators[kind] = _compile_fast(self.document(kind)) if usable else None
+        return self._fast_validators[kind]
+
     def issues(self, kind: str, doc: dict[str, Any]) -> list[SchemaIssue]:
         """Every schema violation of `doc` against the schema of `kind` (only the derived
-        figures when the schema itself has problems: those are reported on the schema)."""
+        figures when the schema itself has problems: those are reported on the schema).
+
+        A document jsonschema-rs accepts has no schema error; one it rejects (or cannot
+        take, e.g. a non-string key) is judged again by the reference engine (jsonschema
+        with RE2), whose errors carry the paths and messages findings are made of. So the
+        fast engine only decides, never explains, and a disagreement can only cost time."""
+        derived = list(_derived_issues(doc))
+        fast = self.fast_validator(kind)
+        if fast is not None and _fast_accepts(fast, doc):
+            return derived
+        return self._reference_issues(kind, doc, derived)
+
+    def _reference_issues(
+        self, kind: str, doc: dict[str, Any], derived: list[SchemaIssue]
+    ) -> list[SchemaIssue]:
         from referencing.exceptions import Unresolvable
 
-        derived = list(_derived_issues(doc))
         derived_keys = {issue.path[0] for issue in derived}
         validator = self.validator(kind)
         try:
@@ -186,6 +221,79 @@ class Schemas:
             )
         ]
         return derived + sorted(found, key=lambda i: [str(p) for p in i.path])
+
+
+# ------------------------------------------------------ the fast engine (jsonschema-rs)
+
+# Formats the fast engine checks with the reference engine's own definition (jsonschema's
+# FORMAT_CHECKER), given to jsonschema-rs as Python functions: its built-in `date`
+# accepts 0000-01-01, which Python's datetime (and so the reference engine) refuses.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def _is_date(value: object) -> bool:
+    """jsonschema's `date` check: YYYY-MM-DD that datetime.date accepts."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return not isinstance(value, str)
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+FAST_FORMATS: dict[str, Callable[[object], bool]] = {"date": _is_date}
+# Regex syntax whose meaning differs between RE2 (the reference engine's regexes) and
+# Rust's `regex` crate (jsonschema-rs with RegexOptions, also linear-time): Unicode-aware
+# classes and word boundaries (\d matches ٣ in Rust), flags, and any non-ASCII text.
+# A schema using any of them is judged by the reference engine alone.
+_UNPROVEN_REGEX = re.compile(r"\\[dDwWsSbBpPzAQEC]|\(\?|[^\x00-\x7f]")
+
+
+def fast_refusal(schema: Any) -> str | None:
+    """Why jsonschema-rs may not decide for `schema` (None when it may): a reference to
+    another file (the fast engine is offline and has no retriever), a format outside
+    FAST_FORMATS, or a regex outside the syntax both engines read alike."""
+    for ref in _keyword_values(schema, *_REF_KEYS):
+        if not (isinstance(ref, str) and ref.startswith("#")):
+            return f"reference {ref!r} leaves the schema"
+    for name in _keyword_values(schema, "format"):
+        if name not in FAST_FORMATS:
+            return f"format {name!r} has no proven fast check"
+    for regex in _regexes(schema):
+        if _UNPROVEN_REGEX.search(regex):
+            return f"pattern {regex!r} may differ between RE2 and Rust regex"
+    return None
+
+
+def _compile_fast(schema: dict[str, Any]) -> Any | None:
+    """A jsonschema-rs draft 2020-12 validator of `schema`, or None when it may not decide
+    (fast_refusal) or cannot compile the schema. Offline, so nothing is ever fetched; its
+    regexes run on Rust's linear-time `regex` crate (RegexOptions), never fancy-regex."""
+    if fast_refusal(schema) is not None:
+        return None
+    import jsonschema_rs
+
+    try:
+        return jsonschema_rs.Draft202012Validator(
+            schema,
+            formats=dict(FAST_FORMATS),
+            validate_formats=True,
+            ignore_unknown_formats=False,
+            offline=True,
+            pattern_options=jsonschema_rs.RegexOptions(),
+        )
+    except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError):
+        return None  # the reference engine reports what is wrong, or judges alone
+
+
+def _fast_accepts(validator: Any, doc: dict[str, Any]) -> bool:
+    """Whether jsonschema-rs accepts `doc`; False when it cannot take it (a key that is
+    not a string, say), so the reference engine judges."""
+    try:
+        return bool(validator.is_valid(doc))
+    except (ValueError, TypeError, OverflowError):
+        return False
 
 
 def _inline_local_refs(schema: dict[str, Any]) -> dict[str, Any]:

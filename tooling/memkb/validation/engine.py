@@ -27,7 +27,15 @@ from memkb.kb.discover import (
     trusted_stat,
 )
 from memkb.kb.index import Index, Record
-from memkb.kb.layout import FOLDERS, KB_DIR, KINDS, VOCABULARY_FILE, location_of, record_relpath
+from memkb.kb.layout import (
+    FOLDERS,
+    KB_DIR,
+    KINDS,
+    SCHEMAS_DIR,
+    VOCABULARY_FILE,
+    location_of,
+    record_relpath,
+)
 from memkb.kb.refs import RefTuple, refs_of
 from memkb.kb.snapshot import Overlay, Snapshot, WorkTree
 from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, load_bytes
@@ -340,10 +348,14 @@ def _load_all(snapshot: Snapshot, use_cache: bool) -> list[FileResult]:
     cache_path = cache.cache_dir(snapshot.root) / _cache_file(snapshot)
     cached = _well_formed(cache.load(cache_path, fingerprint)) if use_cache else {}
     files = snapshot.files()
-    snapshot.prefetch(p for p, stat in files.items() if not _known(p, stat, snapshot, cached))
+    unknown = [p for p, stat in files.items() if not _known(p, stat, snapshot, cached)]
+    read_ns = time.time_ns()  # before any read: a file changed later is never trusted
+    snapshot.prefetch(unknown)
+    sources = {relpath: snapshot.source(relpath) for relpath in unknown}
+    checked = check_files(_to_check(sources, cached), schemas)
     results, fresh = [], {}
     for relpath, stat in files.items():
-        result, entry = _check_path(relpath, stat, snapshot, schemas, cached)
+        result, entry = _check_path(relpath, stat, sources, checked, cached, read_ns)
         results.append(result)
         fresh[relpath] = entry
     # Entries are keyed by path and checked by blob id (or a trusted stat), so content
@@ -351,6 +363,72 @@ def _load_all(snapshot: Snapshot, use_cache: bool) -> list[FileResult]:
     if use_cache and _changed(cached, fresh):
         cache.save(cache_path, fingerprint, fresh)
     return results
+
+
+def _to_check(sources: Mapping[str, Source], cached: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """The files whose content the cache does not know (by blob id): these are parsed."""
+    out = []
+    for relpath, source in sources.items():
+        hit = cached.get(relpath)
+        if source.raw is not None and (hit is None or hit[0] != cache.blob_id(source.raw)):
+            out.append((relpath, source.raw))
+    return out
+
+
+# relpath -> (document, findings, references): the references too, since finding them
+# walks the whole document (a sixth of a cold run once parsing and schemas got fast).
+Checked = dict[str, tuple[dict[str, Any] | None, list[Finding], tuple[RefTuple, ...]]]
+# Below this many files to parse, one process does it: forking a worker and sending the
+# documents back is a fixed cost a small KB does not repay. The figure is a judgement,
+# not a measured break-even (this shared machine was too busy to find one).
+PARALLEL_MIN_FILES = 1500
+
+
+def check_files(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checked:
+    """`check_file` of every (relpath, bytes), by relpath: split between this process and
+    a forked worker per other usable core when there are PARALLEL_MIN_FILES or more."""
+    workers = _usable_cores() - 1
+    if workers < 1 or len(items) < PARALLEL_MIN_FILES:
+        return _check_chunk(items, schemas)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _check_chunk(items, schemas)
+    chunks = [list(items[i :: workers + 1]) for i in range(workers + 1)]
+    schema_files = {f"{SCHEMAS_DIR}/{kind}.schema.json": raw for kind, raw in schemas.raw.items()}
+    context = multiprocessing.get_context("fork")  # the worker inherits imports: no start-up
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(_check_chunk_in_worker, chunk, str(schemas.root), schema_files)
+            for chunk in chunks[1:]
+        ]
+        checked = _check_chunk(chunks[0], schemas)
+        for future in futures:
+            checked.update(future.result())
+    return checked
+
+
+def _usable_cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _check_chunk(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checked:
+    checked: Checked = {}
+    for relpath, raw in items:
+        doc, findings = check_file(relpath, raw, schemas)
+        checked[relpath] = (doc, findings, refs_in(doc))
+    return checked
+
+
+def _check_chunk_in_worker(
+    items: Sequence[tuple[str, bytes]], root: str, schema_files: dict[str, bytes]
+) -> Checked:
+    """`_check_chunk` in a worker, with the schemas the parent read (a revision's or an
+    overlay's, which the worker could not read itself)."""
+    return _check_chunk(items, Schemas(Path(root), read=schema_files.get))
 
 
 def _cache_file(snapshot: Snapshot) -> str:
@@ -366,15 +444,21 @@ def _known(relpath: str, stat: StatKey | None, snapshot: Snapshot, cached: dict[
 
 
 def _check_path(
-    relpath: str, stat: StatKey | None, snapshot: Snapshot, schemas: Schemas, cached: dict[str, Any]
+    relpath: str,
+    stat: StatKey | None,
+    sources: Mapping[str, Source],
+    checked: Checked,
+    cached: dict[str, Any],
+    read_ns: int,
 ) -> tuple[FileResult, tuple[Any, ...]]:
-    """The file's result and cache entry; the file is not even read when its stat matches
-    a trusted one in the cache, or its blob id (known from a Git tree) the cached one."""
-    hit = cached.get(relpath)
-    if hit is not None and _known(relpath, stat, snapshot, cached):
+    """The file's result and cache entry; the file was not even read (it is not in
+    `sources`) when its stat matches a trusted one in the cache, or its blob id (known
+    from a Git tree) the cached one."""
+    source = sources.get(relpath)
+    if source is None:
+        hit = cached[relpath]
         return FileResult.from_cache(relpath, hit), hit
-    read_ns = time.time_ns()
-    result, entry = _check_source(snapshot.source(relpath), schemas, cached)
+    result, entry = _check_source(source, checked, cached)
     trusted = trusted_stat(stat, read_ns)
     return result, (*entry[:4], list(trusted) if trusted is not None else None)
 
@@ -440,9 +524,10 @@ def _changed(cached: dict[str, Any], fresh: dict[str, tuple[Any, ...]]) -> bool:
 
 
 def _check_source(
-    source: Source, schemas: Schemas, cached: dict[str, Any]
+    source: Source, checked: Checked, cached: dict[str, Any]
 ) -> tuple[FileResult, tuple[Any, ...]]:
-    """The file's result and its cache entry: from the cache when the blob id matches."""
+    """The file's result and its cache entry: from the cache when the blob id matches,
+    else from `checked` (every file the cache did not know was checked there)."""
     if source.raw is None:
         result = FileResult(source.relpath, "", None, [source.problem] if source.problem else [])
         return result, result.to_cache()
@@ -450,8 +535,8 @@ def _check_source(
     hit = cached.get(source.relpath)
     if hit is not None and hit[0] == blob:
         return FileResult.from_cache(source.relpath, hit), hit[:4]
-    doc, findings = check_file(source.relpath, source.raw, schemas)
-    result = FileResult(source.relpath, blob, doc, findings, refs_in(doc))
+    doc, findings, refs = checked[source.relpath]
+    result = FileResult(source.relpath, blob, doc, findings, refs)
     return result, result.to_cache()
 
 

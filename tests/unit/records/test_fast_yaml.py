@@ -1,0 +1,106 @@
+"""The fast YAML reader (yaml-rs behind a pre-filter) yields exactly what the reference
+reader (libyaml, YAML 1.1, our safety checks) yields: the same document and the same
+findings, on the whole broken synthetic corpus and on Hypothesis-generated texts."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import PROJECT
+from memkb.records.load import fast_readable, load_bytes
+
+if str(PROJECT) not in sys.path:  # tooling/bench is not an installed package
+    sys.path.insert(0, str(PROJECT))
+
+from tooling.bench.synth import generate_kb
+
+
+def same(fast: object, reference: object) -> bool:
+    """Equal and of the same types: repr tells 1 from 1.0 and True (== does not), and nan
+    from nan (== says they differ)."""
+    return repr(fast) == repr(reference)
+
+
+def both(text: str) -> tuple[object, object]:
+    fast, reference = (
+        load_bytes(text.encode(), "f.yaml"),
+        load_bytes(text.encode(), "f.yaml", fast=False),
+    )
+    return (fast.doc, fast.findings), (reference.doc, reference.findings)
+
+
+def test_same_documents_and_findings_on_the_broken_synthetic_corpus(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    kb = generate_kb(tmp_path_factory.mktemp("yaml") / "kb", 2000, broken_fraction=0.3, seed=3)
+    files = sorted((kb.root / "kb").rglob("*.yaml"))
+    fast_read = 0
+    for path in files:
+        raw = path.read_bytes()
+        fast, reference = load_bytes(raw, path.name), load_bytes(raw, path.name, fast=False)
+        assert same((fast.doc, fast.findings), (reference.doc, reference.findings)), path
+        fast_read += fast_readable(raw.decode("utf-8", "replace"))
+    assert fast_read >= 0.9 * len(files)  # the fast reader really is the one reading
+
+
+# Scalars YAML 1.1 and 1.2 read differently, and the constructs our rules refuse.
+TRICKY = [
+    "yes", "No", "ON", "off", "y", "n", "=", "017", "0o17", "0b101", "0x1F", "1_000", "1e3",
+    "1.5e3", "1.0e+3", ".5", "+1", "-0", "12:30", "1:20.5", "2024-01-01", "2024-01-01 10:00:00",
+    "2024-01-05-checkout-17", ".inf", "-.Inf", ".NaN", "~", "null", "true", "True", "FALSE",
+    "9007199254740993", "99999999999999999999", "!custom x", "!!python/object:os.system x",
+    "!!str 1", "&a 1", "*a", "<<", '"a\\/b"', "'it''s'", '"\\x41"', "|\n  block\n", ">\n  folded\n",
+    "[1, yes]", "{a: 1}", "a\tb", "x\u0085y", "x\u2028y", "\ufeffx", "3days", "v1.2.3",
+]  # fmt: skip
+KEYS = st.sampled_from(["kind", "id", "a", "b", "on", "017", "yes", "a b"])
+VALUES = st.one_of(
+    st.sampled_from(TRICKY), st.text(alphabet="ab:-[]{}&*!#'\"\n x1.0e_", max_size=12)
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=5), st.booleans())
+def test_same_result_on_generated_mappings(pairs: list[tuple[str, str]], listed: bool) -> None:
+    lines = [f"{key}: {value}" if not listed else f"{key}:\n  - {value}" for key, value in pairs]
+    fast, reference = both("\n".join(lines) + "\n")
+    assert same(fast, reference)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab:-[]{}&*!#'\"\n\t x1e0._,?|>%@`\\yesno"), max_size=60))
+def test_same_result_on_arbitrary_yaml_like_text(text: str) -> None:
+    fast, reference = both(text)
+    assert same(fast, reference)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: yes\n", "a: on\n", "a: 017\n", "a: 1_000\n", "a: 1e3\n", "a: 12:30\n", "a: =\n",
+        "a: !custom x\n", "a: &x 1\nb: *x\n", "a: {<<: {b: 1}}\n", "a: 1\n---\nb: 2\n",
+        'a: "\\/"\n', "? [a]\n: 1\n", "a: 1\r\n", "a: x\u0085y\n", "a: x\u2028y\n", "a: x\u2029y\n",
+    ],
+)  # fmt: skip
+def test_constructs_that_differ_go_to_the_reference_reader(text: str) -> None:
+    assert not fast_readable(text)
+    fast, reference = both(text)
+    assert same(fast, reference)
+
+
+def test_plain_records_take_the_fast_reader() -> None:
+    text = "kind: outcome\nid: 2024-01-05-checkout-17\ndate: 2024-01-05\nquality: 0.85\ndays: 12\n"
+    assert fast_readable(text)
+    assert both(text)[0] == (
+        {
+            "kind": "outcome",
+            "id": "2024-01-05-checkout-17",
+            "date": "2024-01-05",
+            "quality": 0.85,
+            "days": 12,
+        },
+        [],
+    )

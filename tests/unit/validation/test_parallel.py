@@ -1,0 +1,50 @@
+"""A cold validate split over processes finds exactly what one process finds."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT
+from memkb.validation import engine
+from memkb.validation.engine import validate_repo
+
+if str(PROJECT) not in sys.path:  # tooling/bench is not an installed package
+    sys.path.insert(0, str(PROJECT))
+
+from tooling.bench.synth import generate_kb
+
+TODAY = date(2026, 1, 1)
+
+
+def test_parallel_and_serial_runs_find_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb = generate_kb(tmp_path / "kb", 400, broken_fraction=0.2, seed=5)
+    monkeypatch.setattr(engine, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 10**9)
+    serial = validate_repo(kb.root, use_cache=False, today=TODAY)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 10)
+    parallel = validate_repo(kb.root, use_cache=False, today=TODAY)
+    assert parallel.findings == serial.findings
+    assert len(serial.findings) >= len(kb.broken)  # a broken KB: the comparison is not empty
+    assert (parallel.files, parallel.records) == (serial.files, serial.records)
+
+
+def test_a_worker_judges_with_the_snapshots_schemas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker gets the schema bytes the parent read (an overlay's here), not disk's."""
+    kb = generate_kb(tmp_path / "kb", 100, seed=6)
+    schema = (kb.root / "schemas/pattern.schema.json").read_text()
+    stricter = schema.replace('"properties": {', '"maxProperties": 1, "properties": {', 1)
+    assert stricter != schema
+    overlay = {"schemas/pattern.schema.json": stricter.encode()}
+    monkeypatch.setattr(engine, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 10)
+    result = validate_repo(kb.root, overlay=overlay, use_cache=False, today=TODAY)
+    flagged = {f.path for f in result.findings if f.code == "KB201"}
+    assert len(flagged) == kb.counts["pattern"]
