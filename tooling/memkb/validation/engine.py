@@ -387,8 +387,13 @@ PARALLEL_MIN_FILES = 1500
 def check_files(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checked:
     """`check_file` of every (relpath, bytes), by relpath: split between this process and
     a forked worker per other usable core when there are PARALLEL_MIN_FILES or more."""
+    import threading
+
     workers = _usable_cores() - 1
-    if workers < 1 or len(items) < PARALLEL_MIN_FILES:
+    # fork() copies only the calling thread: in a threaded process (the MCP server, a
+    # readahead) a lock held by another thread would stay held in the child forever.
+    threaded = threading.active_count() > 1
+    if workers < 1 or len(items) < PARALLEL_MIN_FILES or threaded:
         return _check_chunk(items, schemas)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
