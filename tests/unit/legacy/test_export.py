@@ -37,7 +37,7 @@ key_droids: [security-auditor]
 OUTCOMES = {
     "kb/outcomes/2025/2025-02-01-shop-one.yaml": """\
 kind: outcome
-schema_version: 1
+schema_version: 2
 id: 2025-02-01-shop-one
 project: Shop One
 date: 2025-02-01
@@ -60,7 +60,7 @@ notes: Went live on time.
 """,
     "kb/outcomes/2025/2025-03-01-second-shop.yaml": """\
 kind: outcome
-schema_version: 1
+schema_version: 2
 id: 2025-03-01-second-shop
 project: Shop Two
 date: 2025-03-01
