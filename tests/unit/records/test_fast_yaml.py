@@ -4,6 +4,7 @@ findings, on the whole broken synthetic corpus and on Hypothesis-generated texts
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -104,3 +105,40 @@ def test_plain_records_take_the_fast_reader() -> None:
         },
         [],
     )
+
+
+def test_records_read_in_thread_after_thread_do_not_crash_the_process() -> None:
+    """yaml-rs 0.1.6 segfaults when it was first imported in a thread that has ended and
+    another thread calls it (the MCP server's worker threads): only the main thread imports
+    it; until it has, other threads read with the reference reader."""
+    code = (
+        "import threading\n"
+        "def work():\n"
+        "    from memkb.records import load\n"
+        "    raw = b'kind: outcome\\ndate: 2025-01-01\\noutcome: success\\n'\n"
+        "    for _ in range(500):\n"
+        "        assert load.load_bytes(raw, 'kb/x.yaml').doc is not None\n"
+        "for _ in range(4):\n"
+        "    t = threading.Thread(target=work); t.start(); t.join()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+
+
+def test_threads_use_yaml_rs_once_the_main_thread_imported_it() -> None:
+    code = (
+        "import sys, threading\n"
+        "from memkb.records import load\n"
+        "assert load.fast_yaml() is not None\n"
+        "raw = b'kind: outcome\\ndate: 2025-01-01\\noutcome: success\\n'\n"
+        "def work():\n"
+        "    assert load.fast_yaml() is sys.modules['yaml_rs']\n"
+        "    for _ in range(500):\n"
+        "        assert load.load_bytes(raw, 'kb/x.yaml').doc is not None\n"
+        "for _ in range(4):\n"
+        "    t = threading.Thread(target=work); t.start(); t.join()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr

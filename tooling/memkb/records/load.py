@@ -17,6 +17,7 @@ reader (docs/validation.md, "Two YAML readers").
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -201,14 +202,32 @@ def fast_readable(text: str) -> bool:
     return all(_SAFE_NUMBER.fullmatch(m.group(1)) for m in _NUMBERISH.finditer(text))
 
 
+_FAST_YAML: Any = None  # the yaml_rs module, once the main thread imported it
+
+
+def fast_yaml() -> Any | None:
+    """The yaml_rs module where it is safe to call it, else None (the reference reader
+    reads instead). yaml-rs 0.1.6 crashes the process (SIGSEGV) when it was first imported
+    in a thread that has since ended and another thread calls it; so only the main thread,
+    which lives as long as the process, imports it, and other threads use it after that
+    (the MCP server and the history's read-ahead call this first in the main thread)."""
+    global _FAST_YAML
+    if _FAST_YAML is None and threading.current_thread() is threading.main_thread():
+        import yaml_rs
+
+        _FAST_YAML = yaml_rs
+    return _FAST_YAML
+
+
 def _fast_doc(text: str) -> dict[str, Any] | None:
     """The document yaml-rs reads from `text`, or None when the reference reader must
     read it: the pre-filter refuses it, yaml-rs fails, or the result is not a mapping of
     string keys within MAX_DEPTH and ±MAX_INT (the reference reader's findings)."""
     if not fast_readable(text):
         return None
-    import yaml_rs  # imported only when a file is parsed: a warm run never pays for it
-
+    yaml_rs = fast_yaml()
+    if yaml_rs is None:
+        return None
     try:
         doc = yaml_rs.loads(text, parse_datetime=False)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, OverflowError):

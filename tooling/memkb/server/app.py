@@ -267,4 +267,7 @@ def _text(memory: Memory, read: Callable[[], str]) -> str:
 
 def serve(memory: Memory) -> None:
     """Serve `memory` over stdio until the client closes the connection."""
+    from memkb.records.load import fast_yaml
+
+    fast_yaml()  # in the main thread, so the tools' threads may use yaml-rs (see there)
     build_server(memory).run("stdio")
