@@ -4,6 +4,8 @@ on the whole broken synthetic corpus, the bundled KB, and Hypothesis-generated t
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +175,21 @@ def test_a_plain_record_is_read_by_yaml_rs_as_libyaml_reads_it() -> None:
         "planned_days": 12,
         "actual_days": -3,
     }
+
+
+def test_records_parsed_in_thread_after_thread_do_not_crash_the_process() -> None:
+    """yaml-rs 0.1.6 segfaults when it was first imported in a thread that has ended and
+    another thread calls it; memkb.history.blobs imports it in the importing thread."""
+    code = (
+        "import threading\n"
+        "from memkb.history import blobs\n"
+        "raw = b'kind: outcome\\ndate: 2025-01-01\\noutcome: success\\n'\n"
+        "def work():\n"
+        "    for _ in range(500):\n"
+        "        assert blobs._yaml_rs_doc(raw) is not None\n"
+        "for _ in range(4):\n"
+        "    t = threading.Thread(target=work); t.start(); t.join()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+import yaml_rs  # here, not in the function: see _yaml_rs_doc
 from yaml.constructor import SafeConstructor
 
 from memkb.gitio.log import Progress
@@ -135,8 +136,9 @@ def _yaml_rs_doc(raw: bytes) -> dict[str, Any] | None:
         return None
     if not text.isascii() and _UNPRINTABLE.search(text):
         return None
-    import yaml_rs  # imported only when a record is parsed: a warm run never pays for it
-
+    # yaml_rs is imported with this module (2 ms), never lazily in here: imported first in
+    # a thread (the ReadAhead's), yaml-rs 0.1.6 crashes the process (SIGSEGV) when a later
+    # thread calls it after that one ended (tests/unit/history/test_blobs.py).
     try:
         doc = yaml_rs.loads(text, parse_datetime=False)
     except Exception:  # any refusal or failure: the reference reader decides
