@@ -43,7 +43,9 @@ class Replay:
         self.last_changed: dict[tuple[str, str], int] = {}
         self.content: dict[tuple[str, str], str] = {}  # (kind, id) -> last blob seen
         self.recorded: dict[str, tuple[int, int]] = {}  # outcome id -> (index, patterns)
-        self.pattern_events: dict[str, list[tuple[int, str | None]]] = {}
+        # pattern id -> (commit indexes, blob after each): two lists, so that looking a
+        # version up is a bisect in C (a key function costs a Python call per step)
+        self.pattern_events: dict[str, tuple[list[int], list[str | None]]] = {}
         self.pattern_paths = 0
         self.where: dict[str, tuple[str, str]] = {}  # path -> (kind, id) of record paths
         self.built: dict[tuple[str, str], Outcome] = {}  # (id, blob) -> Outcome, see evidence
@@ -81,15 +83,21 @@ class Replay:
                 self.content[key] = blob
         if key[0] == "pattern":
             self.pattern_paths += (blob is not None) - existed
-            self.pattern_events.setdefault(key[1], []).append((self.index, blob))
+            events = self.pattern_events.get(key[1])
+            if events is None:
+                events = self.pattern_events[key[1]] = ([], [])
+            events[0].append(self.index)
+            events[1].append(blob)
         elif key[0] == "outcome" and blob is not None:
             added.append(key[1])
 
     def pattern_blob_at(self, pid: str, index: int) -> str | None:
         """Blob of pattern `pid` after commit `index`, None if it did not exist then."""
-        events = self.pattern_events.get(pid, [])
-        pos = bisect.bisect_right(events, index, key=lambda e: e[0])
-        return events[pos - 1][1] if pos else None
+        events = self.pattern_events.get(pid)
+        if events is None:
+            return None
+        pos = bisect.bisect_right(events[0], index)
+        return events[1][pos - 1] if pos else None
 
 
 def evidence(

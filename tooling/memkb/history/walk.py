@@ -33,14 +33,7 @@ def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> 
     # Any cached commit or tip ends the walk: its own first-parent history is known
     # (a branch forked from main stops where it left main). Usually one is a few
     # commits back, so look there before listing the whole line.
-    def known(sha: str) -> bool:
-        return sha in cache.tips or sha in cache.commits
-
-    line = git(root, "rev-list", "--first-parent", "-n", "64", tip).split()
-    if not any(known(sha) for sha in line) and len(line) == 64:
-        line = git(root, "rev-list", "--first-parent", tip).split()
-    base = next((sha for sha in line if known(sha)), None)
-    expected = line.index(base) if base else len(line)
+    base, expected = _base_of(root, cache, tip, progress is not None)
     args = [
         "log",
         "--first-parent",
@@ -59,6 +52,28 @@ def _walk_new(root: Path, cache: Cache, tip: str, progress: Progress | None) -> 
         cache.commits[sha] = Commit(sha, prev, ts, changes)
         prev = sha
     cache.tips[tip] = prev
+
+
+def _base_of(root: Path, cache: Cache, tip: str, counted: bool) -> tuple[str | None, int]:
+    """The newest cached commit on `tip`'s first-parent line (None: walk it all), and how
+    many commits lie above it (for progress: on an empty cache 0 unless `counted`).
+
+    An empty cache knows no commit: listing the line to find none would cost two git
+    processes and 10,000 lines before the walk starts, so only a count is asked for, and
+    only when progress is shown."""
+    if not cache.tips and not cache.commits:
+        if not counted:
+            return None, 0
+        return None, int(git(root, "rev-list", "--first-parent", "--count", tip).strip())
+
+    def known(sha: str) -> bool:
+        return sha in cache.tips or sha in cache.commits
+
+    line = git(root, "rev-list", "--first-parent", "-n", "64", tip).split()
+    if not any(known(sha) for sha in line) and len(line) == 64:
+        line = git(root, "rev-list", "--first-parent", tip).split()
+    base = next((sha for sha in line if known(sha)), None)
+    return base, line.index(base) if base else len(line)
 
 
 def _stream(
