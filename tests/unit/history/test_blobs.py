@@ -179,10 +179,13 @@ def test_a_plain_record_is_read_by_yaml_rs_as_libyaml_reads_it() -> None:
 
 def test_records_parsed_in_thread_after_thread_do_not_crash_the_process() -> None:
     """yaml-rs 0.1.6 segfaults when it was first imported in a thread that has ended and
-    another thread calls it; memkb.history.blobs imports it in the importing thread."""
+    another thread calls it; the main thread imports it (memkb.records.load.fast_yaml, as
+    the ReadAhead does before its thread starts)."""
     code = (
         "import threading\n"
         "from memkb.history import blobs\n"
+        "from memkb.records.load import fast_yaml\n"
+        "fast_yaml()\n"
         "raw = b'kind: outcome\\ndate: 2025-01-01\\noutcome: success\\n'\n"
         "def work():\n"
         "    for _ in range(500):\n"

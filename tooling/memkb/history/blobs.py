@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-import yaml_rs  # here, not in the function: see _yaml_rs_doc
 from yaml.constructor import SafeConstructor
 
 from memkb.gitio.log import Progress
 from memkb.gitio.objects import BlobReader
 from memkb.history.store import Cache
-from memkb.records.load import MAX_DEPTH, MAX_FILE_BYTES, MAX_INT, KbLoader, load_bytes
+from memkb.records.load import MAX_DEPTH, MAX_FILE_BYTES, MAX_INT, KbLoader, fast_yaml, load_bytes
 
 
 def record_doc(raw: bytes, path: str) -> Any:
@@ -147,9 +146,12 @@ def _yaml_rs_doc(raw: bytes) -> dict[str, Any] | None:
         return None
     if not text.isascii() and _UNPRINTABLE.search(text):
         return None
-    # yaml_rs is imported with this module (2 ms), never lazily in here: imported first in
-    # a thread (the ReadAhead's), yaml-rs 0.1.6 crashes the process (SIGSEGV) when a later
-    # thread calls it after that one ended (tests/unit/history/test_blobs.py).
+    # Through fast_yaml: the main thread imports yaml-rs, since imported in a thread that
+    # ends (the ReadAhead's), yaml-rs 0.1.6 crashes the process (SIGSEGV) when a later
+    # thread calls it (tests/unit/history/test_blobs.py).
+    yaml_rs = fast_yaml()
+    if yaml_rs is None:
+        return None
     try:
         doc = yaml_rs.loads(text, parse_datetime=False)
     except Exception:  # any refusal or failure: the reference reader decides

@@ -16,6 +16,7 @@ from memkb.history.blobs import ensure_facts
 from memkb.history.replay import record_key
 from memkb.history.store import Cache
 from memkb.kb.layout import KB_DIR
+from memkb.records.load import fast_yaml
 
 
 def tip_records(root: Path, tip: str) -> dict[str, tuple[str, str]]:
@@ -39,6 +40,7 @@ class ReadAhead:
         self.cache, self.progress = cache, progress
         self.walked = False
         self.error: BaseException | None = None
+        fast_yaml()  # yaml-rs imported here, in the caller's thread, never in ours
         self.thread = threading.Thread(target=self._run, args=(root, tip), daemon=True)
         self.thread.start()
 

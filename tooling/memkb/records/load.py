@@ -132,7 +132,7 @@ def load_bytes(raw: bytes, path: str, *, fast: bool = True) -> Loaded:
                 error(path, "KB108", "file is empty", hint="write a record or delete the file")
             ],
         )
-    fast_doc = _fast_doc(text) if fast else None
+    fast_doc = fast_document(text) if fast else None
     if fast_doc is not None:
         return Loaded(doc=fast_doc, text=text)
     tabs = _tab_findings(text, path)
@@ -188,6 +188,11 @@ _SAFE_NUMBER = re.compile(
 )
 
 
+# A plain token starting with an underscore: yaml-rs drops underscores in numbers and
+# reads `_1`, `__1`, `-_1` and `_.5` as numbers; YAML 1.1 reads them as strings.
+_UNDERSCORE_START = re.compile(r"(?:^|[\s\[\{,:])[-+]?_", re.MULTILINE)
+
+
 def fast_readable(text: str) -> bool:
     """Whether yaml-rs reads `text` to the document the reference reader would: no risky
     construct, no YAML 1.1 word, and every number-like token a plain decimal or a date."""
@@ -198,6 +203,8 @@ def fast_readable(text: str) -> bool:
     if not text.isascii() and _UNPRINTABLE.search(text):
         return False
     if _YAML11_WORDS.search(text):
+        return False
+    if "_" in text and _UNDERSCORE_START.search(text):
         return False
     return all(_SAFE_NUMBER.fullmatch(m.group(1)) for m in _NUMBERISH.finditer(text))
 
@@ -219,7 +226,7 @@ def fast_yaml() -> Any | None:
     return _FAST_YAML
 
 
-def _fast_doc(text: str) -> dict[str, Any] | None:
+def fast_document(text: str) -> dict[str, Any] | None:
     """The document yaml-rs reads from `text`, or None when the reference reader must
     read it: the pre-filter refuses it, yaml-rs fails, or the result is not a mapping of
     string keys within MAX_DEPTH and ±MAX_INT (the reference reader's findings)."""
