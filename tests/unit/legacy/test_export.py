@@ -338,3 +338,33 @@ def test_a_synthetic_kb_of_200_records_round_trips_byte_for_byte(tmp_path: Path)
     git(target, "commit", "-q", "-m", "import")
     before, after = history.report(source), history.report(target)
     assert [_figures(r) for r in after["patterns"]] == [_figures(r) for r in before["patterns"]]
+
+
+def test_a_sections_export_reimports_its_knowledge_without_its_figures(
+    rich_repo: Path, tmp_path: Path
+) -> None:
+    """The sections shape is a view: its text fields come back, while its derived rates
+    and counts (posteriors of the exporting KB's outcomes) never become priors."""
+    export = export_legacy(rich_repo, shape="sections")
+    texts = {name: render(body) for name, body in export.documents.items()}
+    write_export(tmp_path / "out", "sections", texts)
+    target = make_kb_repo(tmp_path / "again", with_kb=False)
+    shutil.copy(BUNDLED_KB / "vocabulary.yaml", target / "kb" / "vocabulary.yaml")
+    result = import_legacy(target, tmp_path / "out")
+    assert result.ok, result.findings
+    before, after = records(rich_repo), records(target)
+    pattern, failure = "ecommerce_security_first", "payment_webhook_timeout"
+    for path in (f"kb/patterns/{pattern}.yaml", f"kb/failures/{failure}.yaml"):
+        for field in ("description", "domains", "phases", "key_droids", "best_practices"):
+            # (a record without a description comes back with an empty one)
+            assert (after[path].get(field) or None) == before[path].get(field), (path, field)
+    assert (
+        after[f"kb/failures/{failure}.yaml"]["warning_signs"]
+        == (before[f"kb/failures/{failure}.yaml"]["warning_signs"])
+    )
+    patterns = [doc for path, doc in after.items() if "/patterns/" in path]
+    assert patterns and all("prior" not in doc for doc in patterns)
+    assert all("times_used" not in doc.get("legacy", {}).get("extra", {}) for doc in patterns)
+    notes = [f.message for f in result.findings if f.code == "KB607"]
+    assert any("exported by memkb" in note for note in notes)
+    assert not [f for f in result.findings if f.code == "KB622" and "'format'" in f.message]

@@ -97,6 +97,8 @@ def _failure(doc: dict[str, Any], row: dict[str, Any], total: int) -> dict[str, 
         "solutions": strs(doc.get("prevention_strategies")),
         "occurrences": met,
         "recovery_rate": row.get("recovery_rate"),
+        "domains": strs(doc.get("domains")),
+        "phases": strs(doc.get("phases")),
         "status": doc.get("status", "active"),
     }
 

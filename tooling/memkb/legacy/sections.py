@@ -16,9 +16,17 @@ from memkb.legacy.convert import Draft, Run
 from memkb.legacy.derived import report_header, report_section
 from memkb.legacy.mapping import convert_entry, guess_kind
 from memkb.legacy.shapes import ENTRY_LISTS, HEADER_FIELDS, LegacyFile, Shape
-from memkb.legacy.source import LegacyPath
+from memkb.legacy.source import EXPORT_FORMAT, LegacyPath
 
 __all__ = ["read_sections"]
+
+# In a file memkb exported (`format`: EXPORT_FORMAT), these figures are derived from the
+# exporting KB's outcomes (posteriors, counts, dates): as priors or extras they would
+# count that evidence again, so they are left out (one KB607 names them).
+EXPORTED_FIGURES = frozenset(
+    {"success_rate", "failure_rate", "times_used", "last_used", "projects", "occurrences",
+     "recovery_rate"}
+)  # fmt: skip
 
 
 def read_sections(run: Run, block: int, data: Any, file: LegacyFile) -> list[Draft]:
@@ -29,16 +37,38 @@ def read_sections(run: Run, block: int, data: Any, file: LegacyFile) -> list[Dra
     header = {k: v for k, v in data.items() if k in HEADER_FIELDS}
     if header:
         report_header(run, header, (block, next(iter(header))))
+    exported = data.get("format") == EXPORT_FORMAT
     drafts: list[Draft] = []
     for name, value in data.items():
         where: LegacyPath = (block, name)
         if name in HEADER_FIELDS:
             continue
-        if name in ENTRY_LISTS and isinstance(value, list):
+        if exported and name == "format":
+            _exported_note(run, where)
+        elif name in ENTRY_LISTS and isinstance(value, list):
+            if exported:
+                value = [_without_figures(item) for item in value]
             drafts += _entries(run, name, value, where, file)
         else:
             report_section(run, name, value, where)
     return drafts
+
+
+def _exported_note(run: Run, where: LegacyPath) -> None:
+    run.report(
+        "KB607",
+        f"file exported by memkb ({EXPORT_FORMAT}): its {', '.join(sorted(EXPORTED_FIGURES))} "
+        "are derived from the exporting memory's outcomes and are not imported",
+        where,
+        key=True,
+        severity=Severity.WARNING,
+    )
+
+
+def _without_figures(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    return {k: v for k, v in item.items() if k not in EXPORTED_FIGURES}
 
 
 def _entries(
