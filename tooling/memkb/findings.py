@@ -61,6 +61,24 @@ def warning(
     return Finding(path, line, col, Severity.WARNING, code, message, hint)
 
 
+def is_finding_tuple(data: object) -> bool:
+    """True when `data` has the shape of `Finding.as_tuple()`, so `Finding.from_tuple` can
+    read it: what a cache must prove before its findings are trusted."""
+    return (
+        isinstance(data, tuple)
+        and len(data) == 7
+        and all(isinstance(v, str) for v in data[3:6])
+        and data[3] in _SEVERITIES
+        and isinstance(data[0], str)
+        and type(data[1]) is int
+        and type(data[2]) is int
+        and (data[6] is None or isinstance(data[6], str))
+    )
+
+
+_SEVERITIES = frozenset(s.value for s in Severity)
+
+
 def has_errors(findings: list[Finding]) -> bool:
     """True when any finding is an error (warnings alone do not fail a run)."""
     return any(f.severity is Severity.ERROR for f in findings)

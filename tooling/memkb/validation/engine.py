@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memkb import cachefile as cache
-from memkb._version import __version__
-from memkb.findings import Finding, Severity, has_errors
+from memkb.findings import Finding, Severity, has_errors, is_finding_tuple
 from memkb.kb.discover import (
     Source,
     StatKey,
@@ -38,13 +37,16 @@ from memkb.kb.layout import (
 )
 from memkb.kb.refs import RefTuple, refs_of
 from memkb.kb.snapshot import Overlay, Snapshot, WorkTree
-from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES, load_bytes
-from memkb.records.schema import Schemas
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
-from memkb.rules.locate import locate
 from memkb.rules.perfile import file_name
 from memkb.rules.selection import Selection
+from memkb.validation import warm
+
+# The YAML loader, the schemas and the locator (PyYAML) are imported where a file is
+# judged: a warm run answered by the seal (memkb.validation.warm) needs none of them.
+if TYPE_CHECKING:
+    from memkb.records.schema import Schemas
 
 CACHE_FILE = "validate.cache"
 ADVICE_CACHE_FILE = "expectations.cache"  # KB701 issues, keyed by every file's blob id
@@ -107,12 +109,21 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class ValidationResult:
-    """Findings of a run, sorted by place, and the numbers behind the summary line."""
+    """Findings of a run, sorted by place, and the numbers behind the summary line.
+    `index` holds the records judged; a run answered by the sealed answer (nothing
+    changed) builds it on first use, from the per-file cache."""
 
     findings: list[Finding] = field(default_factory=list)
     files: int = 0
     records: int = 0
-    index: Index = field(default_factory=Index)
+    built_index: Index | None = field(default=None, repr=False)
+    index_loader: Callable[[], Index] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def index(self) -> Index:
+        if self.built_index is None:
+            self.built_index = self.index_loader() if self.index_loader else Index()
+        return self.built_index
 
     @property
     def ok(self) -> bool:
@@ -165,22 +176,40 @@ def validate(
     With `only` (root-relative paths), findings are limited to those files (cross-file
     ones too), judged against the whole KB; `selection` drops ignored codes. Raises
     RepoError for missing schemas."""
-    results = _load_all(snapshot, use_cache)
-    index = build_index(results)
-    advice = _expectations(snapshot, results, index, use_cache)
-    result = _judge(results, index, snapshot, today, per_file=only, cross_file=only, advice=advice)
-    result = _with_schema_problems(result, Schemas(snapshot.root, read=snapshot.read))
+    today = today or date.today()
+    files = snapshot.files()
+    # Only the work tree has stat keys to prove that nothing changed (memkb.validation.warm).
+    sealable = use_cache and type(snapshot) is WorkTree
+    key = warm.answer_key(snapshot.root, files, today) if sealable else None
+    answer = warm.load_answer(snapshot.root, key) if key is not None else None
+    if answer is not None:
+        result = _result(answer, only, loader=lambda: build_index(_load_all(snapshot, True)[0]))
+    else:
+        from memkb.records.schema import Schemas
+
+        results, trusted = _load_all(snapshot, use_cache, files)
+        index = build_index(results)
+        advice = _expectations(snapshot, results, index, use_cache)
+        schemas = Schemas(snapshot.root, read=snapshot.read)
+        answer = _judge(results, index, snapshot, today, schemas, advice=advice)
+        if key is not None and trusted:
+            warm.save_answer(snapshot.root, key, answer)
+        result = _result(answer, only, index=index)
     if selection is not None:  # after the cache: ignoring a code never invalidates it
         result.findings = selection.apply(result.findings)
     return result
 
 
-def _with_schema_problems(result: ValidationResult, schemas: Schemas) -> ValidationResult:
-    """`result` plus the findings about the schema files (whose records went unjudged)."""
-    problems = schemas.findings()
-    if problems:
-        result.findings = sorted(set(result.findings + problems))
-    return result
+def _result(
+    answer: warm.Answer,
+    only: Collection[str] | None,
+    *,
+    index: Index | None = None,
+    loader: Callable[[], Index] | None = None,
+) -> ValidationResult:
+    """The result of a run over `only` (None: every file), with the index built or the
+    function that builds it."""
+    return ValidationResult(answer.findings(only), answer.files, answer.records, index, loader)
 
 
 def _expectations(
@@ -229,22 +258,27 @@ def _judge(
     index: Index,
     snapshot: Snapshot,
     today: date | None,
+    schemas: Schemas,
     *,
-    per_file: set[str] | None = None,
     cross_file: Collection[str] | None = None,
     advice: list[Issue] | None = None,
-) -> ValidationResult:
-    """Run the collection rules over `index` and gather every finding, keeping per-file
-    findings of `per_file` only and collection findings of `cross_file` only (None: all).
-    `advice` holds the broken expectations (KB701), judged on the whole KB."""
+) -> warm.Answer:
+    """Run the collection rules over `index` and gather every finding: the per-file ones of
+    `results`, the collection ones of `cross_file` only (None: all, located) and those
+    about the schema files themselves (whose records went unjudged). `advice` holds the
+    broken expectations (KB701), judged on the whole KB."""
+    from memkb.rules.locate import locate
+
     ctx = RunContext(today or date.today())
     found = [issue for rule in COLLECTION_RULES for issue in rule(index, ctx)]
     found += advice or []
     issues = [i for i in found if cross_file is None or i.relpath in cross_file]
-    findings = [f for r in results if per_file is None or r.relpath in per_file for f in r.findings]
-    findings += locate(issues, snapshot.read)
-    return ValidationResult(
-        sorted(set(findings)), len(results), sum(r.doc is not None for r in results), index
+    return warm.Answer(
+        {r.relpath: tuple(r.findings) for r in results},
+        tuple(locate(issues, snapshot.read)),
+        tuple(schemas.findings()),
+        len(results),
+        sum(r.doc is not None for r in results),
     )
 
 
@@ -270,6 +304,8 @@ def validate_changes(
     folders' listings are read, from `base` (the snapshot the write lands on). A deletion
     or a vocabulary change can break other records, so those fall back to validating the
     whole of `base` with the changes applied (findings then cover the whole KB)."""
+    from memkb.records.schema import Schemas
+
     after = Overlay(base, overlay)
     if any(raw is None for raw in overlay.values()) or VOCABULARY_FILE in overlay:
         return validate(after, today=today)
@@ -278,7 +314,8 @@ def validate_changes(
         _fresh_result(relpath, raw, schemas) for relpath, raw in overlay.items() if raw is not None
     ]
     index = build_index([*_neighbours(base, written), *written])
-    return _with_schema_problems(_judge(written, index, after, today, cross_file=overlay), schemas)
+    answer = _judge(written, index, after, today, schemas, cross_file=overlay)
+    return _result(answer, None, index=index)
 
 
 def _fresh_result(relpath: str, raw: bytes, schemas: Schemas) -> FileResult:
@@ -296,6 +333,8 @@ def _neighbours(view: Snapshot, written: list[FileResult]) -> list[FileResult]:
         for target, value, _ in r.refs
         if target in FOLDERS and _is_plain_id(value)
     }
+    from memkb.records.load import load_bytes
+
     out, skip = [], own | referenced
     for relpath in sorted(referenced | {VOCABULARY_FILE}):
         raw = view.read(relpath) if relpath not in own else None
@@ -317,6 +356,8 @@ def _is_plain_id(value: str) -> bool:
 def index_of(snapshot: Snapshot) -> Index:
     """Every loadable record of `snapshot` with its whole document (files that fail to
     parse are left out). Parses without schema checks; `validate` judges the KB."""
+    from memkb.records.load import load_bytes
+
     files = list(snapshot.files())
     snapshot.prefetch(files)
     results = []
@@ -340,14 +381,23 @@ def build_index(results: Iterable[FileResult]) -> Index:
     return index
 
 
-def _load_all(snapshot: Snapshot, use_cache: bool) -> list[FileResult]:
+def _load_all(
+    snapshot: Snapshot, use_cache: bool, files: dict[str, StatKey | None] | None = None
+) -> tuple[list[FileResult], bool]:
+    """Every file's result (from the cache where it answers), and whether every file's stat
+    was trusted (so an answer keyed by `files`, the stats scanned before any read, holds)."""
+    from memkb.records.load import MAX_EXPANDED_NODES, MAX_FILE_BYTES
+    from memkb.records.schema import Schemas
+
     schemas = Schemas(snapshot.root, read=snapshot.read)
+    # The code signature, not only the version: an edited rule must not meet old results.
     fingerprint = (
-        f"{__version__}:{CACHE_FORMAT}:{schemas.fingerprint}:{MAX_FILE_BYTES}:{MAX_EXPANDED_NODES}"
+        f"{warm.code_signature()}:{CACHE_FORMAT}:{schemas.fingerprint}:{MAX_FILE_BYTES}:"
+        f"{MAX_EXPANDED_NODES}"
     )
     cache_path = cache.cache_dir(snapshot.root) / _cache_file(snapshot)
     cached = _well_formed(cache.load(cache_path, fingerprint)) if use_cache else {}
-    files = snapshot.files()
+    files = snapshot.files() if files is None else files
     unknown = [p for p, stat in files.items() if not _known(p, stat, snapshot, cached)]
     read_ns = time.time_ns()  # before any read: a file changed later is never trusted
     snapshot.prefetch(unknown)
@@ -362,7 +412,7 @@ def _load_all(snapshot: Snapshot, use_cache: bool) -> list[FileResult]:
     # from an overlay is as cacheable as content on disk.
     if use_cache and _changed(cached, fresh):
         cache.save(cache_path, fingerprint, fresh)
-    return results
+    return results, all(entry[4] is not None for entry in fresh.values())
 
 
 def _to_check(sources: Mapping[str, Source], cached: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -433,6 +483,8 @@ def _check_chunk_in_worker(
 ) -> Checked:
     """`_check_chunk` in a worker, with the schemas the parent read (a revision's or an
     overlay's, which the worker could not read itself)."""
+    from memkb.records.schema import Schemas
+
     return _check_chunk(items, Schemas(Path(root), read=schema_files.get))
 
 
@@ -485,7 +537,7 @@ def _entry_ok(entry: Any) -> bool:
         and isinstance(refs, tuple)
         and all(map(_is_ref, refs))
         and isinstance(findings, tuple)
-        and all(map(_is_finding, findings))
+        and all(map(is_finding_tuple, findings))
         and (stat is None or (isinstance(stat, list) and all(type(n) is int for n in stat)))
     )
     return bool(ok)
@@ -503,22 +555,6 @@ def _is_ref(ref: object) -> bool:
         and _is_str(ref[1])
         and isinstance(ref[2], tuple)
         and all(isinstance(step, str | int) for step in ref[2])
-    )
-
-
-_SEVERITIES = frozenset(s.value for s in Severity)
-
-
-def _is_finding(data: object) -> bool:
-    return (
-        isinstance(data, tuple)
-        and len(data) == 7
-        and all(map(_is_str, data[3:6]))
-        and data[3] in _SEVERITIES
-        and _is_str(data[0])
-        and type(data[1]) is int
-        and type(data[2]) is int
-        and (data[6] is None or _is_str(data[6]))
     )
 
 
@@ -550,6 +586,9 @@ def check_file(
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
     """Load one file and run every per-file rule: YAML, schema, place. Returns the document
     (None if it cannot be used) and the findings, located."""
+    from memkb.records.load import load_bytes
+    from memkb.rules.locate import locate
+
     loaded = load_bytes(raw, relpath)
     if loaded.doc is None:
         named = FileContext(relpath, location_of(relpath).kind, {}, "")
