@@ -27,6 +27,7 @@ import cProfile
 import io
 import os
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -118,6 +119,16 @@ def timed(action: Callable[[Path, int], object], root: Path, n: int) -> float:
     return time.perf_counter() - start
 
 
+# CPU seconds (user + system, git children included) of each `memkb record` process, by
+# (executable, KB size): less swayed than wall time by other load on a shared machine.
+CPU: dict[tuple[Path, int], list[float]] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cli_write(root: Path, n: int, memkb: Path = MEMKB) -> None:
     args = [
         "record",
@@ -132,7 +143,10 @@ def cli_write(root: Path, n: int, memkb: Path = MEMKB) -> None:
         "--repo",
         str(root),
     ]
+    before = _children_cpu()
     subprocess.run([str(memkb), *args], check=True, capture_output=True)
+    size = int(Path(root).name.removeprefix("kb"))
+    CPU.setdefault((memkb, size), []).append(_children_cpu() - before)
 
 
 def api_write(root: Path, n: int) -> None:
@@ -268,10 +282,21 @@ def report(
             f"{writers} concurrent writers ({mode}) on one clone, {size} records: "
             f"{rate:.1f} commits/s"
         )
+    for (memkb, size), seconds in sorted(CPU.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        who = "memkb record" if memkb == MEMKB else "baseline memkb record"
+        lines.append(
+            f"CPU of one {who} process (git included), {size} records: "
+            f"{statistics.median(seconds) * 1000:.0f} ms"
+        )
     if (BASELINE_WAY, big) in med:
         lines.append(
             f"memkb record vs baseline on {big} records: {cli_big / med[BASELINE_WAY, big]:.2f}x"
+            " the wall time"
         )
+        baseline = next(m for m, _ in CPU if m != MEMKB)
+        for size in (small, big):
+            ours, theirs = (statistics.median(CPU[m, size]) for m in (MEMKB, baseline))
+            lines.append(f"  CPU, {size} records: {ours / theirs:.2f}x the baseline's")
     for (mode, size), rate in rates.items():
         if mode == "process, baseline":
             lines.append(
@@ -308,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where KBs are kept")
     parser.add_argument("--profile", action="store_true", help="profile one library write")
     parser.add_argument(
+        "--writer-rounds", type=int, default=1, help="rounds of the writers (median reported)"
+    )
+    parser.add_argument(
         "--baseline", type=Path, help="a tooling/ folder of another memkb to compare with"
     )
     args = parser.parse_args(argv)
@@ -320,17 +348,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         modes = {"library": MEMKB, "process": MEMKB}
         if baseline is not None:
             modes["process, baseline"] = baseline
-        rates = {
-            (mode, n): measure_writers(
-                fresh_clone(src, Path(tmp) / f"writers-{mode.replace(', ', '-')}-{n}"),
-                args.writers,
-                args.each,
-                mode.split(",")[0],
-                memkb,
-            )
-            for mode, memkb in modes.items()
-            for n, src in sorted(sources.items())
-        }
+        # Rounds alternate the modes, so that a burst of other load hits each alike.
+        samples: dict[tuple[str, int], list[float]] = {}
+        for round_ in range(args.writer_rounds):
+            for mode, memkb in modes.items():
+                for n, src in sorted(sources.items()):
+                    clone = Path(tmp) / f"writers-{mode.replace(', ', '-')}-{n}-{round_}"
+                    rate = measure_writers(
+                        fresh_clone(src, clone), args.writers, args.each, mode.split(",")[0], memkb
+                    )
+                    samples.setdefault((mode, n), []).append(rate)
+                    shutil.rmtree(clone)
+        rates = {key: statistics.median(values) for key, values in samples.items()}
         print(report(times, args.records, args.small, rates, args.runs, args.writers))
         if args.profile:
             print("\none library write on the big KB, by cumulative time:")
