@@ -12,9 +12,12 @@ so both sizes see the same machine load, and reports medians:
     long-lived processes calling the library, and as `memkb record` processes.
 Targets (from issue 3) are printed as PASS/MISS for information only: this is a
 measurement, never a test. `--profile` prints where one library write spends its
-time on the big KB.
+time on the big KB. `--baseline SRC` (a `tooling/` folder of another memkb, e.g.
+`git archive main tooling | tar -x -C /tmp/base`) also runs that memkb's `memkb record`,
+alone and as 8 writers, in the same rounds: before and after as a ratio of one run.
 
     .venv/bin/python -m tooling.bench.bench_write [--runs 9] [--writers 8] [--profile]
+        [--baseline /tmp/base/tooling]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import cProfile
 import io
 import os
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -70,6 +74,24 @@ for n in range(count):
 """
 
 
+ENTRY = "import sys; from memkb.cli.entry import run; sys.exit(run())"  # the console script
+BASELINE_SCRIPT = """#!/bin/sh
+PYTHONPATH={src} exec {python} -c '{entry}' "$@"
+"""
+
+
+def baseline_memkb(src: Path, into: Path) -> Path:
+    """An executable `memkb` that runs the memkb whose package is `src/memkb`, with this
+    interpreter (the same dependencies), warmed once so its bytecode is compiled."""
+    if not (src / "memkb" / "cli" / "entry.py").is_file():
+        raise SystemExit(f"bench: {src} holds no memkb/cli/entry.py (pass a tooling/ folder)")
+    script = into / "memkb-baseline"
+    script.write_text(BASELINE_SCRIPT.format(src=src.resolve(), python=sys.executable, entry=ENTRY))
+    script.chmod(0o755)
+    subprocess.run([str(script), "--version"], check=True, capture_output=True)
+    return script
+
+
 def pristine(out: Path, n: int) -> Path:
     """A generated KB of `n` records kept under `out` (made once, as a Git repository)."""
     root = out / f"write-kb-{n}"
@@ -97,7 +119,17 @@ def timed(action: Callable[[Path, int], object], root: Path, n: int) -> float:
     return time.perf_counter() - start
 
 
-def cli_write(root: Path, n: int) -> None:
+# CPU seconds (user + system, git children included) of each `memkb record` process, by
+# (executable, KB size): less swayed than wall time by other load on a shared machine.
+CPU: dict[tuple[Path, int], list[float]] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cli_write(root: Path, n: int, memkb: Path = MEMKB) -> None:
     args = [
         "record",
         "--project",
@@ -111,7 +143,10 @@ def cli_write(root: Path, n: int) -> None:
         "--repo",
         str(root),
     ]
-    subprocess.run([str(MEMKB), *args], check=True, capture_output=True)
+    before = _children_cpu()
+    subprocess.run([str(memkb), *args], check=True, capture_output=True)
+    size = int(Path(root).name.removeprefix("kb"))
+    CPU.setdefault((memkb, size), []).append(_children_cpu() - before)
 
 
 def api_write(root: Path, n: int) -> None:
@@ -143,14 +178,21 @@ def git_write(root: Path, n: int) -> None:
     subprocess.run(["git", "commit", "-q", "-m", f"outcome git {n}"], cwd=root, check=True)
 
 
-def measure_writes(roots: dict[int, Path], runs: int) -> dict[tuple[str, int], list[float]]:
+BASELINE_WAY = "  baseline memkb record"
+
+
+def measure_writes(
+    roots: dict[int, Path], runs: int, baseline: Path | None = None
+) -> dict[tuple[str, int], list[float]]:
     """Seconds per write, by (way, KB size); sizes and ways interleaved run by run."""
-    ways = {
+    ways: dict[str, Callable[[Path, int], object]] = {
         "memkb record (process)": cli_write,
         "record_outcome (library)": api_write,
         "  same, validation stubbed out": unvalidated_write,
         "file + git add + git commit": git_write,
     }
+    if baseline is not None:
+        ways[BASELINE_WAY] = lambda root, n: cli_write(root, 100_000 + n, baseline)
     times: dict[tuple[str, int], list[float]] = {}
     for run in range(runs):
         for size, root in roots.items():
@@ -167,11 +209,11 @@ def _commit_count(root: Path) -> int:
     return int(out)
 
 
-def measure_writers(root: Path, writers: int, each: int, mode: str) -> float:
+def measure_writers(root: Path, writers: int, each: int, mode: str, memkb: Path = MEMKB) -> float:
     """Commits per second of `writers` processes writing `each` outcomes into `root`."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(root), f"w{i}", str(each), mode, str(MEMKB)],
+            [sys.executable, "-c", WRITER, str(root), f"w{i}", str(each), mode, str(memkb)],
             stdin=subprocess.PIPE,
             text=True,
         )
@@ -240,6 +282,27 @@ def report(
             f"{writers} concurrent writers ({mode}) on one clone, {size} records: "
             f"{rate:.1f} commits/s"
         )
+    for (memkb, size), seconds in sorted(CPU.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        who = "memkb record" if memkb == MEMKB else "baseline memkb record"
+        lines.append(
+            f"CPU of one {who} process (git included), {size} records: "
+            f"{statistics.median(seconds) * 1000:.0f} ms"
+        )
+    if (BASELINE_WAY, big) in med:
+        lines.append(
+            f"memkb record vs baseline on {big} records: {cli_big / med[BASELINE_WAY, big]:.2f}x"
+            " the wall time"
+        )
+        baseline = next(m for m, _ in CPU if m != MEMKB)
+        for size in (small, big):
+            ours, theirs = (statistics.median(CPU[m, size]) for m in (MEMKB, baseline))
+            lines.append(f"  CPU, {size} records: {ours / theirs:.2f}x the baseline's")
+    for (mode, size), rate in rates.items():
+        if mode == "process, baseline":
+            lines.append(
+                f"{writers} writers, memkb record vs baseline, {size} records: "
+                f"{rates['process', size] / rate:.2f}x the commits/s"
+            )
     lines += [
         "",
         "targets (issue 3):",
@@ -269,19 +332,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--each", type=int, default=10, help="outcomes per writer")
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where KBs are kept")
     parser.add_argument("--profile", action="store_true", help="profile one library write")
+    parser.add_argument(
+        "--writer-rounds", type=int, default=1, help="rounds of the writers (median reported)"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="a tooling/ folder of another memkb to compare with"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     sources = {n: pristine(args.out, n) for n in (args.records, args.small)}
     with tempfile.TemporaryDirectory(prefix="memkb-bench-write-") as tmp:
+        baseline = baseline_memkb(args.baseline, Path(tmp)) if args.baseline else None
         roots = {n: fresh_clone(src, Path(tmp) / f"kb{n}") for n, src in sources.items()}
-        times = measure_writes(roots, args.runs)
-        rates = {
-            (mode, n): measure_writers(
-                fresh_clone(src, Path(tmp) / f"writers-{mode}-{n}"), args.writers, args.each, mode
-            )
-            for mode in ("library", "process")
-            for n, src in sorted(sources.items())
-        }
+        times = measure_writes(roots, args.runs, baseline)
+        modes = {"library": MEMKB, "process": MEMKB}
+        if baseline is not None:
+            modes["process, baseline"] = baseline
+        # Rounds alternate the modes, so that a burst of other load hits each alike.
+        samples: dict[tuple[str, int], list[float]] = {}
+        for round_ in range(args.writer_rounds):
+            for mode, memkb in modes.items():
+                for n, src in sorted(sources.items()):
+                    clone = Path(tmp) / f"writers-{mode.replace(', ', '-')}-{n}-{round_}"
+                    rate = measure_writers(
+                        fresh_clone(src, clone), args.writers, args.each, mode.split(",")[0], memkb
+                    )
+                    samples.setdefault((mode, n), []).append(rate)
+                    shutil.rmtree(clone)
+        rates = {key: statistics.median(values) for key, values in samples.items()}
         print(report(times, args.records, args.small, rates, args.runs, args.writers))
         if args.profile:
             print("\none library write on the big KB, by cumulative time:")

@@ -261,9 +261,75 @@ def fast_refusal(schema: Any) -> str | None:
         if name not in FAST_FORMATS:
             return f"format {name!r} has no proven fast check"
     for regex in _regexes(schema):
-        if _UNPROVEN_REGEX.search(regex):
+        rust = rust_regex(regex)
+        if rust is None or _UNPROVEN_REGEX.search(rust):
             return f"pattern {regex!r} may differ between RE2 and Rust regex"
     return None
+
+
+# RE2's Perl classes are ASCII, Rust's (Unicode mode) are not: \s matches U+00A0 and \v
+# in Rust, not in RE2. Spelled out as RE2 defines them, they mean the same in both, so a
+# schema using them (the outcome's brief_id: [^:\s]) still takes the fast path.
+_PERL_CLASSES = {"d": "0-9", "s": "\\t\\n\\f\\r ", "w": "0-9A-Za-z_"}
+
+
+def rust_regex(regex: str) -> str | None:
+    """`regex` with RE2's \\d \\s \\w (and \\D \\S \\W outside brackets) spelled out as
+    RE2 defines them; None when one cannot be (a negated class or a nested bracket
+    inside brackets), so that the reference engine judges."""
+    out: list[str] = []
+    in_class, i = False, 0
+    while i < len(regex):
+        char = regex[i]
+        if char == "\\" and i + 1 < len(regex):
+            escaped, i = regex[i + 1], i + 2
+            body = _PERL_CLASSES.get(escaped.lower())
+            if body is None:
+                out.append(char + escaped)
+            elif escaped.islower():
+                out.append(body if in_class else f"[{body}]")
+            elif in_class:
+                return None
+            else:
+                out.append(f"[^{body}]")
+            continue
+        if char == "[" and in_class:
+            return None  # [[:alpha:]] and the like: not worth parsing
+        if char == "[":
+            in_class, i = True, i + 1
+            out.append(char)
+            for literal in ("^", "]"):  # `[^]...]`: a first `]` is a literal
+                if regex.startswith(literal, i):
+                    out.append(literal)
+                    i += 1
+            continue
+        in_class = in_class and char != "]"
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _with_rust_regexes(node: Any) -> Any:
+    """A copy of a schema whose regexes are `rust_regex`'s (fast_refusal has checked
+    that every one translates)."""
+    if isinstance(node, list):
+        return [_with_rust_regexes(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DATA_KEYS:
+            out[key] = value
+        elif key == "pattern" and isinstance(value, str):
+            out[key] = rust_regex(value)
+        elif key == "patternProperties" and isinstance(value, dict):
+            out[key] = {
+                rust_regex(k) if isinstance(k, str) else k: _with_rust_regexes(v)
+                for k, v in value.items()
+            }
+        else:
+            out[key] = _with_rust_regexes(value)
+    return out
 
 
 def _compile_fast(schema: dict[str, Any]) -> Any | None:
@@ -276,7 +342,7 @@ def _compile_fast(schema: dict[str, Any]) -> Any | None:
 
     try:
         return jsonschema_rs.Draft202012Validator(
-            schema,
+            _with_rust_regexes(schema),
             formats=dict(FAST_FORMATS),
             validate_formats=True,
             ignore_unknown_formats=False,

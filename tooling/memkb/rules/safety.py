@@ -19,7 +19,7 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ import yaml
 from memkb.findings import Finding, error
 from memkb.kb.snapshot import Snapshot
 from memkb.records.load import KbLoader, load_bytes
+from memkb.rules.secret_detectors import KEYWORD, keyword_values, regex_detectors
 
 ALLOW_FILE = "kb/.memkb-allow.yaml"
 # Codes a reviewed exception may waive. Validation rules (KB1xx-KB3xx) cannot be waived:
@@ -387,7 +388,7 @@ def secret_names(text: str) -> list[str]:
     then an entropy check), each once."""
     if len(text) < 8:
         return []  # too short to hold a credential: skip the detectors
-    names = [name for name, plugin in _detectors() if any(True for _ in plugin(text))]
+    names = [name for name, found in _detectors() if found(text)]
     names += [rule.name for rule in SECRETS if rule.regex.search(text)]
     if not names and _high_entropy(text):
         names.append("high-entropy string")
@@ -395,31 +396,12 @@ def secret_names(text: str) -> list[str]:
 
 
 @functools.cache
-def _detectors() -> tuple[tuple[str, Any], ...]:
-    """detect-secrets' plugins as (name, analyze) pairs: regex plugins through their
-    `analyze_string`, never `analyze_line` (which may verify a secret over the network).
-    Imported here, not at module level: ~120 ms that only check and writes pay."""
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-    from detect_secrets.plugins.base import RegexBasedDetector
-    from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP, KeywordDetector
-
-    # Public IPs are not credentials; the entropy plugins want quoted strings (ours does not).
-    skipped = {"IPPublicDetector", "Base64HighEntropyString", "HexHighEntropyString"}
-    found: list[tuple[str, Any]] = []
-    plugins: dict[str, type] = get_mapping_from_secret_type_to_class()
-    for secret_type, cls in sorted(plugins.items()):
-        if cls.__name__ in skipped or not issubclass(cls, RegexBasedDetector):
-            continue
-        found.append((secret_type, cls().analyze_string))
-    keyword = KeywordDetector()
-    found.append(
-        (
-            "secret assigned to a keyword",
-            lambda s: (v for v in keyword.analyze_string(s, CONFIG_DENYLIST_REGEX_TO_GROUP)
-                       if _looks_secret(v)),
-        )
-    )  # fmt: skip
-    return tuple(found)
+def _detectors() -> tuple[tuple[str, Callable[[str], bool]], ...]:
+    """detect-secrets' plugins as (name, does `text` hold one?) pairs: its regex plugins
+    and its keyword detector, run from memkb.rules.secret_detectors (their patterns as
+    data: importing detect-secrets loads `requests`, ~170 ms a writer process would pay)."""
+    keyword = (KEYWORD, lambda s: any(_looks_secret(v) for v in keyword_values(s)))
+    return (*regex_detectors(), keyword)
 
 
 def _looks_secret(value: str) -> bool:

@@ -202,8 +202,8 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
 
 
 def load_checkers(root: Path) -> None:
-    """Import what check_edit runs (the validation engine, the schema validator, the
-    secret scanner's detect-secrets plugins) before the lock is taken. A writer process
+    """Import what check_edit runs (the validation engine, the fast schema validator, the
+    secret scanner's detectors) before the lock is taken. A writer process
     loads them once, in about 0.3 s of CPU; loaded under the lock, that time was spent
     by one writer at a time and capped 8 concurrent `memkb record` processes; loaded
     here, the writers load them side by side while another one commits."""
@@ -213,7 +213,10 @@ def load_checkers(root: Path) -> None:
     from memkb.rules.safety import secret_names
 
     with contextlib.suppress(MemkbError):  # a broken schema is check_edit's to report
-        Schemas(root).validator("outcome")  # compiling one schema imports the validator
+        # Compiling one schema imports jsonschema-rs. Not jsonschema (the reference engine,
+        # ~90 ms to import): it only explains a rejected document, so a valid write never
+        # loads it.
+        Schemas(root).fast_validator("outcome")
     secret_names("load the secret detectors once")  # they are cached for the real scan
 
 

@@ -1,0 +1,71 @@
+"""What a `memkb record` process loads: 8 agents writing at once spend their CPU on
+imports, so a valid write loads neither `requests` (detect-secrets' plugins import it; the
+scan runs their patterns from memkb.rules.secret_detectors) nor jsonschema (the fast
+engine accepts the record; jsonschema only explains a rejected one). Behaviour tests
+(which modules a real process loaded), never timings: those are bench_write.py's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import git
+
+# A run of the console script's entry point, then its modules on stderr.
+PROBE = (
+    "import json, sys\n"
+    "sys.argv = ['memkb', *sys.argv[1:]]\n"
+    "from memkb.cli.entry import run\n"
+    "try:\n"
+    "    run()\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "sys.stdout.flush()\n"
+    "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
+    "sys.exit(code)\n"
+)
+NOT_FOR_A_VALID_WRITE = ("requests", "urllib3", "detect_secrets", "jsonschema", "referencing")
+RECORD = [
+    "record", "--project", "Probe", "--outcome", "success", "--domain", "e-commerce",
+    "--droid", "security-auditor",
+]  # fmt: skip
+
+
+def record(repo: Path, *extra: str) -> tuple[int, str, set[str]]:
+    """Exit code, stderr and the imported top-level packages of `memkb record ...`."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *RECORD, *extra, "--repo", str(repo)],
+        capture_output=True,
+        text=True,
+    )
+    err, _, modules = done.stderr.rpartition("\nMODULES ")
+    return done.returncode, err, {m.split(".")[0] for m in json.loads(modules)}
+
+
+def test_a_valid_record_loads_neither_requests_nor_jsonschema(kb_repo: Path) -> None:
+    code, err, packages = record(kb_repo)
+    assert code == 0, err
+    assert git(kb_repo, "log", "-1", "--format=%s").startswith("memory(outcome): record")
+    assert sorted(packages & set(NOT_FOR_A_VALID_WRITE)) == []
+    assert "jsonschema_rs" in packages  # the record was validated, by the fast engine
+
+
+def test_a_rejected_record_is_still_explained_with_line_and_column(kb_repo: Path) -> None:
+    head = git(kb_repo, "rev-parse", "HEAD")
+    code, err, packages = record(kb_repo, "--quality", "7")
+    assert code == 1
+    assert git(kb_repo, "rev-parse", "HEAD") == head  # nothing committed
+    assert ":10:16: error KB201 quality_score: 7 is greater than the maximum of 1" in err
+    assert "jsonschema" in packages  # loaded to explain the reject, and only then
+    assert "requests" not in packages
+
+
+def test_a_secret_in_a_record_is_still_refused(kb_repo: Path) -> None:
+    head = git(kb_repo, "rev-parse", "HEAD")
+    token = "ghp_" + "a1B2" * 9
+    code, err, packages = record(kb_repo, "--notes", f"deploy token {token}")
+    assert code == 1, err
+    assert "GitHub Token" in err and git(kb_repo, "rev-parse", "HEAD") == head
+    assert "requests" not in packages and "detect_secrets" not in packages
