@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from memkb.advice.bm25 import BM25, Postings
@@ -85,10 +85,16 @@ class Corpus:
         return sorted(name for i, name in enumerate(table) if mask >> i & 1)
 
     def to_plain(self) -> dict[str, Any]:
-        """Plain data for the cache (marshal)."""
-        return {**asdict(self), "sections": {k: asdict(s) for k, s in self.sections.items()}}
+        """Plain data for the cache (marshal). Shallow: marshal copies as it writes, and
+        dataclasses.asdict's deep copy of every list cost more than the write itself."""
+        return {**_fields(self), "sections": {k: _fields(s) for k, s in self.sections.items()}}
 
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> Corpus:
         sections = {k: Section(**s) for k, s in data.pop("sections").items()}
         return cls(sections=sections, **data)
+
+
+def _fields(value: Section | Corpus) -> dict[str, Any]:
+    """A dataclass's fields by name, values as they are (not copied)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
