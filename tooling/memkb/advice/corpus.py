@@ -35,16 +35,32 @@ class Section:
     postings: bytes = b""  # marshal of the BM25 Postings: decoded for a query with text
     by_name: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "domain:x" -> records
     supersedes: dict[str, list[str]] = field(default_factory=dict)  # successor -> old ids
+    # What queries derive from the fields above, kept for the next query: never cached
+    # on disk, never copied by dataclasses.replace (init=False).
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def bm25(self) -> BM25:
-        found: Postings = marshal.loads(self.postings) if self.postings else {}
-        return BM25(self.lengths, found)
+        """The BM25 index, decoded once (unmarshalling the postings of 2,000 records cost
+        a few milliseconds per question)."""
+        if "bm25" not in self.memo:
+            found: Postings = marshal.loads(self.postings) if self.postings else {}
+            self.memo["bm25"] = BM25(self.lengths, found)
+        index: BM25 = self.memo["bm25"]
+        return index
+
+    def positions(self) -> dict[str, int]:
+        """Record id -> its index in the parallel lists."""
+        if "positions" not in self.memo:
+            self.memo["positions"] = {rid: n for n, rid in enumerate(self.ids)}
+        found: dict[str, int] = self.memo["positions"]
+        return found
 
     def detail(self, rid: str) -> dict[str, Any]:
         """What the brief shows of record `rid` ({} if it is not an active record here)."""
-        if rid not in self.ids:
+        at = self.positions().get(rid)
+        if at is None:
             return {}
-        found: dict[str, Any] = marshal.loads(self.details[self.ids.index(rid)])
+        found: dict[str, Any] = marshal.loads(self.details[at])
         return found
 
 
@@ -62,6 +78,9 @@ class Corpus:
     names: dict[str, list[str]] = field(default_factory=dict)  # vocabulary names
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)
     bits: dict[str, list[str]] = field(default_factory=dict)  # bit i of a mask -> name
+    # What queries derive from the fields above (memkb.advice.rank.Evidence by the query's
+    # domains), kept for the next query; never cached on disk.
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def section(self, kind: str) -> Section:
         return self.sections.get(kind) or Section()
@@ -96,5 +115,5 @@ class Corpus:
 
 
 def _fields(value: Section | Corpus) -> dict[str, Any]:
-    """A dataclass's fields by name, values as they are (not copied)."""
-    return {f.name: getattr(value, f.name) for f in fields(value)}
+    """A dataclass's fields by name, values as they are (not copied); not its memo."""
+    return {f.name: getattr(value, f.name) for f in fields(value) if f.init}
