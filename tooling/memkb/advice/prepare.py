@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memkb.advice.bm25 import BM25, tokens
 from memkb.advice.corpus import Corpus, Section
@@ -22,6 +22,9 @@ from memkb.kb.index import Index, Record
 from memkb.kb.layout import KINDS
 from memkb.kb.refs import VOCABULARY_TARGETS
 from memkb.metrics.formulas import SCORE
+
+if TYPE_CHECKING:
+    from memkb.gitio.objects import TreeEntry
 
 PLAIN_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")
 TEXT_FIELDS = {
@@ -45,6 +48,8 @@ class Reuse:
 
     docs: dict[str, Any] = field(default_factory=dict)  # blob id -> document (or None)
     blobs: dict[str, str] = field(default_factory=dict)  # relpath -> blob id, last commit
+    commit: str = ""  # the last commit read, and its tree's entries (kb.snapshot.GitTree)
+    entries: Mapping[str, TreeEntry] = field(default_factory=dict)
     names: dict[str, list[str]] | None = None  # the vocabulary names the bits start from
     bits: dict[str, list[str]] = field(default_factory=dict)
     # kind -> (blob ids of its records in id order, its section without `applied`)
@@ -57,7 +62,10 @@ def read_index(root: Path, commit: str, reuse: Reuse | None = None) -> Index:
     (its documents and the blob id of each path)."""
     from memkb.kb.snapshot import GitTree
 
-    tree = GitTree(root, commit)
+    if reuse is not None and reuse.commit:
+        tree = GitTree.changed_from(root, commit, reuse.commit, reuse.entries)
+    else:
+        tree = GitTree(root, commit)
     files = list(tree.files())
     known = reuse.docs if reuse is not None else {}
     blobs = {p: b for p in files if (b := tree.blob(p)) is not None}
@@ -66,7 +74,7 @@ def read_index(root: Path, commit: str, reuse: Reuse | None = None) -> Index:
     docs = {p: known[b] if b in known else _parse(tree, p) for p, b in blobs.items()}
     if reuse is not None:
         reuse.docs = {blobs[p]: doc for p, doc in docs.items()}
-        reuse.blobs = blobs
+        reuse.blobs, reuse.commit, reuse.entries = blobs, commit, tree.entries()
     index = Index()
     for relpath in files:
         doc = docs[relpath] if relpath in docs else _parse(tree, relpath)
