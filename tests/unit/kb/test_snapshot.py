@@ -145,3 +145,30 @@ def test_an_oversized_blob_in_a_revision_is_kb105_and_never_read(kb_repo: Path) 
     assert tree.read("kb/patterns/big.yaml") is None
     findings = validate(tree, use_cache=False).findings
     assert {f.code for f in findings if f.path.endswith("big.yaml")} == {"KB105"}
+
+
+def test_a_tree_listed_from_its_changes_is_the_tree_listed_whole(kb_repo: Path) -> None:
+    """GitTree.changed_from (git diff-tree from a known tree) through an addition, a
+    change, a deletion, a symlink, a file turned into a folder, and an unknown base."""
+    head = lambda: git(kb_repo, "rev-parse", "HEAD").strip()  # noqa: E731
+    base = head()
+    tree = GitTree(kb_repo, base)
+    (kb_repo / "kb/patterns/new_one.yaml").write_text("kind: pattern\nid: new_one\n")
+    (kb_repo / "kb/failures/payment_webhook_timeout.yaml").write_text("kind: failure\n")
+    (kb_repo / "kb/patterns/ecommerce_security_first.yaml").unlink()
+    (kb_repo / "kb/patterns/link.yaml").symlink_to("new_one.yaml")
+    git(kb_repo, "add", "-A")
+    git(kb_repo, "commit", "-q", "-m", "changes")
+    later = GitTree.changed_from(kb_repo, head(), tree.rev, tree.entries())
+    assert later.entries() == GitTree(kb_repo, head()).entries() != tree.entries()
+    assert later.source("kb/patterns/link.yaml").raw == b"kind: pattern\nid: new_one\n"
+    (kb_repo / "kb/patterns/new_one.yaml").unlink()
+    (kb_repo / "kb/patterns/new_one.yaml").mkdir()
+    (kb_repo / "kb/patterns/new_one.yaml/inner.yaml").write_text("kind: pattern\n")
+    git(kb_repo, "add", "-A")
+    git(kb_repo, "commit", "-q", "-m", "a file became a folder")
+    again = GitTree.changed_from(kb_repo, head(), later.rev, later.entries())
+    assert again.entries() == GitTree(kb_repo, head()).entries() != later.entries()
+    unknown = GitTree.changed_from(kb_repo, head(), "0" * 40, {})
+    assert unknown.entries() == GitTree(kb_repo, head()).entries()
+    assert "kb/patterns/new_one.yaml/inner.yaml" in unknown.entries()

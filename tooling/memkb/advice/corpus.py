@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from memkb.advice.bm25 import BM25, Postings
@@ -35,16 +35,32 @@ class Section:
     postings: bytes = b""  # marshal of the BM25 Postings: decoded for a query with text
     by_name: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "domain:x" -> records
     supersedes: dict[str, list[str]] = field(default_factory=dict)  # successor -> old ids
+    # What queries derive from the fields above, kept for the next query: never cached
+    # on disk, never copied by dataclasses.replace (init=False).
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def bm25(self) -> BM25:
-        found: Postings = marshal.loads(self.postings) if self.postings else {}
-        return BM25(self.lengths, found)
+        """The BM25 index, decoded once (unmarshalling the postings of 2,000 records cost
+        a few milliseconds per question)."""
+        if "bm25" not in self.memo:
+            found: Postings = marshal.loads(self.postings) if self.postings else {}
+            self.memo["bm25"] = BM25(self.lengths, found)
+        index: BM25 = self.memo["bm25"]
+        return index
+
+    def positions(self) -> dict[str, int]:
+        """Record id -> its index in the parallel lists."""
+        if "positions" not in self.memo:
+            self.memo["positions"] = {rid: n for n, rid in enumerate(self.ids)}
+        found: dict[str, int] = self.memo["positions"]
+        return found
 
     def detail(self, rid: str) -> dict[str, Any]:
         """What the brief shows of record `rid` ({} if it is not an active record here)."""
-        if rid not in self.ids:
+        at = self.positions().get(rid)
+        if at is None:
             return {}
-        found: dict[str, Any] = marshal.loads(self.details[self.ids.index(rid)])
+        found: dict[str, Any] = marshal.loads(self.details[at])
         return found
 
 
@@ -62,6 +78,9 @@ class Corpus:
     names: dict[str, list[str]] = field(default_factory=dict)  # vocabulary names
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)
     bits: dict[str, list[str]] = field(default_factory=dict)  # bit i of a mask -> name
+    # What queries derive from the fields above (memkb.advice.rank.Evidence by the query's
+    # domains), kept for the next query; never cached on disk.
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def section(self, kind: str) -> Section:
         return self.sections.get(kind) or Section()
@@ -85,10 +104,16 @@ class Corpus:
         return sorted(name for i, name in enumerate(table) if mask >> i & 1)
 
     def to_plain(self) -> dict[str, Any]:
-        """Plain data for the cache (marshal)."""
-        return {**asdict(self), "sections": {k: asdict(s) for k, s in self.sections.items()}}
+        """Plain data for the cache (marshal). Shallow: marshal copies as it writes, and
+        dataclasses.asdict's deep copy of every list cost more than the write itself."""
+        return {**_fields(self), "sections": {k: _fields(s) for k, s in self.sections.items()}}
 
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> Corpus:
         sections = {k: Section(**s) for k, s in data.pop("sections").items()}
         return cls(sections=sections, **data)
+
+
+def _fields(value: Section | Corpus) -> dict[str, Any]:
+    """A dataclass's fields by name, values as they are (not copied); not its memo."""
+    return {f.name: getattr(value, f.name) for f in fields(value) if f.init}

@@ -10,11 +10,15 @@ import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memkb import cachefile as cache
 from memkb._version import __version__
 from memkb.advice.corpus import Corpus
 from memkb.errors import RepoError, UsageError
+
+if TYPE_CHECKING:
+    from memkb.advice.prepare import Reuse
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # as memkb.history.query.DATE_RE
 KEPT_CACHES = 4  # prepared corpora kept under .git/memkb/advice/: HEAD and a few --as-of
@@ -77,7 +81,8 @@ def load_corpus(root: Path, commit: str, *, use_cache: bool = True) -> Corpus:
             return _remember(key, Corpus.from_plain(hit))
     from memkb.advice.prepare import prepare, read_index  # a warm run parses nothing
 
-    corpus = prepare(commit, read_index(root, commit))
+    reuse = _reuse_for(root) if use_cache else None
+    corpus = prepare(commit, read_index(root, commit, reuse), reuse)
     if use_cache:
         cache.save(path, fingerprint, corpus.to_plain())
         _prune(path.parent)
@@ -90,9 +95,27 @@ def load_corpus(root: Path, commit: str, *, use_cache: bool = True) -> Corpus:
 _LAST: dict[tuple[str, str], Corpus] = {}
 
 
+# What the last preparation in this process read and built (memkb.advice.prepare.Reuse),
+# by repository: the next commit's corpus re-reads only the blobs that changed.
+_REUSE: dict[str, Reuse] = {}
+
+
 def forget() -> None:
-    """Drop the corpus kept in memory (the next call reads the cache or Git again)."""
+    """Drop the corpus kept in memory and what its preparation read (the next call reads
+    the cache or Git again, from scratch)."""
     _LAST.clear()
+    _REUSE.clear()
+
+
+def _reuse_for(root: Path) -> Reuse:
+    """The Reuse of repository `root` (one repository is kept: a server answers for one)."""
+    from memkb.advice.prepare import Reuse
+
+    key = str(root.resolve())
+    if key not in _REUSE:
+        _REUSE.clear()
+        _REUSE[key] = Reuse()
+    return _REUSE[key]
 
 
 def _remember(key: tuple[str, str], corpus: Corpus) -> Corpus:

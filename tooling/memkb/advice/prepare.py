@@ -1,12 +1,20 @@
 """Prepare a Corpus from the records of one commit (read through kb.snapshot.GitTree, no
-schema checks: files that do not parse are left out, `memkb validate` reports them)."""
+schema checks: files that do not parse are left out, `memkb validate` reports them).
+
+A process preparing commit after commit (an MCP server seeing its own and others'
+commits) passes a `Reuse`: a blob already parsed is not read again, and a section whose
+records are the same blobs as last time is kept, so the work grows with the change, not
+with the KB. Only the outcome-derived parts (evidence, failures met) are always rebuilt."""
 
 from __future__ import annotations
 
+import dataclasses
 import marshal
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memkb.advice.bm25 import BM25, tokens
 from memkb.advice.corpus import Corpus, Section
@@ -14,6 +22,9 @@ from memkb.kb.index import Index, Record
 from memkb.kb.layout import KINDS
 from memkb.kb.refs import VOCABULARY_TARGETS
 from memkb.metrics.formulas import SCORE
+
+if TYPE_CHECKING:
+    from memkb.gitio.objects import TreeEntry
 
 PLAIN_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")
 TEXT_FIELDS = {
@@ -29,18 +40,44 @@ DETAIL_FIELDS = {
 }
 
 
-def read_index(root: Path, commit: str) -> Index:
-    """Every parseable record of `commit` (whole documents, no schema checks)."""
-    from memkb.kb.snapshot import GitTree
-    from memkb.records.load import load_bytes
+@dataclass
+class Reuse:
+    """What the last preparation in this process read and built. A blob's content never
+    changes, so its document is reused as is; a section is reused when its records are
+    the same blobs (in id order) under the same vocabulary names."""
 
-    tree = GitTree(root, commit)
+    docs: dict[str, Any] = field(default_factory=dict)  # blob id -> document (or None)
+    blobs: dict[str, str] = field(default_factory=dict)  # relpath -> blob id, last commit
+    commit: str = ""  # the last commit read, and its tree's entries (kb.snapshot.GitTree)
+    entries: Mapping[str, TreeEntry] = field(default_factory=dict)
+    names: dict[str, list[str]] | None = None  # the vocabulary names the bits start from
+    bits: dict[str, list[str]] = field(default_factory=dict)
+    # kind -> (blob ids of its records in id order, its section without `applied`)
+    sections: dict[str, tuple[tuple[str, ...], Section]] = field(default_factory=dict)
+
+
+def read_index(root: Path, commit: str, reuse: Reuse | None = None) -> Index:
+    """Every parseable record of `commit` (whole documents, no schema checks). With
+    `reuse`, only blobs it has not parsed yet are read, and it is updated to this commit
+    (its documents and the blob id of each path)."""
+    from memkb.kb.snapshot import GitTree
+
+    if reuse is not None and reuse.commit:
+        tree = GitTree.changed_from(root, commit, reuse.commit, reuse.entries)
+    else:
+        tree = GitTree(root, commit)
     files = list(tree.files())
-    tree.prefetch(files)
+    known = reuse.docs if reuse is not None else {}
+    blobs = {p: b for p in files if (b := tree.blob(p)) is not None}
+    # A symlink has no blob of its own content: it is always read (and never reused).
+    tree.prefetch([p for p in files if blobs.get(p) not in known])
+    docs = {p: known[b] if b in known else _parse(tree, p) for p, b in blobs.items()}
+    if reuse is not None:
+        reuse.docs = {blobs[p]: doc for p, doc in docs.items()}
+        reuse.blobs, reuse.commit, reuse.entries = blobs, commit, tree.entries()
     index = Index()
     for relpath in files:
-        raw = tree.source(relpath).raw
-        doc = load_bytes(raw, relpath).doc if raw is not None else None
+        doc = docs[relpath] if relpath in docs else _parse(tree, relpath)
         if not isinstance(doc, dict) or doc.get("kind") not in KINDS:
             continue
         rid = "vocabulary" if doc["kind"] == "vocabulary" else doc.get("id")
@@ -49,6 +86,14 @@ def read_index(root: Path, commit: str) -> Index:
         if isinstance(rid, str) and PLAIN_ID.match(rid):
             index.add(Record(doc["kind"], rid, relpath, doc))
     return index
+
+
+def _parse(tree: Any, relpath: str) -> Any:
+    """The document of one file of `tree` (None when it cannot be read)."""
+    from memkb.records.load import load_bytes
+
+    raw = tree.source(relpath).raw
+    return load_bytes(raw, relpath).doc if raw is not None else None
 
 
 def strs(value: Any) -> list[str]:
@@ -60,9 +105,16 @@ class Bits:
     """Bit tables under construction: the vocabulary's names first (sorted), then any
     other name a record uses, in the order met."""
 
-    def __init__(self, vocabulary: dict[str, list[str]]) -> None:
+    def __init__(self, vocabulary: Mapping[str, list[str]]) -> None:
         self.tables = {t: list(vocabulary.get(t, [])) for t in VOCABULARY_TARGETS}
         self.where = {t: {n: i for i, n in enumerate(v)} for t, v in self.tables.items()}
+
+    @classmethod
+    def resume(cls, reuse: Reuse, names: dict[str, list[str]]) -> Bits:
+        """The last preparation's tables when they started from the same vocabulary
+        names (a reused section's masks stay valid; a name added since gets a new bit),
+        else fresh tables."""
+        return cls(reuse.bits if reuse.names == names and reuse.bits else names)
 
     def mask(self, target: str, names: list[str]) -> int:
         out = 0
@@ -75,15 +127,18 @@ class Bits:
         return out
 
 
-def prepare(commit: str, index: Index) -> Corpus:
-    """The corpus of `index`: outcomes first (sections point into them), then each kind."""
+def prepare(commit: str, index: Index, reuse: Reuse | None = None) -> Corpus:
+    """The corpus of `index`: outcomes first (sections point into them), then each kind.
+    With `reuse` (filled by read_index for the same commit), a section whose records are
+    the blobs it was built from last time is kept, and `reuse` then describes this one."""
     vocab = index.vocabulary
     names = {t: sorted(vocab.names[t]) for t in VOCABULARY_TARGETS}
     corpus = Corpus(
         commit, names=names,
         aliases={t: dict(sorted(vocab.aliases[t].items())) for t in VOCABULARY_TARGETS},
     )  # fmt: skip
-    bits = Bits(names)
+    bits = Bits.resume(reuse, names) if reuse is not None else Bits(names)
+    same_bits = reuse is not None and reuse.names == names and bool(reuse.bits)
     docs = [r.doc for r in index.of_kind("outcome")]
     for doc in docs:
         corpus.outcome_ids.append(str(doc.get("id")))
@@ -91,11 +146,35 @@ def prepare(commit: str, index: Index) -> Corpus:
         corpus.outcome_scores.append(SCORE.get(str(doc.get("outcome")), 0.0))
     corpus.met = _met(docs)
     applied = _applied(docs)
+    built: dict[str, tuple[tuple[str, ...], Section]] = {}
     for kind in ("template", "pattern", "failure"):
-        records = [r.doc for r in index.of_kind(kind)]
-        corpus.sections[kind] = _section(kind, records, applied.get(kind, {}), bits)
+        records = index.of_kind(kind)
+        key = _blob_key(records, reuse)
+        kept = reuse.sections.get(kind) if reuse is not None and same_bits else None
+        if kept is not None and key is not None and kept[0] == key:
+            static = kept[1]
+        else:
+            static = _section(kind, [r.doc for r in records], bits)
+        if key is not None:
+            built[kind] = (key, static)
+        found = applied.get(kind, {})
+        corpus.sections[kind] = dataclasses.replace(
+            static, applied=[tuple(found.get(rid, ())) for rid in static.ids]
+        )
     corpus.bits = bits.tables
+    if reuse is not None:  # all at once: a failure above leaves the last state whole
+        reuse.sections, reuse.names = built, names
+        reuse.bits = {t: list(v) for t, v in bits.tables.items()}
     return corpus
+
+
+def _blob_key(records: list[Record], reuse: Reuse | None) -> tuple[str, ...] | None:
+    """The blob ids of `records` in order; None without reuse or when one has no blob id
+    (a symlink: its content is not named by a blob of its own)."""
+    if reuse is None:
+        return None
+    key = tuple(reuse.blobs.get(r.relpath, "") for r in records)
+    return None if "" in key else key
 
 
 def _applied(docs: list[dict[str, Any]]) -> dict[str, dict[str, list[int]]]:
@@ -123,9 +202,9 @@ def _met(docs: list[dict[str, Any]]) -> dict[str, tuple[tuple[int, ...], tuple[b
     return {k: (tuple(n for n, _ in v), tuple(ok for _, ok in v)) for k, v in found.items()}
 
 
-def _section(
-    kind: str, docs: list[dict[str, Any]], applied: dict[str, list[int]], bits: Bits
-) -> Section:
+def _section(kind: str, docs: list[dict[str, Any]], bits: Bits) -> Section:
+    """The section of the records `docs` of one kind, without `applied` (which depends on
+    the outcomes: prepare fills it for every corpus)."""
     section = Section()
     texts = []
     by_name: dict[str, list[int]] = {}
@@ -136,7 +215,6 @@ def _section(
                 section.supersedes.setdefault(successor, []).append(doc["id"])
             continue
         _add(section, kind, doc, bits, by_name)
-        section.applied.append(tuple(applied.get(doc["id"], [])))
         texts.append(_text(kind, doc))
     section.by_name = {k: tuple(v) for k, v in sorted(by_name.items())}
     bm25 = BM25.index(texts)

@@ -19,6 +19,7 @@ NO_EVIDENCE_LOWER = 0.05  # no prior, no outcome: the 5% quantile of Beta(1, 1)
 DEMOTION = 0.5  # a pattern that failed in every similar project keeps half its score
 GUARDED_BONUS = 0.25  # a failure a recommended template or pattern guards against
 DIGITS = 6  # scores are rounded once, here: equal scores then tie-break by id
+EVIDENCE_KEPT = 8  # sets of query domains whose Evidence a corpus keeps
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,64 @@ class Tally:
 
     similar: tuple[int, ...]
     other: tuple[int, ...]
+
+
+class Evidence:
+    """What the outcomes say of each record for one set of similar projects (the outcomes
+    sharing a domain with the query). It depends on the query's domains alone, so every
+    question naming the same domains reuses it: kept with the corpus, computed per
+    record on first use (EVIDENCE_KEPT sets of domains per corpus)."""
+
+    def __init__(self, corpus: Corpus, flags: list[bool]) -> None:
+        self.corpus, self.flags = corpus, flags
+        self.similar = sum(flags)
+        self._records: dict[tuple[str, int], tuple[Tally, float, float, float]] = {}
+        self._hits: dict[str, list[tuple[int, bool]]] = {}
+        self._met: set[str] | None = None
+
+    @classmethod
+    def of(cls, q: Masks, corpus: Corpus) -> Evidence:
+        """The Evidence of the query's domains, from the corpus's memo or computed."""
+        key = ("evidence", q.domains if q.counts[0] else None)
+        found = corpus.memo.get(key)
+        if not isinstance(found, Evidence):
+            found = cls(corpus, similar_flags(q, corpus))
+            evidence = [k for k in corpus.memo if k[0] == "evidence"]
+            for old in evidence[: max(0, len(evidence) - EVIDENCE_KEPT + 1)]:
+                del corpus.memo[old]
+            corpus.memo[key] = found
+        return found
+
+    def record(self, kind: str, section: Section, n: int) -> tuple[Tally, float, float, float]:
+        """(tally, demotion factor, weighted wins, weighted losses) of record `n`."""
+        key = (kind, n)
+        found = self._records.get(key)
+        if found is None:
+            t = tally(section.applied[n], self.flags)
+            found = self._records[key] = (
+                t,
+                demotion(self.corpus, t),
+                *evidence_counts(self.corpus, t),
+            )
+        return found
+
+    def hits(self, rid: str) -> list[tuple[int, bool]]:
+        """(outcome, recovered) for each time a similar project met failure `rid`."""
+        found = self._hits.get(rid)
+        if found is None:
+            numbers, recovered = self.corpus.met.get(rid, ((), ()))
+            flags = self.flags
+            found = [(o, ok) for o, ok in zip(numbers, recovered, strict=True) if flags[o]]
+            self._hits[rid] = found
+        return found
+
+    def met(self) -> set[str]:
+        """The failures met by at least one similar project."""
+        if self._met is None:
+            flags = self.flags
+            self._met = {rid for rid, (numbers, _) in self.corpus.met.items()
+                         if any(flags[o] for o in numbers)}  # fmt: skip
+        return self._met
 
 
 def candidates(section: Section, query: Query, text: dict[int, float]) -> list[int]:

@@ -33,10 +33,10 @@ def advise(corpus: Corpus, query: Query) -> Advice:
     """Advice for `query` from a prepared corpus (pure: no Git, no files)."""
     query = normalize(query, corpus.vocabulary())
     q = rank.Masks.of(query, corpus)
-    flags = rank.similar_flags(q, corpus)
-    templates = _section(corpus, query, q, "template", flags)
-    patterns = _section(corpus, query, q, "pattern", flags)
-    guards = _guards(corpus, query, q, (*templates, *patterns), flags)
+    evidence = rank.Evidence.of(q, corpus)
+    templates = _section(corpus, query, q, "template", evidence)
+    patterns = _section(corpus, query, q, "pattern", evidence)
+    guards = _guards(corpus, query, q, (*templates, *patterns), evidence)
     notes = _notes(corpus, templates, patterns, guards)
     return Advice(corpus.commit, query, brief_id(corpus.commit, query),
                   tuple(templates), tuple(patterns), tuple(guards), notes)  # fmt: skip
@@ -52,7 +52,7 @@ def _text(section: Section, query: Query) -> tuple[Any, list[str], dict[int, flo
 
 
 def _section(
-    corpus: Corpus, query: Query, q: rank.Masks, kind: str, flags: list[bool]
+    corpus: Corpus, query: Query, q: rank.Masks, kind: str, evidence: rank.Evidence
 ) -> list[Item]:
     section = corpus.section(kind)
     bm25, words, text = _text(section, query)
@@ -61,10 +61,8 @@ def _section(
         rel = rank.relevance(q, section, n, text.get(n, 0.0), True)
         if rel <= 0.0:
             continue
-        tally = rank.tally(section.applied[n], flags)
+        tally, factor, wins, losses = evidence.record(kind, section, n)
         rate, weight = section.rates[n], section.weights[n]
-        factor = rank.demotion(corpus, tally)
-        wins, losses = rank.evidence_counts(corpus, tally)
         upper = rel * rank.upper_bound(rate, weight, wins, losses) * factor
         found.append((upper, section.ids[n], (n, rel, tally, factor)))
 
@@ -135,20 +133,19 @@ def _prior_reason(rate: float | None, weight: float | None) -> str:
 
 
 def _guards(
-    corpus: Corpus, query: Query, q: rank.Masks, chosen: Sequence[Item], flags: list[bool]
+    corpus: Corpus, query: Query, q: rank.Masks, chosen: Sequence[Item], evidence: rank.Evidence
 ) -> list[Item]:
     section = corpus.section("failure")
     bm25, words, text = _text(section, query)
     guarded_by = _guarded_by(corpus, chosen)
-    similar = sum(flags)
-    index = {rid: n for n, rid in enumerate(section.ids)}
-    met = {rid for rid, (numbers, _) in corpus.met.items() if any(flags[o] for o in numbers)}
+    similar = evidence.similar
+    index = section.positions()
     numbers = set(rank.candidates(section, query, text))
-    numbers.update(index[rid] for rid in (*guarded_by, *met) if rid in index)
+    numbers.update(index[rid] for rid in (*guarded_by, *evidence.met()) if rid in index)
     found: list[tuple[float, str, Any]] = []
     for n in sorted(numbers):
         rid = section.ids[n]
-        hits = _hits(corpus, rid, flags)
+        hits = evidence.hits(rid)
         rel = rank.relevance(q, section, n, text.get(n, 0.0), False)
         score = _guard_score(rel, hits, similar, rid in guarded_by)
         if score > 0.0:
@@ -172,12 +169,6 @@ def _guards(
     return rank.top(found, query.limit, exact)
 
 
-def _hits(corpus: Corpus, rid: str, flags: list[bool]) -> list[tuple[int, bool]]:
-    """(outcome, recovered) for each time a similar project met failure `rid`."""
-    numbers, recovered = corpus.met.get(rid, ((), ()))
-    return [(o, ok) for o, ok in zip(numbers, recovered, strict=True) if flags[o]]
-
-
 def _guard_score(rel: float, hits: list[tuple[int, bool]], similar: int, guarded: bool) -> float:
     """declared relevance + share of similar projects that met it x how rarely they
     recovered + a bonus when a recommended record guards against it. Failures declare no
@@ -193,7 +184,7 @@ def _guarded_by(corpus: Corpus, chosen: Sequence[Item]) -> dict[str, list[str]]:
     out: dict[str, set[str]] = {}
     for kind in ("template", "pattern"):
         section = corpus.section(kind)
-        index = {rid: n for n, rid in enumerate(section.ids)}
+        index = section.positions()
         for item in chosen:
             if item.id in index:
                 for failure in section.guards[index[item.id]]:

@@ -82,3 +82,22 @@ def tree_files(root: Path, rev: str, prefixes: Iterable[str]) -> dict[str, TreeE
         if len(fields) == 4 and fields[1] == "blob":
             entries[path] = TreeEntry(fields[0], fields[2], int(fields[3]))
     return entries
+
+
+MAX_LISTED_CHANGES = 1000  # more changed paths than this: list the whole tree instead
+
+
+def tree_changes(
+    root: Path, base: str, rev: str, prefixes: Iterable[str]
+) -> dict[str, TreeEntry | None] | None:
+    """The files under `prefixes` that differ between commits `base` and `rev` (git
+    diff-tree): each one's entry in `rev`, None when `rev` no longer has it as a file.
+    None when more than MAX_LISTED_CHANGES differ (they are listed by path)."""
+    out = git(root, "diff-tree", "-r", "-z", "--no-renames", base, rev, "--", *prefixes)
+    parts = out.split("\0")
+    # -z: a ":<modes> <ids> <status>" field, then the path, for every changed file.
+    paths = [parts[i + 1] for i in range(len(parts) - 1) if parts[i].startswith(":")]
+    if len(paths) > MAX_LISTED_CHANGES:
+        return None
+    found = tree_files(root, rev, [f":(literal){p}" for p in paths]) if paths else {}
+    return {p: found.get(p) for p in paths}

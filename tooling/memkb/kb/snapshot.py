@@ -18,11 +18,15 @@ import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memkb.findings import error
 from memkb.kb.discover import Source, StatKey, escaping_symlink, read_source, scan
 from memkb.kb.layout import KB_DIR, SCHEMAS_DIR
 from memkb.limits import MAX_FILE_BYTES, too_large
+
+if TYPE_CHECKING:
+    from memkb.gitio.objects import TreeEntry
 
 SYMLINK_MODE = "120000"
 
@@ -108,13 +112,42 @@ class GitTree(Snapshot):
 
     cache_tag = "tree"
 
-    def __init__(self, root: Path, rev: str) -> None:
+    def __init__(self, root: Path, rev: str, *, entries: Mapping[str, TreeEntry] | None = None):
         from memkb.gitio.objects import tree_files
 
         self.root, self.rev = root, rev
         self.label = f"commit {rev[:12]}"
-        self._entries = tree_files(root, rev, (KB_DIR, SCHEMAS_DIR))
+        known = entries if entries is not None else tree_files(root, rev, (KB_DIR, SCHEMAS_DIR))
+        self._entries = dict(known)
         self._raw: dict[str, bytes] = {}
+
+    @classmethod
+    def changed_from(
+        cls, root: Path, rev: str, base: str, base_entries: Mapping[str, TreeEntry]
+    ) -> GitTree:
+        """The tree of `rev`, listed as `base_entries` (the entries of commit `base`) plus
+        the files git diff-tree says differ: listing then grows with the change, not with
+        the KB (`git ls-tree -l` looks up the size of every blob)."""
+        from memkb.errors import RepoError
+        from memkb.gitio.objects import tree_changes
+
+        try:
+            changes = tree_changes(root, base, rev, (KB_DIR, SCHEMAS_DIR))
+        except RepoError:  # `base` is gone (history rewritten, pruned): list the tree
+            changes = None
+        if changes is None:
+            return cls(root, rev)
+        entries = dict(base_entries)
+        for path, entry in changes.items():
+            if entry is None:
+                entries.pop(path, None)
+            else:
+                entries[path] = entry
+        return cls(root, rev, entries=entries)
+
+    def entries(self) -> Mapping[str, TreeEntry]:
+        """Every file of the tree under kb/ and schemas/, by path."""
+        return self._entries
 
     def files(self) -> dict[str, StatKey | None]:
         return {path: None for path in sorted(self._entries) if is_knowledge_path(path)}
