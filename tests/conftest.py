@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,3 +110,28 @@ def kb_repo(tmp_path: Path) -> Path:
 def empty_kb_repo(tmp_path: Path) -> Path:
     """A fresh Git repository with schemas/ and an empty kb/."""
     return make_kb_repo(tmp_path / "repo", with_kb=False)
+
+
+# What a run of the console script loaded: its output, then its modules on stderr (a
+# behaviour, not a timing: which libraries a command pays for).
+MODULES_PROBE = (
+    "import json, sys\n"
+    "sys.argv = ['memkb', *sys.argv[1:]]\n"
+    "from memkb.cli.entry import run\n"
+    "try:\n"
+    "    run()\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "sys.stdout.flush()\n"
+    "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+def probe_modules(cwd: Path, *args: str) -> tuple[int, str, str, list[str]]:
+    """Exit code, stdout, stderr and the imported modules of `memkb ARGS` run in `cwd`."""
+    done = subprocess.run(
+        [sys.executable, "-c", MODULES_PROBE, *args], cwd=cwd, capture_output=True, text=True
+    )
+    err, _, modules = done.stderr.rpartition("\nMODULES ")
+    return done.returncode, done.stdout, err, json.loads(modules)

@@ -13,35 +13,20 @@ from pathlib import Path
 import pytest
 from typer.main import get_command
 
+from conftest import probe_modules
 from memkb.cli.entry import COMMAND_MODULES, COMMAND_SUMMARIES
 from memkb.cli.main import app
 
 MEMKB = str(Path(sys.executable).parent / "memkb")
 
-# What a run of the console script loaded: its own output, then the modules on stderr.
-PROBE = (
-    "import json, sys\n"
-    "sys.argv = ['memkb', *sys.argv[1:]]\n"
-    "from memkb.cli.entry import run\n"
-    "try:\n"
-    "    run()\n"
-    "except SystemExit as exc:\n"
-    "    code = exc.code\n"
-    "sys.stdout.flush()\n"
-    "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
-    "sys.exit(code)\n"
-)
 # Libraries a read command must not pay for (rich: typer's help panels).
 HEAVY = ("git", "gitdb", "jsonschema", "ruamel", "rich", "re2", "detect_secrets", "sqlite3")
 
 
 def run_probe(cwd: Path, *args: str) -> tuple[int, str, set[str]]:
     """Exit code, stdout and the imported modules of `memkb ARGS` run in `cwd`."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True, text=True
-    )
-    _, _, modules = done.stderr.rpartition("\nMODULES ")
-    return done.returncode, done.stdout, set(json.loads(modules))
+    code, out, _, modules = probe_modules(cwd, *args)
+    return code, out, set(modules)
 
 
 def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:

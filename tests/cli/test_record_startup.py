@@ -6,26 +6,10 @@ engine accepts the record; jsonschema only explains a rejected one). Behaviour t
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import git
+from conftest import git, probe_modules
 
-# A run of the console script's entry point, then its modules on stderr.
-PROBE = (
-    "import json, sys\n"
-    "sys.argv = ['memkb', *sys.argv[1:]]\n"
-    "from memkb.cli.entry import run\n"
-    "try:\n"
-    "    run()\n"
-    "except SystemExit as exc:\n"
-    "    code = exc.code\n"
-    "sys.stdout.flush()\n"
-    "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
-    "sys.exit(code)\n"
-)
 NOT_FOR_A_VALID_WRITE = ("requests", "urllib3", "detect_secrets", "jsonschema", "referencing")
 RECORD = [
     "record", "--project", "Probe", "--outcome", "success", "--domain", "e-commerce",
@@ -35,13 +19,8 @@ RECORD = [
 
 def record(repo: Path, *extra: str) -> tuple[int, str, set[str]]:
     """Exit code, stderr and the imported top-level packages of `memkb record ...`."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *RECORD, *extra, "--repo", str(repo)],
-        capture_output=True,
-        text=True,
-    )
-    err, _, modules = done.stderr.rpartition("\nMODULES ")
-    return done.returncode, err, {m.split(".")[0] for m in json.loads(modules)}
+    code, _, err, modules = probe_modules(repo, *RECORD, *extra, "--repo", str(repo))
+    return code, err, {m.split(".")[0] for m in modules}
 
 
 def test_a_valid_record_loads_neither_requests_nor_jsonschema(kb_repo: Path) -> None:

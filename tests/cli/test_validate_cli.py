@@ -11,6 +11,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from conftest import probe_modules
 from memkb.cachefile import cache_dir
 from memkb.cli.main import app
 from memkb.validation.engine import CACHE_FILE, validate_repo
@@ -185,19 +186,6 @@ def test_files_trusted_by_stat_are_still_rechecked_when_they_change(kb_repo: Pat
     assert [f.code for f in validate_repo(kb_repo).findings] == ["KB304"]
 
 
-# What the console script loaded: its output, then its modules (a behaviour, not a timing).
-MODULES_PROBE = (
-    "import json, sys\n"
-    "sys.argv = ['memkb', *sys.argv[1:]]\n"
-    "from memkb.cli.entry import run\n"
-    "try:\n"
-    "    run()\n"
-    "except SystemExit as exc:\n"
-    "    code = exc.code\n"
-    "sys.stdout.flush()\n"
-    "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
-    "sys.exit(code)\n"
-)
 # What judging a file needs and a warm run answered by the seal does not.
 JUDGING = ("yaml", "yaml_rs", "jsonschema", "jsonschema_rs", "re2", "git", "memkb.records")
 
@@ -206,22 +194,13 @@ def judging(modules: list[str]) -> list[str]:
     return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in JUDGING))
 
 
-def probe_modules(cwd: Path, *args: str) -> tuple[int, str, list[str]]:
-    """Exit code, stdout and the imported modules of `memkb ARGS` run in `cwd`."""
-    done = subprocess.run(
-        [sys.executable, "-c", MODULES_PROBE, *args], cwd=cwd, capture_output=True, text=True
-    )
-    _, _, modules = done.stderr.rpartition("\nMODULES ")
-    return done.returncode, done.stdout, json.loads(modules)
-
-
 def test_a_warm_run_imports_nothing_that_judges_a_file(kb_repo: Path) -> None:
     old = 1_600_000_000
     for path in (kb_repo / "kb").rglob("*.yaml"):
         os.utime(path, (old, old))  # trusted stats: the first run seals its answer
-    code, out, modules = probe_modules(kb_repo, "validate")
+    code, out, _, modules = probe_modules(kb_repo, "validate")
     assert (code, out) == (0, "checked 8 files: clean\n")
     assert "yaml" in judging(modules)  # the first run judged every file ...
-    code, out, modules = probe_modules(kb_repo, "validate")
+    code, out, _, modules = probe_modules(kb_repo, "validate")
     assert (code, out) == (0, "checked 8 files: clean\n")
     assert judging(modules) == []  # ... the second was answered by the seal
