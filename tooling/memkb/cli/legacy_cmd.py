@@ -184,11 +184,6 @@ EXPORT_HELP = (
 )
 
 
-class ExportFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
 class ExportShape(StrEnum):
     seed = "seed"
     sections = "sections"
@@ -216,7 +211,7 @@ def export_legacy_command(
         False, "--no-cache", help="Ignore and do not update the caches under .git/memkb/."
     ),
     repo: Path | None = REPO,
-    fmt: ExportFormat = format_option("export-legacy"),
+    fmt: Format = format_option("export-legacy"),
     as_json: bool = JSON,
 ) -> None:
     """Write memory in the legacy JSON shapes (see EXPORT_HELP)."""
