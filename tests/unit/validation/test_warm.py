@@ -22,7 +22,7 @@ import pytest
 
 from memkb.cachefile import MAGIC
 from memkb.findings import Finding, Severity
-from memkb.kb.snapshot import GitTree, WorkTree
+from memkb.kb.snapshot import GitTree
 from memkb.validation import engine, warm
 from memkb.validation.engine import validate, validate_repo
 
@@ -48,7 +48,7 @@ def age(repo: Path) -> None:
 
 
 def key_of(repo: Path, today: date = TODAY) -> str:
-    key = warm.answer_key(repo, WorkTree(repo).files(), today)
+    key = warm.probe(repo, today).key
     assert key is not None
     return key
 
@@ -256,7 +256,7 @@ def test_a_kb_with_a_symlink_is_never_sealed(kb_repo: Path) -> None:
     (kb_repo / "kb/patterns/link.yaml").symlink_to(kb_repo / PATTERN)
     age(kb_repo)
     validate_repo(kb_repo, today=TODAY)
-    assert warm.answer_key(kb_repo, WorkTree(kb_repo).files(), TODAY) is None
+    assert warm.probe(kb_repo, TODAY).key is None
     assert not warm.answer_path(kb_repo).exists()
 
 
