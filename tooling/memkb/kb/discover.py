@@ -71,7 +71,8 @@ def _scan_folder(
     folder: int | str, rel_dir: str, found: dict[str, StatKey | None], pending: list[str]
 ) -> None:
     """Add the knowledge files directly in `folder` (root-relative `rel_dir`) to `found`
-    and its sub-folders to `pending`. The hot loop of a warm run: one stat per file."""
+    and its sub-folders to `pending`. The hot loop of a warm run (one stat per file), kept
+    free of function calls: they cost a tenth of the scan."""
     with os.scandir(folder) as entries:
         for entry in entries:
             name = entry.name
@@ -79,19 +80,19 @@ def _scan_folder(
                 continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append(f"{rel_dir}/{name}")
-            elif name.lower().endswith(_SUFFIXES):  # x.YAML is KB311, not skipped
-                found[f"{rel_dir}/{name}"] = None if entry.is_symlink() else _entry_key(entry)
-
-
-def _entry_key(entry: os.DirEntry[str]) -> StatKey | None:
-    try:
-        return _stat_key(entry.stat(follow_symlinks=False))
-    except OSError:
-        return None
-
-
-def _stat_key(st: os.stat_result) -> StatKey:
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+                continue
+            if not name.lower().endswith(_SUFFIXES):  # x.YAML is KB311, not skipped
+                continue
+            relpath = f"{rel_dir}/{name}"
+            if entry.is_symlink():
+                found[relpath] = None
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:  # gone or unreadable since the listing: the read will say
+                found[relpath] = None
+            else:
+                found[relpath] = (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def trusted_stat(st: StatKey | None, read_ns: int) -> StatKey | None:
