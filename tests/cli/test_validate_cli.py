@@ -204,3 +204,75 @@ def test_a_warm_run_imports_nothing_that_judges_a_file(kb_repo: Path) -> None:
     code, out, _, modules = probe_modules(kb_repo, "validate")
     assert (code, out) == (0, "checked 8 files: clean\n")
     assert judging(modules) == []  # ... the second was answered by the seal
+
+
+def age(repo: Path) -> None:
+    """Make every knowledge file old enough for its stat to be trusted (the run seals)."""
+    old = 1_600_000_000
+    for path in (repo / "kb").rglob("*.yaml"):
+        os.utime(path, (old, old))
+
+
+def test_a_warm_run_loads_neither_the_engine_nor_the_toml_reader(kb_repo: Path) -> None:
+    age(kb_repo)
+    code, _, _, modules = probe_modules(kb_repo, "validate")
+    assert code == 0 and "memkb.validation.engine" in modules  # the first run judged
+    code, out, _, modules = probe_modules(kb_repo, "validate")
+    assert (code, out) == (0, "checked 8 files: clean\n")
+    # No pyproject.toml, no kb/.memkb.yaml, no --ignore: nothing for the rule table to check.
+    assert [m for m in ("memkb.validation.engine", "tomllib") if m in modules] == []
+
+
+WARM_VARIANTS = [
+    [],
+    ["--format", "json"],
+    ["--format", "sarif"],
+    ["--format", "github"],
+    ["kb/patterns"],
+    ["--ignore", "KB304"],
+    ["--select", "KB304", "kb/patterns/authentication_jwt_security_first.yaml"],
+]
+
+
+def test_a_warm_run_prints_what_a_full_run_prints(kb_repo: Path) -> None:
+    break_droid(kb_repo)
+    (kb_repo / "pyproject.toml").write_text(
+        '[tool.memkb]\nper-file-ignores = {"kb/templates/*" = ["KB313"]}\n'
+    )
+    age(kb_repo)
+    assert run(kb_repo, "validate").returncode == 1  # seals the answer
+    for args in WARM_VARIANTS:
+        full = run(kb_repo, "validate", "--no-cache", *args)
+        code, out, err, modules = probe_modules(kb_repo, "validate", *args)
+        assert "memkb.validation.engine" not in modules, args  # answered by the seal
+        assert (code, out, err) == (full.returncode, full.stdout, full.stderr), args
+    assert run(kb_repo, "validate", "--ignore", "KB304").returncode == 0
+
+
+def test_a_warm_run_still_refuses_a_bad_selection_or_path(kb_repo: Path) -> None:
+    age(kb_repo)
+    assert run(kb_repo, "validate").returncode == 0  # seals the answer
+    for args, message in (
+        (["--ignore", "KB3O4"], "unknown code 'KB3O4' in --ignore"),
+        (["--ignore", "KB401"], "KB401 cannot be ignored"),
+        (["kb/nowhere"], "no such file or folder: kb/nowhere"),
+    ):
+        done = run(kb_repo, "validate", *args)
+        assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+
+
+def test_a_warm_run_notices_an_edit_a_new_file_and_a_deleted_one(kb_repo: Path) -> None:
+    age(kb_repo)
+    assert run(kb_repo, "validate").stdout == "checked 8 files: clean\n"
+    break_droid(kb_repo)  # an edit in place: only the file's own stat moves
+    done = run(kb_repo, "validate")
+    assert done.returncode == 1 and "KB304" in done.stdout
+    shutil.copy(
+        kb_repo / "kb/patterns/ecommerce_security_first.yaml", kb_repo / "kb/patterns/copy.yaml"
+    )
+    assert "kb/patterns/copy.yaml" in run(kb_repo, "validate").stdout
+    (kb_repo / "kb/patterns/copy.yaml").unlink()
+    (kb_repo / "kb/patterns/ecommerce_security_first.yaml").unlink()
+    done = run(kb_repo, "validate")
+    assert "checked 7 files" in done.stdout and "copy.yaml" not in done.stdout

@@ -48,7 +48,7 @@ def age(repo: Path) -> None:
 
 
 def key_of(repo: Path, today: date = TODAY) -> str:
-    key = warm.answer_key(repo, WorkTree(repo).files(), today)
+    key = warm.probe(repo, today).key
     assert key is not None
     return key
 
@@ -256,7 +256,7 @@ def test_a_kb_with_a_symlink_is_never_sealed(kb_repo: Path) -> None:
     (kb_repo / "kb/patterns/link.yaml").symlink_to(kb_repo / PATTERN)
     age(kb_repo)
     validate_repo(kb_repo, today=TODAY)
-    assert warm.answer_key(kb_repo, WorkTree(kb_repo).files(), TODAY) is None
+    assert warm.probe(kb_repo, TODAY).key is None
     assert not warm.answer_path(kb_repo).exists()
 
 
@@ -316,3 +316,30 @@ def test_an_answer_of_the_wrong_shape_is_a_miss(kb_repo: Path, damage: Any) -> N
     path.write_bytes(MAGIC + hashlib.sha256(payload).digest() + payload)
     result = validate_repo(kb_repo, today=TODAY)
     assert (result.findings, result.files) == ([], 8)
+
+
+# -- the probe: what `memkb validate` asks before importing the engine ------------------
+
+
+def test_the_probe_lists_what_the_work_tree_lists(kb_repo: Path) -> None:
+    probe = warm.probe(kb_repo, TODAY)
+    assert probe.sorted_files() == WorkTree(kb_repo).files()
+    assert probe.key == warm.probe(kb_repo, TODAY).key  # stable while nothing moves
+
+
+def test_a_probe_handed_to_the_engine_is_not_made_again(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plant(kb_repo)
+    served = warm.probe(kb_repo, TODAY)
+    missed = warm.probe(kb_repo, TODAY + timedelta(days=1))  # another day: no answer
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("the work tree was probed again")
+
+    monkeypatch.setattr(warm, "probe", refuse)
+    assert MARKER in validate(WorkTree(kb_repo), today=TODAY, probe=served).findings
+    judged = validate(WorkTree(kb_repo), today=TODAY + timedelta(days=1), probe=missed)
+    assert MARKER not in judged.findings and judged.ok
+    # The miss sealed its own answer under the probe's key.
+    assert warm.load_answer(kb_repo, missed.key or "") is not None

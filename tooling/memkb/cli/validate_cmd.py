@@ -9,8 +9,6 @@ import typer
 
 from memkb.cli.app import JSON, app, format_option, handles_errors, output_format, repo_root
 from memkb.report import reporter
-from memkb.rules.selection import load_selection
-from memkb.validation.engine import validate_repo
 
 
 class Format(StrEnum):
@@ -63,11 +61,36 @@ def validate(
     ),
 ) -> None:
     """Check every knowledge file (see HELP)."""
+    # The core is imported here, and the engine only when the sealed answer is missing: a
+    # warm run of an unchanged KB loads the scan, the answer and the renderer, no rule,
+    # loader or schema (tooling/bench/README.md, "Issue 12: the warm run").
+    from datetime import date
+
+    from memkb.findings import has_errors
+    from memkb.kb.discover import normalize_paths
+    from memkb.rules.selection import load_selection
+    from memkb.validation import warm
+
     root = repo_root(repo)
     selection = load_selection(root, ignore, select or None)
-    result = validate_repo(
-        root, paths or None, use_cache=not no_cache, cwd=Path.cwd(), selection=selection
-    )
+    only = normalize_paths(root, paths, Path.cwd()) if paths else None
+    today = date.today()
+    probe = warm.probe(root, today) if not no_cache else None
+    if probe is not None and probe.answer is not None:
+        findings, files = selection.apply(probe.answer.findings(only)), probe.answer.files
+    else:
+        from memkb.kb.snapshot import WorkTree
+        from memkb.validation.engine import validate as judge
+
+        result = judge(
+            WorkTree(root),
+            only=only,
+            use_cache=not no_cache,
+            today=today,
+            selection=selection,
+            probe=probe,
+        )
+        findings, files = result.findings, result.files
     render = reporter("validate", output_format(fmt, as_json))
-    typer.echo(render(result.findings, result.files), nl=False)
-    raise typer.Exit(0 if result.ok else 1)
+    typer.echo(render(findings, files), nl=False)
+    raise typer.Exit(1 if has_errors(findings) else 0)

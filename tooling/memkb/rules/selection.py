@@ -15,23 +15,41 @@ Usage::
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memkb.errors import UsageError
 from memkb.findings import Finding
-from memkb.rules.registry import REGISTRY, Scope
+
+# The rule table (and the TOML reader) load only when there is something to check: a run
+# with nothing configured and no code on the command line (every warm `memkb validate`
+# of such a KB) needs neither.
+if TYPE_CHECKING:
+    from memkb.rules.registry import Scope
 
 PYPROJECT = "pyproject.toml"
 KB_CONFIG = "kb/.memkb.yaml"
 KEYS = ("ignore", "per-file-ignores")
-IGNORABLE = frozenset({Scope.LOAD, Scope.FILE, Scope.COLLECTION})
-PROTECTED = frozenset(c for c, r in REGISTRY.items() if r.scope is Scope.CHANGE)
+
+
+@cache
+def ignorable_scopes() -> frozenset[Scope]:
+    """The scopes of the codes `validate` reports, the only ones that can be ignored."""
+    from memkb.rules.registry import Scope
+
+    return frozenset({Scope.LOAD, Scope.FILE, Scope.COLLECTION})
+
+
+@cache
+def protected_codes() -> frozenset[str]:
+    """The change and safety codes: never ignored (only kb/.memkb-allow.yaml waives them)."""
+    from memkb.rules.registry import REGISTRY, Scope
+
+    return frozenset(c for c, r in REGISTRY.items() if r.scope is Scope.CHANGE)
 
 
 @dataclass(frozen=True)
@@ -47,7 +65,7 @@ class Selection:
     def keeps(self, finding: Finding) -> bool:
         """False when the finding is ignored. Protected codes are always kept, whoever
         built the selection (a Python caller can construct one without the checks)."""
-        if finding.code in PROTECTED:
+        if finding.code in protected_codes():
             return True
         if finding.code in self.ignore or (
             self.select is not None and finding.code not in self.select
@@ -60,6 +78,8 @@ class Selection:
 
     def apply(self, findings: Iterable[Finding]) -> list[Finding]:
         """The findings that are not ignored, in their order."""
+        if not self.ignore and not self.per_file and self.select is None:
+            return list(findings)  # nothing switched off: no need for the rule table
         return [f for f in findings if self.keeps(f)]
 
     def __or__(self, other: Selection) -> Selection:
@@ -100,6 +120,8 @@ def _read(path: Path) -> bytes | None:
 def _from_pyproject(raw: bytes | None) -> Selection:
     if raw is None:
         return Selection()
+    import tomllib
+
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
@@ -169,6 +191,10 @@ def _codes(value: Any, key: str, where: Where) -> list[str]:
 
 def _code(code: str, key: str, where: Where | None) -> str:
     """`code` in upper case if it may be ignored; else a UsageError naming its place."""
+    import difflib
+
+    from memkb.rules.registry import REGISTRY
+
     place = f"{where.at(code)}: " if where is not None else ""
     wanted = code.strip().upper()
     rule = REGISTRY.get(wanted)
@@ -177,10 +203,10 @@ def _code(code: str, key: str, where: Where | None) -> str:
         guess = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"{place}unknown code '{code}' in {key}{guess}",
                          hint="`memkb rules` lists every code")  # fmt: skip
-    if rule.scope not in IGNORABLE:
+    if rule.scope not in ignorable_scopes():
         why = (
             "protects the orchestrator; a reviewed exception goes in kb/.memkb-allow.yaml"
-            if wanted in PROTECTED
+            if wanted in protected_codes()
             else "is not reported by validate"
         )
         raise UsageError(f"{place}{wanted} cannot be ignored: it {why}")

@@ -170,30 +170,35 @@ def validate(
     use_cache: bool = True,
     today: date | None = None,
     selection: Selection | None = None,
+    probe: warm.Probe | None = None,
 ) -> ValidationResult:
     """Validate the KB as `snapshot` holds it: every file, then every cross-file rule.
 
     With `only` (root-relative paths), findings are limited to those files (cross-file
-    ones too), judged against the whole KB; `selection` drops ignored codes. Raises
-    RepoError for missing schemas."""
+    ones too), judged against the whole KB; `selection` drops ignored codes. `probe` is
+    the work tree's check against its sealed answer when the caller already made it
+    (`memkb validate` does, before importing this module). Raises RepoError for missing
+    schemas."""
     today = today or date.today()
-    files = snapshot.files()
     # Only the work tree has stat keys to prove that nothing changed (memkb.validation.warm).
-    sealable = use_cache and type(snapshot) is WorkTree
-    key = warm.answer_key(snapshot.root, files, today) if sealable else None
-    answer = warm.load_answer(snapshot.root, key) if key is not None else None
+    if use_cache and type(snapshot) is WorkTree:
+        probe = probe or warm.probe(snapshot.root, today)
+    else:
+        probe = None
+    answer = probe.answer if probe is not None else None
     if answer is not None:
         result = _result(answer, only, loader=lambda: build_index(_load_all(snapshot, True)[0]))
     else:
         from memkb.records.schema import Schemas
 
+        files = probe.sorted_files() if probe is not None else snapshot.files()
         results, trusted = _load_all(snapshot, use_cache, files)
         index = build_index(results)
         advice = _expectations(snapshot, results, index, use_cache)
         schemas = Schemas(snapshot.root, read=snapshot.read)
         answer = _judge(results, index, snapshot, today, schemas, advice=advice)
-        if key is not None and trusted:
-            warm.save_answer(snapshot.root, key, answer)
+        if probe is not None and probe.key is not None and trusted:
+            warm.save_answer(snapshot.root, probe.key, answer)
         result = _result(answer, only, index=index)
     if selection is not None:  # after the cache: ignoring a code never invalidates it
         result.findings = selection.apply(result.findings)

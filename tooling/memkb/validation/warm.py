@@ -9,8 +9,14 @@ The key (`answer_key`) is a SHA-256 over:
   the version did not move);
 - the date (cross-file rules judge dates against today);
 - every file under schemas/, by name and content (a schema a `$ref` points to included);
-- every knowledge file's path and stat key (size, mtime in ns, inode), as the scan found
-  them (`memkb.kb.discover.scan`).
+- every knowledge file's path and stat key (size, mtime in ns, inode), in the order the
+  scan found them (`memkb.kb.discover.scan`; unsorted: sorting 10,000 paths costs more than
+  the hash, and an unchanged folder lists in the same order, so only a changed tree can
+  change the order, and it changes the stats too).
+
+`probe` does the whole check (scan, key, stored answer) with nothing but this module and the
+scan imported: `memkb validate` asks it first and imports the validation engine, the rules
+and the loaders only when the answer is missing.
 
 An answer is only stored when every file's stat was trusted when its content was judged
 (`memkb.kb.discover.trusted_stat`: modified more than two seconds before it was read), so a
@@ -39,7 +45,7 @@ from typing import Any
 from memkb import cachefile
 from memkb._version import __version__
 from memkb.findings import Finding, is_finding_tuple
-from memkb.kb.discover import StatKey
+from memkb.kb.discover import StatKey, scan
 from memkb.kb.layout import SCHEMAS_DIR
 
 ANSWER_FILE = "validate.answer"
@@ -71,32 +77,60 @@ class Answer:
         return sorted(set(chosen).union(self.schemas))
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What the check of a work tree found: its knowledge files with their stat keys (in
+    scan order), the key of that state (None: not sealable) and the answer stored for it."""
+
+    files: dict[str, StatKey | None]
+    key: str | None
+    answer: Answer | None
+
+    def sorted_files(self) -> dict[str, StatKey | None]:
+        """The files sorted by path, as `WorkTree.files()` lists them."""
+        return dict(sorted(self.files.items()))
+
+
+def probe(root: Path, today: date) -> Probe:
+    """Check the work tree at `root` against its sealed answer, judged on `today`: one stat
+    per knowledge file, the key, and the stored answer if it was sealed under that key."""
+    files = scan(root)
+    key = answer_key(root, files, today)
+    return Probe(files, key, load_answer(root, key) if key is not None else None)
+
+
 def answer_key(root: Path, files: Mapping[str, StatKey | None], today: date) -> str | None:
-    """The key of the work tree at `root` whose knowledge files have the stat keys `files`,
-    judged on `today`; None when a file has no stat key (a symlink: only its content can
-    tell), since then no key can prove the KB unchanged."""
-    if any(stat is None for stat in files.values()):
+    """The key of the work tree at `root` whose knowledge files have the stat keys `files`
+    (in scan order: `probe` and the engine both pass `scan`'s dict), judged on `today`;
+    None when a file has no stat key (a symlink: only its content can tell), since then no
+    key can prove the KB unchanged."""
+    if None in files.values():
         return None
     digest = hashlib.sha256(f"{RESULT_FORMAT}\0{code_signature()}\0{today}\0".encode())
     for relpath, raw in _schema_files(root):
         digest.update(b"%s\0%d\0%s" % (relpath.encode(), len(raw), raw))
     # marshal of a dict of str -> tuple of ints is deterministic and much faster than
-    # hashing each entry from Python (10,000 files: about 2 ms).
-    digest.update(marshal.dumps(dict(files)))
+    # hashing each entry from Python (10,000 files: about 2 ms); scan's dict is marshalled
+    # as it is, not copied.
+    digest.update(marshal.dumps(files if type(files) is dict else dict(files)))
     return digest.hexdigest()
 
 
 def _schema_files(root: Path) -> list[tuple[str, bytes]]:
-    """Every file under schemas/ (sorted relative paths, contents): what `$ref` may reach."""
+    """Every file under schemas/ (sorted relative paths, contents): what `$ref` may reach.
+    Plain strings: this runs on every warm run."""
     found = []
-    for folder, dirs, names in os.walk(root / SCHEMAS_DIR):
+    base = f"{root}/"
+    for folder, dirs, names in os.walk(f"{root}/{SCHEMAS_DIR}"):
         dirs.sort()
         for name in sorted(names):
-            path = Path(folder) / name
+            path = f"{folder}/{name}"
+            relpath = path.removeprefix(base).replace(os.sep, "/")
             try:
-                found.append((path.relative_to(root).as_posix(), path.read_bytes()))
+                with open(path, "rb") as handle:  # noqa: PTH123 - see above
+                    found.append((relpath, handle.read()))
             except OSError:
-                found.append((path.relative_to(root).as_posix(), b"\0unreadable"))
+                found.append((relpath, b"\0unreadable"))
     return found
 
 
