@@ -28,6 +28,7 @@ from memkb.history import (
     series,
     summarize,
 )
+from memkb.history.query import FORMULA_FILES
 
 GOLDEN = PROJECT / "tests" / "golden"
 ANN = ("Ann Analyst", "ann@example.com")
@@ -433,16 +434,30 @@ def test_a_long_journal_is_folded_into_the_cache(
     assert len(Cache.load(repo).commits) == 9 and lm(rep)["total_projects"] == 7
 
 
+def test_every_public_name_of_memkb_history_resolves() -> None:
+    """memkb.history imports its names on first use: each must name what it says."""
+    import memkb.history as package
+
+    assert sorted(package.__all__) == sorted(package._WHERE)
+    for name in package.__all__:
+        module = importlib.import_module(package._WHERE[name])
+        assert getattr(package, name) is getattr(module, name), name
+    with pytest.raises(AttributeError):
+        _ = package.no_such_name
+
+
 @pytest.mark.parametrize("module", ["memkb.metrics.formulas", "memkb.metrics.beta"])
 def test_a_changed_formula_is_a_new_report(
     module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Stored reports are keyed by the code that computes them, Beta numerics included."""
-    mod = importlib.import_module(module)
+    real = Path(str(importlib.import_module(module).__file__))
+    assert real in FORMULA_FILES  # found by path (not imported), so the path must be right
     before = code_fingerprint()
     edited = tmp_path / "edited.py"
-    edited.write_bytes(Path(str(mod.__file__)).read_bytes() + b"# a changed formula\n")
-    monkeypatch.setattr(mod, "__file__", str(edited))
+    edited.write_bytes(real.read_bytes() + b"# a changed formula\n")
+    files = tuple(edited if f == real else f for f in FORMULA_FILES)
+    monkeypatch.setattr("memkb.history.query.FORMULA_FILES", files)
     assert code_fingerprint() != before
 
 
