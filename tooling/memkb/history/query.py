@@ -130,12 +130,20 @@ def report(
     """
 
     def build(cache: Cache, tip: str) -> dict[str, Any]:
-        from memkb.history.readahead import ReadAhead
-        from memkb.history.replay import Replay, evidence
-        from memkb.metrics.formulas import compute
+        from memkb.history.walk import Walk
 
-        cache.docs = docs
-        prefetch = ReadAhead(root, cache, tip, progress) if _walk_ahead(cache, as_of) else None
+        ahead = _walk_ahead(cache, as_of)
+        walk = Walk(root, cache, tip, progress)  # git walks while the imports below run
+        try:
+            from memkb.history.readahead import ReadAhead
+            from memkb.history.replay import Replay, evidence
+            from memkb.metrics.formulas import compute
+
+            cache.docs = docs
+            prefetch = ReadAhead(root, cache, tip, progress) if ahead else None
+            walk.finish()
+        finally:
+            walk.close()
         tg = target(root, cache, tip, as_of, progress)
         if prefetch is not None:
             prefetch.join()
