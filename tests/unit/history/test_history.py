@@ -638,7 +638,10 @@ def test_cold_walk_reports_progress_and_warm_run_does_not(story: dict[str, Any])
     calls: list[tuple[str, int, int]] = []
     # a date: no reading ahead in a thread, so the order of the reports is fixed
     report(story["repo"], as_of="2099-01-01", progress=lambda *call: calls.append(call))
-    assert calls[0] == ("commits", 7, 7)  # seven commits on main
+    walked = [call for call in calls if call[0] == "commits"]
+    assert calls[: len(walked)] == walked  # the walk first, counted as git's output arrives
+    assert walked[-1] == ("commits", 7, 7)  # seven commits on main
+    assert [done for _, done, _ in walked] == sorted(done for _, done, _ in walked)
     assert calls[-1] == ("records", 9, 9)  # 5 outcomes, 2 patterns, 1 template, 1 failure
     calls.clear()
     report(story["repo"], as_of="2099-01-01", progress=lambda *call: calls.append(call))

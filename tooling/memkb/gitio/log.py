@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -70,10 +71,13 @@ class GitStream(Iterator[bytes]):
             raise RepoError(f"cannot run git: {exc.strerror}", hint="install git") from exc
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self.stdout, self.stderr = self.proc.stdout, self.proc.stderr
-        _enlarge_pipe(self.stdout.fileno())
+        self.fd = self.stdout.fileno()  # read unbuffered: see __next__
+        _enlarge_pipe(self.fd)
 
     def __next__(self) -> bytes:
-        chunk = self.stdout.read(1 << 16)
+        if self.stdout.closed:  # read to the end, or closed
+            raise StopIteration
+        chunk = os.read(self.fd, PIPE_BYTES)  # what is there: one read, one GIL wait
         if chunk:
             return chunk
         err = self.stderr.read()
