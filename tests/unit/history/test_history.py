@@ -805,3 +805,27 @@ def test_as_of_a_date_with_a_trailing_newline_is_not_a_date(kb_repo: Path) -> No
     assert DATE_RE.fullmatch("2025-01-01") and not DATE_RE.fullmatch("2025-01-01\n")
     result = runner.invoke(app, ["metrics", "--repo", str(kb_repo), "--as-of", "2025-01-01\n"])
     assert result.exit_code == 2, result.output
+
+
+def test_a_build_pauses_the_cycle_collector_and_restores_it(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector is off while a report is built, then as it was before."""
+    import gc
+
+    import memkb.metrics.formulas as formulas
+
+    seen: list[bool] = []
+    real = formulas.compute
+    monkeypatch.setattr(
+        formulas, "compute", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k)
+    )
+    assert gc.isenabled()
+    report(kb_repo, use_cache=False)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        report(kb_repo, use_cache=False)
+        assert seen == [False, False] and not gc.isenabled()  # left off, as the caller had it
+    finally:
+        gc.enable()
