@@ -64,9 +64,7 @@ class Cache:
     path: Path | None
     commits: dict[str, Commit] = field(default_factory=dict)
     tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
-    blobs: dict[str, tuple[Any, ...]] = field(
-        default_factory=dict
-    )  # "kind:blob" -> packed facts
+    blobs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # "kind:blob" -> facts
     intervals: dict[str, list[float | None]] = field(default_factory=dict)  # Beta memo
     applied: dict[str, int] = field(default_factory=dict)  # see replay._active_applied
     dirty: bool = False  # the files must be rewritten whole (missing or damaged)
