@@ -292,7 +292,7 @@ def _outcome_pack(doc: dict[str, Any]) -> tuple[Any, ...]:
     timeline = _mapping(doc.get("timeline"))
     met = tuple(
         (failure, m.get("recovered") is True, tuple(_strs(m.get("prevention_used"))))
-        for m in doc.get("failures_met") or []
+        for m in _list(doc.get("failures_met"))  # not a list (unvalidated): none met
         if isinstance(m, dict) and isinstance(failure := m.get("failure"), str)
     )
     template = doc.get("template")
@@ -331,6 +331,10 @@ def _advice_facts(value: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _strs(value: Any) -> list[str]:
