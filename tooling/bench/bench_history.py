@@ -14,9 +14,16 @@ Then times, each --runs times, reporting medians:
   - `memkb rules` (the CLI's bare start-up), the yardstick of a warm run.
 Targets (issue 12: cold within 2x of git log, warm under `memkb rules` + 100 ms; and new
 commit < 0.5 s, history < 1 s) are printed as PASS/MISS for information: this is a
-measurement, never a test.
+measurement, never a test. Each case's CPU time (user + system of the process and its
+git children, from os.wait4) is printed next to its wall time: on a busy machine it
+says more about the work than wall time does.
+
+`--baseline SRC` (a `tooling/` folder of another memkb, e.g. main's from `git archive
+main tooling | tar -x -C /tmp/base`) adds that memkb's cold and warm metrics to the same
+rounds, and their ratios to this one.
 
     .venv/bin/python -m tooling.bench.bench_history [--records 10000] [--commits 10000]
+        [--runs 5] [--baseline /tmp/base/tooling]
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tooling.bench import synth
+from tooling.bench.bench_write import baseline_memkb
 
 HERE = Path(__file__).resolve().parent
 MEMKB = str(Path(sys.executable).parent / "memkb")
@@ -45,10 +53,16 @@ START = 1_546_387_200  # 2019-01-02T00:00:00Z: the first commit of the synthetic
 IDENT = "memkb bench <bench@invalid>"
 
 
-def _run(args: Sequence[str], cwd: Path) -> None:
-    subprocess.run(
-        list(args), cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+def _run(args: Sequence[str], cwd: Path) -> float:
+    """Run `args` in `cwd` (output discarded); its CPU seconds, git children included."""
+    proc = subprocess.Popen(
+        list(args), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, list(args))
+    return usage.ru_utime + usage.ru_stime
 
 
 def _events(kb: Path, n_commits: int, rng: random.Random) -> tuple[list[str], list[list[str]]]:
@@ -125,13 +139,18 @@ class Case:
     """One timed command: what runs, what runs untimed before it, and its times."""
 
     name: str
-    run: Callable[[], None]
+    run: Callable[[], float | None]  # returns the CPU seconds it measured, if it did
     before: Callable[[], None] | None = None
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.times)
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu) if self.cpu else None
 
 
 def round_robin(cases: list[Case], runs: int) -> None:
@@ -142,8 +161,10 @@ def round_robin(cases: list[Case], runs: int) -> None:
             if case.before is not None:
                 case.before()
             start = time.perf_counter()
-            case.run()
+            cpu = case.run()
             case.times.append(time.perf_counter() - start)
+            if cpu is not None:
+                case.cpu.append(cpu)
 
 
 class NewCommit:
@@ -187,8 +208,9 @@ class NewCommit:
         self._git("read-tree", self.orig)
 
 
-def _cases(repo: Path, newc: NewCommit) -> list[Case]:
-    """The timed commands, in round order: each memkb case follows its peer."""
+def _cases(repo: Path, newc: NewCommit, baseline: Path | None = None) -> list[Case]:
+    """The timed commands, in round order: each memkb case follows its peer (the
+    baseline's cold and warm metrics, if given, last)."""
     cache = repo / ".git" / "memkb"
     metrics = [MEMKB, "metrics", "--json", "--repo", str(repo)]
     hot = sorted((repo / "kb" / "patterns").glob("*.yaml"))[0]  # among the most revised
@@ -204,6 +226,21 @@ def _cases(repo: Path, newc: NewCommit) -> list[Case]:
         Case(f"memkb history pattern ({_revisions(repo, hot)} commits)",
              lambda: _run(history, repo)),
         Case("memkb rules (bare start-up)", lambda: _run([MEMKB, "rules"], repo)),
+        *_baseline_cases(repo, baseline),
+    ]  # fmt: skip
+
+
+def _baseline_cases(repo: Path, baseline: Path | None) -> list[Case]:
+    """The baseline's cold and warm `memkb metrics` (it keeps its own report and cache
+    under .git/memkb/: its cold run removes them, as ours does)."""
+    if baseline is None:
+        return []
+    cache = repo / ".git" / "memkb"
+    metrics = [str(baseline), "metrics", "--json", "--repo", str(repo)]
+    return [
+        Case("baseline metrics, cold", lambda: _run(metrics, repo),
+             before=lambda: shutil.rmtree(cache, ignore_errors=True)),
+        Case("baseline metrics, warm", lambda: _run(metrics, repo)),
     ]  # fmt: skip
 
 
@@ -220,13 +257,18 @@ def _revisions(repo: Path, path: Path) -> str:
 
 def _verdicts(cases: list[Case]) -> dict[str, tuple[str, str]]:
     """Ratio to the peer (medians) and the issue's target, per memkb case."""
-    peer, cold, warm, after, follow, hist, rules = (c.median for c in cases)
-    return {
+    peer, cold, warm, after, follow, hist, rules = (c.median for c in cases[:7])
+    out = {
         cases[1].name: (f"{cold / peer:.2f}x git log", _mark(cold <= 2 * peer)),
         cases[2].name: (f"rules + {(warm - rules) * 1000:.0f} ms", _mark(warm < rules + 0.1)),
         cases[3].name: (f"{after / peer:.2f}x git log", _mark(after < 0.5)),
         cases[5].name: (f"{hist / follow:.2f}x git log --follow", _mark(hist < 1.0)),
     }
+    if len(cases) == 9:  # the baseline's cold and warm, against the same peers
+        base_cold, base_warm = cases[7].median, cases[8].median
+        out[cases[7].name] = (f"{base_cold / peer:.2f}x git log; ours {cold / base_cold:.2f}x", "")
+        out[cases[8].name] = (f"rules + {(base_warm - rules) * 1000:.0f} ms", "")
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--commits", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--baseline", type=Path, help="a tooling/ folder of another memkb to compare with"
+    )
     args = parser.parse_args(argv)
     repo = HERE / "out" / f"history-{args.records}-{args.commits}"
     if not (repo / ".git").is_dir():
@@ -246,24 +291,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["git", "rev-list", "--count", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
     ).stdout.strip()
     newc = NewCommit(repo)
-    cases = _cases(repo, newc)
-    load = os.getloadavg()[0]
-    try:
-        round_robin(cases, args.runs)
-    finally:
-        newc.undo()
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = baseline_memkb(args.baseline, Path(tmp)) if args.baseline else None
+        cases = _cases(repo, newc, baseline)
+        load = os.getloadavg()[0]
+        try:
+            round_robin(cases, args.runs)
+        finally:
+            newc.undo()
     verdicts = _verdicts(cases)
     print(
         f"history: {count} commits, {args.records} records; {args.runs} rounds, cases "
         f"interleaved; load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
     )
-    print(f"  {'case':<40} {'median':>8}  {'min':>8}  {'ratio (medians)':<24} target")
+    print(f"  {'case':<40} {'median':>8}  {'min':>8}  {'cpu':>8}  {'ratio (medians)':<36} target")
     for case in cases:
         ratio, mark = verdicts.get(case.name, ("", ""))
+        cpu = case.cpu_median
         print(
             f"  {case.name:<40} {case.median * 1000:6.0f} ms {min(case.times) * 1000:6.0f} ms"
-            f"  {ratio:<24} {mark}"
+            f" {'' if cpu is None else f'{cpu * 1000:6.0f} ms':>9}  {ratio:<36} {mark}"
         )
+    peer_cpu, cold_cpu = cases[0].cpu_median, cases[1].cpu_median
+    if peer_cpu and cold_cpu:
+        print(f"  cold CPU / git log CPU: {cold_cpu / peer_cpu:.2f}x")
     return 0
 
 

@@ -196,3 +196,14 @@ def test_records_parsed_in_thread_after_thread_do_not_crash_the_process() -> Non
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+
+
+@pytest.mark.parametrize("met", [5, "a string", {"failure": "x"}, None])
+def test_an_outcome_whose_failures_met_is_not_a_list_meets_none(met: object) -> None:
+    """Unvalidated history may hold anything: `failures_met: 5` read as no failure met
+    (it crashed the figures with a TypeError), the rest of the outcome kept."""
+    doc = {"outcome": "success", "date": "2025-01-01", "failures_met": met, "quality_score": 8}
+    got = blobs.facts_of("outcome", doc)
+    assert got["failures_met"] == [] and got["outcome"] == "success" and got["quality"] == 8
+    listed = {**doc, "failures_met": [{"failure": "x", "recovered": True}, 3]}
+    assert blobs.facts_of("outcome", listed)["failures_met"] == [["x", True, []]]

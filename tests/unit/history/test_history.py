@@ -28,6 +28,7 @@ from memkb.history import (
     series,
     summarize,
 )
+from memkb.history.query import FORMULA_FILES
 
 GOLDEN = PROJECT / "tests" / "golden"
 ANN = ("Ann Analyst", "ann@example.com")
@@ -433,16 +434,30 @@ def test_a_long_journal_is_folded_into_the_cache(
     assert len(Cache.load(repo).commits) == 9 and lm(rep)["total_projects"] == 7
 
 
+def test_every_public_name_of_memkb_history_resolves() -> None:
+    """memkb.history imports its names on first use: each must name what it says."""
+    import memkb.history as package
+
+    assert sorted(package.__all__) == sorted(package._WHERE)
+    for name in package.__all__:
+        module = importlib.import_module(package._WHERE[name])
+        assert getattr(package, name) is getattr(module, name), name
+    with pytest.raises(AttributeError):
+        _ = package.no_such_name
+
+
 @pytest.mark.parametrize("module", ["memkb.metrics.formulas", "memkb.metrics.beta"])
 def test_a_changed_formula_is_a_new_report(
     module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Stored reports are keyed by the code that computes them, Beta numerics included."""
-    mod = importlib.import_module(module)
+    real = Path(str(importlib.import_module(module).__file__))
+    assert real in FORMULA_FILES  # found by path (not imported), so the path must be right
     before = code_fingerprint()
     edited = tmp_path / "edited.py"
-    edited.write_bytes(Path(str(mod.__file__)).read_bytes() + b"# a changed formula\n")
-    monkeypatch.setattr(mod, "__file__", str(edited))
+    edited.write_bytes(real.read_bytes() + b"# a changed formula\n")
+    files = tuple(edited if f == real else f for f in FORMULA_FILES)
+    monkeypatch.setattr("memkb.history.query.FORMULA_FILES", files)
     assert code_fingerprint() != before
 
 
@@ -623,7 +638,10 @@ def test_cold_walk_reports_progress_and_warm_run_does_not(story: dict[str, Any])
     calls: list[tuple[str, int, int]] = []
     # a date: no reading ahead in a thread, so the order of the reports is fixed
     report(story["repo"], as_of="2099-01-01", progress=lambda *call: calls.append(call))
-    assert calls[0] == ("commits", 7, 7)  # seven commits on main
+    walked = [call for call in calls if call[0] == "commits"]
+    assert calls[: len(walked)] == walked  # the walk first, counted as git's output arrives
+    assert walked[-1] == ("commits", 7, 7)  # seven commits on main
+    assert [done for _, done, _ in walked] == sorted(done for _, done, _ in walked)
     assert calls[-1] == ("records", 9, 9)  # 5 outcomes, 2 patterns, 1 template, 1 failure
     calls.clear()
     report(story["repo"], as_of="2099-01-01", progress=lambda *call: calls.append(call))
@@ -787,3 +805,27 @@ def test_as_of_a_date_with_a_trailing_newline_is_not_a_date(kb_repo: Path) -> No
     assert DATE_RE.fullmatch("2025-01-01") and not DATE_RE.fullmatch("2025-01-01\n")
     result = runner.invoke(app, ["metrics", "--repo", str(kb_repo), "--as-of", "2025-01-01\n"])
     assert result.exit_code == 2, result.output
+
+
+def test_a_build_pauses_the_cycle_collector_and_restores_it(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector is off while a report is built, then as it was before."""
+    import gc
+
+    import memkb.metrics.formulas as formulas
+
+    seen: list[bool] = []
+    real = formulas.compute
+    monkeypatch.setattr(
+        formulas, "compute", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k)
+    )
+    assert gc.isenabled()
+    report(kb_repo, use_cache=False)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        report(kb_repo, use_cache=False)
+        assert seen == [False, False] and not gc.isenabled()  # left off, as the caller had it
+    finally:
+        gc.enable()

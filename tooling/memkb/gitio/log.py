@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -44,22 +46,71 @@ def git(root: Path, *args: str, check: bool = True) -> str:
     return done.stdout.decode("utf-8", "replace")
 
 
-def git_stream(root: Path, *args: str) -> Iterator[bytes]:
-    """Run git in `root` and yield its stdout in chunks as it arrives (so the caller
-    parses while git works); raise RepoError with git's message if it fails."""
+# How much of git's output the pipe holds before git must wait for the reader (Linux's
+# default is 64 KiB, what `git log --raw` writes in about 20 ms): 1 MiB, the largest an
+# unprivileged process may ask for by default (/proc/sys/fs/pipe-max-size).
+PIPE_BYTES = 1 << 20
+
+
+class GitStream(Iterator[bytes]):
+    """git running in `root`, its stdout yielded in chunks as it arrives (so the caller
+    parses while git works); RepoError with git's message if it fails.
+
+    The process starts when the object is made, not when it is first read: a caller
+    can start git's walk, do other work (imports, other reads) while git runs, then
+    read. The pipe is enlarged so that git is not held up meanwhile, or while the
+    reading thread waits for the GIL; `close` ends a stream that will not be read."""
+
+    def __init__(self, root: Path, *args: str) -> None:
+        self.args = args
+        try:
+            self.proc = subprocess.Popen(
+                ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            raise RepoError(f"cannot run git: {exc.strerror}", hint="install git") from exc
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self.stdout, self.stderr = self.proc.stdout, self.proc.stderr
+        self.fd = self.stdout.fileno()  # read unbuffered: see __next__
+        _enlarge_pipe(self.fd)
+
+    def __next__(self) -> bytes:
+        if self.stdout.closed:  # read to the end, or closed
+            raise StopIteration
+        chunk = os.read(self.fd, PIPE_BYTES)  # what is there: one read, one GIL wait
+        if chunk:
+            return chunk
+        err = self.stderr.read()
+        self.close()
+        if self.proc.returncode != 0:
+            message = err.decode("utf-8", "replace").strip()
+            raise RepoError(f"git {self.args[0]} failed: {message}")
+        raise StopIteration
+
+    def close(self) -> None:
+        """End git if it still runs (a stream left unread) and release the pipes."""
+        if self.proc.returncode is None and self.proc.poll() is None:
+            self.proc.kill()
+        self.stdout.close()
+        self.stderr.close()
+        self.proc.wait()
+
+
+def _enlarge_pipe(fd: int) -> None:
+    """Ask for a PIPE_BYTES pipe where the platform allows it (Linux); else keep it."""
     try:
-        proc = subprocess.Popen(
-            ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    except OSError as exc:
-        raise RepoError(f"cannot run git: {exc.strerror}", hint="install git") from exc
-    assert proc.stdout is not None and proc.stderr is not None
-    with proc:
-        while chunk := proc.stdout.read(1 << 16):
-            yield chunk
-        err = proc.stderr.read()
-    if proc.returncode != 0:
-        raise RepoError(f"git {args[0]} failed: {err.decode('utf-8', 'replace').strip()}")
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, setsize, PIPE_BYTES)
+
+
+def git_stream(root: Path, *args: str) -> GitStream:
+    """git's stdout in chunks as it arrives, the process started now (see GitStream)."""
+    return GitStream(root, *args)
 
 
 def resolve(root: Path, rev: str) -> str:

@@ -9,35 +9,51 @@ computes the figures (`query`). Commits, blob facts and finished reports are cac
 under .git/memkb/ (`store`), so a warm run only reads what it has not seen; a
 missing, truncated or corrupt cache is rebuilt, never trusted. `record` answers
 `memkb history KIND ID`. The formulas and choices are in docs/metrics.md.
+
+Names are imported on first use (PEP 562), as the `memkb` package does: a warm
+`memkb metrics` answered by a stored report needs only `query` and `store`, not the
+YAML readers, the replay and the formulas (about 60 ms of imports).
 """
 
-from memkb.gitio.log import Commit, Progress, git, iso, resolve
-from memkb.gitio.objects import BlobReader
-from memkb.history.blobs import ensure_facts, facts
-from memkb.history.query import (
-    DATE_RE,
-    Target,
-    code_fingerprint,
-    end_of_day,
-    months,
-    report,
-    series,
-    target,
-    tip_of,
-)
-from memkb.history.record import find_record, record_history, summarize
-from memkb.history.replay import Replay, evidence
-from memkb.history.store import (
-    CACHE_NAME,
-    CACHE_VERSION,
-    JOURNAL_NAME,
-    Cache,
-    cached_report,
-    store_report,
-)
-from memkb.history.walk import chain
+from __future__ import annotations
 
-__all__ = [
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> the module under memkb.history (or memkb.gitio) that defines it
+_WHERE: dict[str, str] = {
+    "Commit": "memkb.gitio.log",
+    "Progress": "memkb.gitio.log",
+    "git": "memkb.gitio.log",
+    "iso": "memkb.gitio.log",
+    "resolve": "memkb.gitio.log",
+    "BlobReader": "memkb.gitio.objects",
+    "ensure_facts": "memkb.history.blobs",
+    "facts": "memkb.history.blobs",
+    "DATE_RE": "memkb.history.query",
+    "Target": "memkb.history.query",
+    "code_fingerprint": "memkb.history.query",
+    "end_of_day": "memkb.history.query",
+    "months": "memkb.history.query",
+    "report": "memkb.history.query",
+    "series": "memkb.history.query",
+    "target": "memkb.history.query",
+    "tip_of": "memkb.history.query",
+    "find_record": "memkb.history.record",
+    "record_history": "memkb.history.record",
+    "summarize": "memkb.history.record",
+    "Replay": "memkb.history.replay",
+    "evidence": "memkb.history.replay",
+    "CACHE_NAME": "memkb.history.store",
+    "CACHE_VERSION": "memkb.history.store",
+    "JOURNAL_NAME": "memkb.history.store",
+    "Cache": "memkb.history.store",
+    "cached_report": "memkb.history.store",
+    "store_report": "memkb.history.store",
+    "chain": "memkb.history.walk",
+}
+
+__all__ = [  # the names of _WHERE, which tests/unit/history/test_history.py holds equal
     "CACHE_NAME",
     "CACHE_VERSION",
     "DATE_RE",
@@ -68,3 +84,44 @@ __all__ = [
     "target",
     "tip_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'memkb.history' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
+    from memkb.gitio.log import Commit, Progress, git, iso, resolve
+    from memkb.gitio.objects import BlobReader
+    from memkb.history.blobs import ensure_facts, facts
+    from memkb.history.query import (
+        DATE_RE,
+        Target,
+        code_fingerprint,
+        end_of_day,
+        months,
+        report,
+        series,
+        target,
+        tip_of,
+    )
+    from memkb.history.record import find_record, record_history, summarize
+    from memkb.history.replay import Replay, evidence
+    from memkb.history.store import (
+        CACHE_NAME,
+        CACHE_VERSION,
+        JOURNAL_NAME,
+        Cache,
+        cached_report,
+        store_report,
+    )
+    from memkb.history.walk import chain

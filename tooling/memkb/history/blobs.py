@@ -33,17 +33,51 @@ def facts(kind: str, raw: bytes, path: str) -> dict[str, Any]:
 
 def facts_of(kind: str, doc: Any) -> dict[str, Any]:
     """What the figures need from one loaded record document; {"bad": reason} if unusable."""
+    return _unpack(kind, packed_facts(kind, doc))
+
+
+_NOT_MAPPING = "not a readable YAML mapping (run `memkb validate`)"
+_BAD_OUTCOME = "outcome or date missing or invalid (run `memkb validate`)"
+
+
+def packed_facts(kind: str, doc: Any) -> tuple[Any, ...]:
+    """facts_of() as the cache stores it, built directly (no dict on the way: a cold walk
+    does this for every record version): ("bad", reason), (status, rate, weight) for a
+    pattern, template or failure, or the 12 outcome fields in Outcome's order. Tuples
+    load several times faster than dicts, and the cache holds one per record version."""
     if not isinstance(doc, dict):
-        return {"bad": "not a readable YAML mapping (run `memkb validate`)"}
+        return ("bad", _NOT_MAPPING)
     if kind == "outcome":
-        return _outcome_facts(doc)
+        return _outcome_pack(doc)
     prior = _mapping(doc.get("prior"))
     rate = prior.get("success_probability" if kind == "template" else "success_rate")
     weight = prior.get("weight")
+    return (
+        str(doc.get("status", "active")),
+        rate if _is_num(rate) else None,
+        weight if _is_num(weight) else None,
+    )
+
+
+def _unpack(kind: str, packed: tuple[Any, ...]) -> dict[str, Any]:
+    """packed_facts() as the dict facts_of() returns (lists where the tuple has tuples)."""
+    if len(packed) == 2:
+        return {"bad": packed[1]}
+    if kind != "outcome":
+        return {"status": packed[0], "rate": packed[1], "weight": packed[2]}
     return {
-        "status": str(doc.get("status", "active")),
-        "rate": rate if _is_num(rate) else None,
-        "weight": weight if _is_num(weight) else None,
+        "outcome": packed[0],
+        "date": packed[1],
+        "template": packed[2],
+        "patterns": list(packed[3]),
+        "droids": list(packed[4]),
+        "failures_met": [[f, r, list(p)] for f, r, p in packed[5]],
+        "planned_days": packed[6],
+        "actual_days": packed[7],
+        "quality": packed[8],
+        "errors": packed[9],
+        "satisfaction": packed[10],
+        "advice": packed[11],
     }
 
 
@@ -251,34 +285,36 @@ def _is_num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _outcome_facts(doc: dict[str, Any]) -> dict[str, Any]:
-    if doc.get("outcome") not in ("success", "partial", "failure") or not isinstance(
-        doc.get("date"), str
-    ):
-        return {"bad": "outcome or date missing or invalid (run `memkb validate`)"}
+def _outcome_pack(doc: dict[str, Any]) -> tuple[Any, ...]:
+    outcome, date = doc.get("outcome"), doc.get("date")
+    if outcome not in ("success", "partial", "failure") or not isinstance(date, str):
+        return ("bad", _BAD_OUTCOME)
     timeline = _mapping(doc.get("timeline"))
-    met = [
-        [m.get("failure"), m.get("recovered") is True, _strs(m.get("prevention_used"))]
-        for m in doc.get("failures_met") or []
-        if isinstance(m, dict)
-    ]
-    num = {
-        "planned_days": timeline.get("planned_days"),
-        "actual_days": timeline.get("actual_days"),
-        "quality": doc.get("quality_score"),
-        "errors": doc.get("error_count"),
-        "satisfaction": doc.get("user_satisfaction"),
-    }
-    return {
-        "outcome": doc["outcome"],
-        "date": doc["date"],
-        "template": doc["template"] if isinstance(doc.get("template"), str) else None,
-        "patterns": _strs(doc.get("patterns_applied")),
-        "droids": _strs(doc.get("droids_used")),
-        "failures_met": [m for m in met if isinstance(m[0], str)],
-        **{k: (v if _is_num(v) else None) for k, v in num.items()},
-        "advice": _advice_facts(doc.get("advice")),
-    }
+    met = tuple(
+        (failure, m.get("recovered") is True, tuple(_strs(m.get("prevention_used"))))
+        for m in _list(doc.get("failures_met"))  # not a list (unvalidated): none met
+        if isinstance(m, dict) and isinstance(failure := m.get("failure"), str)
+    )
+    template = doc.get("template")
+    return (
+        outcome,
+        date,
+        template if isinstance(template, str) else None,
+        tuple(_strs(doc.get("patterns_applied"))),
+        tuple(_strs(doc.get("droids_used"))),
+        met,
+        *(
+            v if _is_num(v) else None
+            for v in (
+                timeline.get("planned_days"),
+                timeline.get("actual_days"),
+                doc.get("quality_score"),
+                doc.get("error_count"),
+                doc.get("user_satisfaction"),
+            )
+        ),
+        _advice_facts(doc.get("advice")),
+    )
 
 
 def _advice_facts(value: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -297,33 +333,12 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _strs(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _pack(kind: str, got: dict[str, Any]) -> tuple[Any, ...]:
-    """facts() as a tuple for the cache: ("bad", reason), (status, rate, weight) for a
-    pattern/template/failure, or the 12 outcome fields in Outcome's order. Tuples load
-    several times faster than dicts, and the cache holds one per record version."""
-    if "bad" in got:
-        return ("bad", got["bad"])
-    if kind != "outcome":
-        return (got["status"], got["rate"], got["weight"])
-    met = tuple((f, r, tuple(p)) for f, r, p in got["failures_met"])
-    return (
-        got["outcome"],
-        got["date"],
-        got["template"],
-        tuple(got["patterns"]),
-        tuple(got["droids"]),
-        met,
-        got["planned_days"],
-        got["actual_days"],
-        got["quality"],
-        got["errors"],
-        got["satisfaction"],
-        got["advice"],
-    )
 
 
 def ensure_facts(
@@ -345,12 +360,12 @@ def ensure_facts(
     for done, (blob, raw) in enumerate(BlobReader(root).stream(by_blob), start=1):
         for key, kind, path in by_blob[blob]:
             if raw is None:
-                got: dict[str, Any] = {"bad": "blob missing"}
+                packed: tuple[Any, ...] = ("bad", "blob missing")
             else:
                 doc = record_doc(raw, path)
-                got = facts_of(kind, doc)
+                packed = packed_facts(kind, doc)
                 if docs is not None:
                     docs[key] = doc
-            blobs[key] = _pack(kind, got)
+            blobs[key] = packed
         if progress is not None and (done % 256 == 0 or done == len(by_blob)):
             progress("records", done, len(by_blob))

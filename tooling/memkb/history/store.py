@@ -64,7 +64,7 @@ class Cache:
     path: Path | None
     commits: dict[str, Commit] = field(default_factory=dict)
     tips: dict[str, str | None] = field(default_factory=dict)  # tip -> last kb commit
-    blobs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # "kind:blob" -> _pack
+    blobs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # "kind:blob" -> facts
     intervals: dict[str, list[float | None]] = field(default_factory=dict)  # Beta memo
     applied: dict[str, int] = field(default_factory=dict)  # see replay._active_applied
     dirty: bool = False  # the files must be rewritten whole (missing or damaged)
@@ -197,7 +197,7 @@ def _is_strs(value: Any) -> bool:
 
 
 def _is_pack(value: Any) -> bool:
-    """One of blobs._pack's three forms: ("bad", reason), (status, rate, weight) or the
+    """One of blobs.packed_facts's three forms: ("bad", reason), (status, rate, weight) or the
     12 outcome fields."""
     if type(value) is not tuple:
         return False
