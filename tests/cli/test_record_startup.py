@@ -23,8 +23,14 @@ RECORD = [
 
 def record(repo: Path, *extra: str) -> tuple[int, str, set[str]]:
     """Exit code, stderr and the imported top-level packages of `memkb record ...`."""
-    code, _, err, modules = probe_modules(repo, *RECORD, *extra, "--repo", str(repo))
+    code, err, modules = record_modules(repo, *extra)
     return code, err, {m.split(".")[0] for m in modules}
+
+
+def record_modules(repo: Path, *extra: str) -> tuple[int, str, set[str]]:
+    """Exit code, stderr and every imported module of `memkb record ...`."""
+    code, _, err, modules = probe_modules(repo, *RECORD, *extra, "--repo", str(repo))
+    return code, err, set(modules)
 
 
 def test_a_valid_record_loads_neither_requests_nor_jsonschema_nor_gitpython(kb_repo: Path) -> None:
@@ -52,3 +58,11 @@ def test_a_secret_in_a_record_is_still_refused(kb_repo: Path) -> None:
     assert code == 1, err
     assert "GitHub Token" in err and git(kb_repo, "rev-parse", "HEAD") == head
     assert "requests" not in packages and "detect_secrets" not in packages
+
+
+def test_a_new_record_loads_no_change_rule(kb_repo: Path) -> None:
+    # A new file has no merged version a change rule (KB405) could compare it with.
+    code, err, modules = record_modules(kb_repo)
+    assert code == 0, err
+    assert "memkb.rules.change" not in modules and "memkb.records.changes" not in modules
+    assert "memkb.validation.engine" in modules  # it was validated all the same

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
 import time
 import unicodedata
@@ -319,18 +318,19 @@ def change_rule_errors(root: Path, edit: Edit, target: Target | None) -> list[Fi
 
     "Merged" is the record on main (or, without a main, where the edit starts from): a
     record added on a proposal branch is still the change's own, and check agrees."""
+    modified = [
+        (path, old, new)
+        for path, new in edit.files.items()
+        if new is not None and (old := _merged(root, target, path)) is not None and old != new
+    ]
+    if not modified:
+        return []  # a new record (every `memkb record`): the change rules are not loaded
     from memkb.kb.index import Index
     from memkb.records.changes import FileChange
     from memkb.rules import change as check_rules
     from memkb.rules import safety
 
-    changes = [
-        FileChange("modified", path, path, old, new)
-        for path, new in edit.files.items()
-        if new is not None and (old := _merged(root, target, path)) is not None and old != new
-    ]
-    if not changes:
-        return []
+    changes = [FileChange("modified", path, path, old, new) for path, old, new in modified]
     ctx = check_rules.Context(changes, Index(), check_rules.Limits())
     found = list(check_rules.hand_edited_figures(ctx))
     allow_raw = edit.files.get(safety.ALLOW_FILE) or _current(root, target, safety.ALLOW_FILE)
@@ -443,6 +443,8 @@ def push_with_retry(repo: GitRepo, remote: str, branch: str, checked_out: bool) 
             if time.monotonic() > deadline:
                 break
             if attempt > 1:
+                import random  # only a rejected push needs it
+
                 # A short jitter, not a growing backoff: a growing one would make the
                 # writer that lost most often wait longest, i.e. starve it.
                 time.sleep(random.uniform(0, 0.03))
