@@ -128,3 +128,25 @@ def test_git_messages_are_matched_in_english_whatever_the_locale(
         pytest.skip("this git has no German messages: nothing to prove here")
     status, _, err = GitRepo(kb_repo).try_run("rev-parse", "--verify", "no-such-rev")
     assert status != 0 and "Needed a single revision" in err
+
+
+def test_the_repository_read_from_dot_git_is_the_one_git_finds(
+    kb_repo: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "linked"
+    git(kb_repo, "worktree", "add", "-q", "-b", "linked", str(other))
+    for root in (kb_repo, other):
+        repo = GitRepo(root)
+        assert str(repo.git_dir) == git(root, "rev-parse", "--absolute-git-dir").strip()
+        common = Path(git(root, "rev-parse", "--git-common-dir").strip())
+        assert repo.common_dir == (root / common).resolve()
+        assert str(repo.root) == git(root, "rev-parse", "--show-toplevel").strip()
+
+
+def test_a_dot_git_file_that_names_no_repository_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".git").write_text("not a gitdir line\n")
+    with pytest.raises(RepoError, match="is not a Git repository"):
+        GitRepo(tmp_path)
+    (tmp_path / ".git").write_text(f"gitdir: {tmp_path / 'gone'}\n")
+    with pytest.raises(RepoError, match="is not a Git repository"):
+        GitRepo(tmp_path)

@@ -9,10 +9,11 @@ work is never swept in, and a branch that moved under us is detected, not overwr
 Measured choices (tooling/bench/README.md, writers): plain `git` processes and a few
 files read in process, no GitPython. Importing GitPython and gitdb cost a `memkb record`
 process about 45 ms of its 300 ms and two `git version` children; now the repository is
-found by one `git rev-parse`, HEAD and branch tips are read from the ref files (0.1 ms
-against a 2-5 ms process), new objects are written as loose objects in process (zlib,
-what `git hash-object -w` does), and the objects a commit is built from (the parent's
-trees along the changed paths, a blob) come through one `git cat-file --batch` process.
+found from its `.git` (by `git rev-parse` when it is anything unusual), HEAD and branch
+tips are read from the ref files (0.1 ms against a 2-5 ms process), new objects are
+written as loose objects in process (zlib, what `git hash-object -w` does), and the
+objects a commit is built from (the parent's trees along the changed paths, a blob) come
+through one `git cat-file --batch` process.
 Every command runs with LC_ALL=C: the errors that decide a retry are matched in English.
 """
 
@@ -560,6 +561,9 @@ def _discover(root: Path) -> tuple[Path, Path, Path]:
             f"{root} is not a Git repository (no such folder)",
             hint="run `git init` there (a write can also take --no-commit)",
         )
+    found = _read_dot_git(root)
+    if found is not None:
+        return found
     status, out, err = _git(
         root, ("rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"), None
     )
@@ -572,6 +576,34 @@ def _discover(root: Path) -> tuple[Path, Path, Path]:
         )
     top, git_dir, common = (Path(line) for line in lines)
     return top, git_dir, (root / common).resolve() if not common.is_absolute() else common
+
+
+def _read_dot_git(root: Path) -> tuple[Path, Path, Path] | None:
+    """What `_discover` returns, read from `root/.git` (a folder, or a linked worktree's or
+    submodule's "gitdir:" file, and its "commondir"): a `git rev-parse` less per write. None
+    when only git can tell: no .git there (a folder below the top, or none), GIT_DIR and
+    the like in the environment, anything unusual."""
+    if any(os.environ.get(name) for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")):
+        return None
+    dot_git = root / ".git"
+    try:
+        if dot_git.is_dir():
+            git_dir = dot_git
+        elif dot_git.is_file():
+            text = dot_git.read_text(errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git_dir = root / text.removeprefix("gitdir:").strip()
+        else:
+            return None
+        if not (git_dir / "HEAD").is_file():
+            return None
+        common = git_dir
+        if (git_dir / "commondir").is_file():
+            common = git_dir / (git_dir / "commondir").read_text(errors="replace").strip()
+        return root.resolve(), git_dir.resolve(), common.resolve()
+    except OSError:
+        return None
 
 
 def _git(
