@@ -12,7 +12,6 @@ next write (see `memkb.write.journal.recover`).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import time
@@ -163,7 +162,7 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         agent_name(options.agent)  # a bad agent name fails before any work, not at commit
     repo = _open_repo(root, options)
     lock_path = repo.memkb_dir / "write.lock" if repo else _scratch_lock(root)
-    load_checkers(root)
+    load_checkers()
     with write_lock(lock_path, options.lock_timeout):
         fault("after-lock")
         recovered = recover(repo) if repo is not None else None
@@ -200,22 +199,20 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         return result
 
 
-def load_checkers(root: Path) -> None:
+def load_checkers() -> None:
     """Import what check_edit runs (the validation engine, the fast schema validator, the
     secret scanner's detectors) before the lock is taken. A writer process
     loads them once, in about 0.3 s of CPU; loaded under the lock, that time was spent
     by one writer at a time and capped 8 concurrent `memkb record` processes; loaded
     here, the writers load them side by side while another one commits."""
+    # jsonschema-rs, not jsonschema (the reference engine, ~90 ms to import): it only
+    # explains a rejected document, so a valid write never loads it. Imported, not used:
+    # compiling a schema here was done again by check_edit's own Schemas (~6 ms).
+    import jsonschema_rs  # noqa: F401
+
     import memkb.validation.engine  # noqa: F401  (the rules and the loader)
-    from memkb.errors import MemkbError
-    from memkb.records.schema import Schemas
     from memkb.rules.safety import secret_names
 
-    with contextlib.suppress(MemkbError):  # a broken schema is check_edit's to report
-        # Compiling one schema imports jsonschema-rs. Not jsonschema (the reference engine,
-        # ~90 ms to import): it only explains a rejected document, so a valid write never
-        # loads it.
-        Schemas(root).fast_validator("outcome")
     secret_names("load the secret detectors once")  # they are cached for the real scan
 
 
