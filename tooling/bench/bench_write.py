@@ -10,7 +10,9 @@ so both sizes see the same machine load, and reports medians:
   - the peer a user would otherwise use: write the YAML file, `git add`, `git commit`;
   - 8 writers recording outcomes into one clone at once, commits/s in total: as
     long-lived processes calling the library, and as `memkb record` processes.
-Targets (from issue 3) are printed as PASS/MISS for information only: this is a
+Then where the CPU of one `memkb record` goes: processes that stop after Python's start,
+typer, memkb's imports and the checkers, against the whole record (CPU time of each,
+children included). Targets (from issue 3) are printed as PASS/MISS for information only: this is a
 measurement, never a test. `--profile` prints where one library write spends its
 time on the big KB. `--baseline SRC` (a `tooling/` folder of another memkb, e.g.
 `git archive main tooling | tar -x -C /tmp/base`) also runs that memkb's `memkb record`,
@@ -168,6 +170,42 @@ def git_children(root: Path, memkb: Path = MEMKB) -> int:
             check=True, capture_output=True, env={**os.environ, "GIT_TRACE": trace.name},
         )  # fmt: skip
         return Path(trace.name).read_text().count("trace: built-in: git ")
+
+
+# Where the CPU of one `memkb record` goes: processes that stop after ever more of its
+# work, interleaved run by run; each line is what that step adds to the one before.
+CLI_IMPORTS = "import typer, memkb.cli.entry, memkb.cli.author_cmd, memkb.write.authoring"
+SPLIT_STEPS = {
+    "python -c pass": ["-c", "pass"],
+    "import typer": ["-c", "import typer"],
+    "memkb's CLI and write path imports": ["-c", CLI_IMPORTS],
+    "load_checkers (engine, detectors...)": [
+        "-c",
+        f"{CLI_IMPORTS}; from memkb.write.transaction import load_checkers; load_checkers()",
+    ],
+}
+
+
+def cpu_split(root: Path, runs: int) -> list[str]:
+    """Median CPU (user + system, children included) of each step of SPLIT_STEPS and of a
+    whole `memkb record`, with what each adds to the previous one."""
+    seconds: dict[str, list[float]] = {}
+    for run in range(runs):
+        for step, args in SPLIT_STEPS.items():
+            before = _children_cpu()
+            subprocess.run([sys.executable, *args], check=True, capture_output=True)
+            seconds.setdefault(step, []).append(_children_cpu() - before)
+        before = _children_cpu()
+        cli_write(root, 200_000 + run)
+        seconds.setdefault("memkb record (+ the write, git in it)", []).append(
+            _children_cpu() - before
+        )
+    lines, previous = [f"where the CPU of one memkb record goes (median of {runs}):"], 0.0
+    for step, values in seconds.items():
+        total = statistics.median(values) * 1000
+        lines.append(f"  {step:38} {total:5.0f} ms  (+{total - previous:3.0f} ms)")
+        previous = total
+    return lines
 
 
 def api_write(root: Path, n: int) -> None:
@@ -393,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if baseline is not None:
             children["baseline memkb record"] = git_children(roots[args.records], baseline)
         print(report(times, args.records, args.small, rates, args.runs, args.writers, children))
+        print("\n".join(["", *cpu_split(roots[args.records], max(args.runs, 5))]))
         if args.profile:
             print("\none library write on the big KB, by cumulative time:")
             print(profile_one(roots[args.records]))
