@@ -86,7 +86,7 @@ PYTHONPATH={src} exec {python} -c '{entry}' "$@"
 def compile_bytecode(package: Path) -> None:
     """Write the .pyc files of `package`, as `pip install` does: without them every process
     compiles memkb's sources again (PYTHONDONTWRITEBYTECODE=1, set on some machines,
-    keeps a first run from writing them), which cost about 80 ms of each `memkb record`."""
+    keeps a first run from writing them): about 120 ms of each `memkb record` on main."""
     if not compileall.compile_dir(str(package), quiet=1, force=False):
         raise SystemExit(f"bench: cannot compile {package}")
 
