@@ -47,6 +47,7 @@ def test_branch_tips_are_read_from_loose_and_packed_refs_alike(kb_repo: Path) ->
     assert repo.rev("refs/heads/main") == tip
     assert repo.rev("refs/heads/missing") is None
     assert repo.rev("refs/heads/packed") is None  # a prefix of a packed name is not it
+    assert repo.rev("refs/heads/../../HEAD") is None  # no file is read outside refs/
     assert repo.rev("HEAD") == tip
     assert repo.current_branch() == "main"
     git(kb_repo, "switch", "-q", "--detach")

@@ -149,6 +149,8 @@ class GitRepo:
         does not hold an id, a ref that only a reftable knows)."""
         if depth > 5 or (self.common_dir / "reftable").exists():
             return None
+        if any(part in ("", ".", "..") or part.startswith(".") for part in ref.split("/")):
+            return None  # not a ref name: git says so (never a file read outside refs/)
         try:
             text = (self.common_dir / ref).read_text(errors="replace").strip()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
