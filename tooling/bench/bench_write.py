@@ -60,8 +60,13 @@ from pathlib import Path
 from memkb.write import transaction as writer
 from memkb.write.authoring import record_outcome
 from memkb.write.transaction import WriteOptions
+import resource
 root, name, count, mode, memkb = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), *sys.argv[4:]
+def cpu():
+    return sum(r.ru_utime + r.ru_stime for r in
+               map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 sys.stdin.readline()  # start together
+start = cpu()
 for n in range(count):
     if mode == "process":
         done = subprocess.run([memkb, "record", "--project", f"{name} {n}", "--outcome",
@@ -74,6 +79,7 @@ for n in range(count):
         record_outcome(root, {"project": f"{name} {n}", "outcome": "success",
                               "domains": ["e-commerce"], "droids_used": ["security-auditor"]},
                        WriteOptions(lock_timeout=900))
+print(cpu() - start)  # CPU of the writes, this writer's own start-up left out
 """
 
 
@@ -268,12 +274,25 @@ def _commit_count(root: Path) -> int:
     return int(out)
 
 
-def measure_writers(root: Path, writers: int, each: int, mode: str, memkb: Path = MEMKB) -> float:
+# Cores the writers kept busy (their CPU over the wall time), by (mode, KB size): close to
+# all of them means CPU is the bound; well under it, the writers waited (lock, disk).
+CORES_USED: dict[tuple[str, int], list[float]] = {}
+
+
+def measure_writers(
+    root: Path,
+    writers: int,
+    each: int,
+    mode: str,
+    memkb: Path = MEMKB,
+    key: tuple[str, int] | None = None,
+) -> float:
     """Commits per second of `writers` processes writing `each` outcomes into `root`."""
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(root), f"w{i}", str(each), mode, str(memkb)],
             stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             text=True,
         )
         for i in range(writers)
@@ -287,6 +306,9 @@ def measure_writers(root: Path, writers: int, each: int, mode: str, memkb: Path 
         proc.stdin.flush()
     codes = [proc.wait() for proc in procs]
     seconds = time.perf_counter() - start
+    cpu = sum(float((proc.stdout.read() if proc.stdout else "") or 0) for proc in procs)
+    if key is not None:
+        CORES_USED.setdefault(key, []).append(cpu / seconds)
     after = _commit_count(root)
     if any(codes) or after - before != writers * each:
         raise SystemExit(
@@ -351,6 +373,11 @@ def report(
             f"CPU of one {who} process (git included), {size} records: "
             f"{cpu * 1000:.0f} ms (ceiling on {os.cpu_count()} cores: "
             f"{(os.cpu_count() or 1) / cpu:.1f} commits/s)"
+        )
+    for (mode, size), used in CORES_USED.items():
+        lines.append(
+            f"{writers} writers ({mode}), {size} records: their CPU kept "
+            f"{statistics.median(used):.2f} of {os.cpu_count()} cores busy"
         )
     for who, count in (children or {}).items():
         lines.append(f"git processes run by one {who}: {count}")
@@ -422,7 +449,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for n, src in sorted(sources.items()):
                     clone = Path(tmp) / f"writers-{mode.replace(', ', '-')}-{n}-{round_}"
                     rate = measure_writers(
-                        fresh_clone(src, clone), args.writers, args.each, mode.split(",")[0], memkb
+                        fresh_clone(src, clone),
+                        args.writers,
+                        args.each,
+                        mode.split(",")[0],
+                        memkb,
+                        key=(mode, n),
                     )
                     samples.setdefault((mode, n), []).append(rate)
                     shutil.rmtree(clone)
