@@ -1,7 +1,8 @@
 """What a `memkb record` process loads: 8 agents writing at once spend their CPU on
 imports, so a valid write loads neither `requests` (detect-secrets' plugins import it; the
 scan runs their patterns from memkb.rules.secret_detectors) nor jsonschema (the fast
-engine accepts the record; jsonschema only explains a rejected one). Behaviour tests
+engine accepts the record; jsonschema only explains a rejected one), nor GitPython (the
+commit is made with plain git processes). Behaviour tests
 (which modules a real process loaded), never timings: those are bench_write.py's."""
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from pathlib import Path
 
 from conftest import git, probe_modules
 
-NOT_FOR_A_VALID_WRITE = ("requests", "urllib3", "detect_secrets", "jsonschema", "referencing")
+NOT_FOR_A_VALID_WRITE = (
+    "requests", "urllib3", "detect_secrets", "jsonschema", "referencing",
+    "git", "gitdb",  # the write path runs plain git processes: GitPython cost ~45 ms
+)  # fmt: skip
 RECORD = [
     "record", "--project", "Probe", "--outcome", "success", "--domain", "e-commerce",
     "--droid", "security-auditor",
@@ -19,11 +23,17 @@ RECORD = [
 
 def record(repo: Path, *extra: str) -> tuple[int, str, set[str]]:
     """Exit code, stderr and the imported top-level packages of `memkb record ...`."""
-    code, _, err, modules = probe_modules(repo, *RECORD, *extra, "--repo", str(repo))
+    code, err, modules = record_modules(repo, *extra)
     return code, err, {m.split(".")[0] for m in modules}
 
 
-def test_a_valid_record_loads_neither_requests_nor_jsonschema(kb_repo: Path) -> None:
+def record_modules(repo: Path, *extra: str) -> tuple[int, str, set[str]]:
+    """Exit code, stderr and every imported module of `memkb record ...`."""
+    code, _, err, modules = probe_modules(repo, *RECORD, *extra, "--repo", str(repo))
+    return code, err, set(modules)
+
+
+def test_a_valid_record_loads_neither_requests_nor_jsonschema_nor_gitpython(kb_repo: Path) -> None:
     code, err, packages = record(kb_repo)
     assert code == 0, err
     assert git(kb_repo, "log", "-1", "--format=%s").startswith("memory(outcome): record")
@@ -48,3 +58,11 @@ def test_a_secret_in_a_record_is_still_refused(kb_repo: Path) -> None:
     assert code == 1, err
     assert "GitHub Token" in err and git(kb_repo, "rev-parse", "HEAD") == head
     assert "requests" not in packages and "detect_secrets" not in packages
+
+
+def test_a_new_record_loads_no_change_rule(kb_repo: Path) -> None:
+    # A new file has no merged version a change rule (KB405) could compare it with.
+    code, err, modules = record_modules(kb_repo)
+    assert code == 0, err
+    assert "memkb.rules.change" not in modules and "memkb.records.changes" not in modules
+    assert "memkb.validation.engine" in modules  # it was validated all the same

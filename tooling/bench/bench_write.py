@@ -10,7 +10,9 @@ so both sizes see the same machine load, and reports medians:
   - the peer a user would otherwise use: write the YAML file, `git add`, `git commit`;
   - 8 writers recording outcomes into one clone at once, commits/s in total: as
     long-lived processes calling the library, and as `memkb record` processes.
-Targets (from issue 3) are printed as PASS/MISS for information only: this is a
+Then where the CPU of one `memkb record` goes: processes that stop after Python's start,
+typer, memkb's imports and the checkers, against the whole record (CPU time of each,
+children included). Targets (from issue 3) are printed as PASS/MISS for information only: this is a
 measurement, never a test. `--profile` prints where one library write spends its
 time on the big KB. `--baseline SRC` (a `tooling/` folder of another memkb, e.g.
 `git archive main tooling | tar -x -C /tmp/base`) also runs that memkb's `memkb record`,
@@ -23,6 +25,7 @@ alone and as 8 writers, in the same rounds: before and after as a ratio of one r
 from __future__ import annotations
 
 import argparse
+import compileall
 import cProfile
 import io
 import os
@@ -57,8 +60,13 @@ from pathlib import Path
 from memkb.write import transaction as writer
 from memkb.write.authoring import record_outcome
 from memkb.write.transaction import WriteOptions
+import resource
 root, name, count, mode, memkb = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), *sys.argv[4:]
+def cpu():
+    return sum(r.ru_utime + r.ru_stime for r in
+               map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 sys.stdin.readline()  # start together
+start = cpu()
 for n in range(count):
     if mode == "process":
         done = subprocess.run([memkb, "record", "--project", f"{name} {n}", "--outcome",
@@ -71,6 +79,7 @@ for n in range(count):
         record_outcome(root, {"project": f"{name} {n}", "outcome": "success",
                               "domains": ["e-commerce"], "droids_used": ["security-auditor"]},
                        WriteOptions(lock_timeout=900))
+print(cpu() - start)  # CPU of the writes, this writer's own start-up left out
 """
 
 
@@ -80,11 +89,20 @@ PYTHONPATH={src} exec {python} -c '{entry}' "$@"
 """
 
 
+def compile_bytecode(package: Path) -> None:
+    """Write the .pyc files of `package`, as `pip install` does: without them every process
+    compiles memkb's sources again (PYTHONDONTWRITEBYTECODE=1, set on some machines,
+    keeps a first run from writing them): about 120 ms of each `memkb record` on main."""
+    if not compileall.compile_dir(str(package), quiet=1, force=False):
+        raise SystemExit(f"bench: cannot compile {package}")
+
+
 def baseline_memkb(src: Path, into: Path) -> Path:
     """An executable `memkb` that runs the memkb whose package is `src/memkb`, with this
-    interpreter (the same dependencies), warmed once so its bytecode is compiled."""
+    interpreter (the same dependencies), its bytecode compiled."""
     if not (src / "memkb" / "cli" / "entry.py").is_file():
         raise SystemExit(f"bench: {src} holds no memkb/cli/entry.py (pass a tooling/ folder)")
+    compile_bytecode(src / "memkb")
     script = into / "memkb-baseline"
     script.write_text(BASELINE_SCRIPT.format(src=src.resolve(), python=sys.executable, entry=ENTRY))
     script.chmod(0o755)
@@ -149,6 +167,53 @@ def cli_write(root: Path, n: int, memkb: Path = MEMKB) -> None:
     CPU.setdefault((memkb, size), []).append(_children_cpu() - before)
 
 
+def git_children(root: Path, memkb: Path = MEMKB) -> int:
+    """How many git processes one `memkb record` runs (counted from GIT_TRACE)."""
+    with tempfile.NamedTemporaryFile(prefix="memkb-bench-trace-") as trace:
+        subprocess.run(
+            [str(memkb), "record", "--project", f"trace {memkb.name}", "--outcome", "success",
+             "--domain", "e-commerce", "--droid", "security-auditor", "--repo", str(root)],
+            check=True, capture_output=True, env={**os.environ, "GIT_TRACE": trace.name},
+        )  # fmt: skip
+        return Path(trace.name).read_text().count("trace: built-in: git ")
+
+
+# Where the CPU of one `memkb record` goes: processes that stop after ever more of its
+# work, interleaved run by run; each line is what that step adds to the one before.
+CLI_IMPORTS = "import typer, memkb.cli.entry, memkb.cli.author_cmd, memkb.write.authoring"
+SPLIT_STEPS = {
+    "python -c pass": ["-c", "pass"],
+    "import typer": ["-c", "import typer"],
+    "memkb's CLI and write path imports": ["-c", CLI_IMPORTS],
+    "load_checkers (engine, detectors...)": [
+        "-c",
+        f"{CLI_IMPORTS}; from memkb.write.transaction import load_checkers; load_checkers()",
+    ],
+}
+
+
+def cpu_split(root: Path, runs: int) -> list[str]:
+    """Median CPU (user + system, children included) of each step of SPLIT_STEPS and of a
+    whole `memkb record`, with what each adds to the previous one."""
+    seconds: dict[str, list[float]] = {}
+    for run in range(runs):
+        for step, args in SPLIT_STEPS.items():
+            before = _children_cpu()
+            subprocess.run([sys.executable, *args], check=True, capture_output=True)
+            seconds.setdefault(step, []).append(_children_cpu() - before)
+        before = _children_cpu()
+        cli_write(root, 200_000 + run)
+        seconds.setdefault("memkb record (+ the write, git in it)", []).append(
+            _children_cpu() - before
+        )
+    lines, previous = [f"where the CPU of one memkb record goes (median of {runs}):"], 0.0
+    for step, values in seconds.items():
+        total = statistics.median(values) * 1000
+        lines.append(f"  {step:38} {total:5.0f} ms  (+{total - previous:3.0f} ms)")
+        previous = total
+    return lines
+
+
 def api_write(root: Path, n: int) -> None:
     record_outcome(root, {"project": f"api {n}", **FIELDS})
 
@@ -209,12 +274,25 @@ def _commit_count(root: Path) -> int:
     return int(out)
 
 
-def measure_writers(root: Path, writers: int, each: int, mode: str, memkb: Path = MEMKB) -> float:
+# Cores the writers kept busy (their CPU over the wall time), by (mode, KB size): close to
+# all of them means CPU is the bound; well under it, the writers waited (lock, disk).
+CORES_USED: dict[tuple[str, int], list[float]] = {}
+
+
+def measure_writers(
+    root: Path,
+    writers: int,
+    each: int,
+    mode: str,
+    memkb: Path = MEMKB,
+    key: tuple[str, int] | None = None,
+) -> float:
     """Commits per second of `writers` processes writing `each` outcomes into `root`."""
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(root), f"w{i}", str(each), mode, str(memkb)],
             stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             text=True,
         )
         for i in range(writers)
@@ -228,6 +306,9 @@ def measure_writers(root: Path, writers: int, each: int, mode: str, memkb: Path 
         proc.stdin.flush()
     codes = [proc.wait() for proc in procs]
     seconds = time.perf_counter() - start
+    cpu = sum(float((proc.stdout.read() if proc.stdout else "") or 0) for proc in procs)
+    if key is not None:
+        CORES_USED.setdefault(key, []).append(cpu / seconds)
     after = _commit_count(root)
     if any(codes) or after - before != writers * each:
         raise SystemExit(
@@ -257,6 +338,7 @@ def report(
     rates: dict[tuple[str, int], float],
     runs: int,
     writers: int,
+    children: dict[str, int] | None = None,
 ) -> str:
     med = {key: statistics.median(v) * 1000 for key, v in times.items()}
     lines = [
@@ -284,10 +366,21 @@ def report(
         )
     for (memkb, size), seconds in sorted(CPU.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         who = "memkb record" if memkb == MEMKB else "baseline memkb record"
+        cpu = statistics.median(seconds)
+        # With every core busy, writers cannot beat cores / CPU of one write: the measured
+        # commits/s against this ceiling says what the waiting (lock, I/O) costs on top.
         lines.append(
             f"CPU of one {who} process (git included), {size} records: "
-            f"{statistics.median(seconds) * 1000:.0f} ms"
+            f"{cpu * 1000:.0f} ms (ceiling on {os.cpu_count()} cores: "
+            f"{(os.cpu_count() or 1) / cpu:.1f} commits/s)"
         )
+    for (mode, size), used in CORES_USED.items():
+        lines.append(
+            f"{writers} writers ({mode}), {size} records: their CPU kept "
+            f"{statistics.median(used):.2f} of {os.cpu_count()} cores busy"
+        )
+    for who, count in (children or {}).items():
+        lines.append(f"git processes run by one {who}: {count}")
     if (BASELINE_WAY, big) in med:
         lines.append(
             f"memkb record vs baseline on {big} records: {cli_big / med[BASELINE_WAY, big]:.2f}x"
@@ -340,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    compile_bytecode(Path(writer.__file__).resolve().parents[1])
     sources = {n: pristine(args.out, n) for n in (args.records, args.small)}
     with tempfile.TemporaryDirectory(prefix="memkb-bench-write-") as tmp:
         baseline = baseline_memkb(args.baseline, Path(tmp)) if args.baseline else None
@@ -355,12 +449,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for n, src in sorted(sources.items()):
                     clone = Path(tmp) / f"writers-{mode.replace(', ', '-')}-{n}-{round_}"
                     rate = measure_writers(
-                        fresh_clone(src, clone), args.writers, args.each, mode.split(",")[0], memkb
+                        fresh_clone(src, clone),
+                        args.writers,
+                        args.each,
+                        mode.split(",")[0],
+                        memkb,
+                        key=(mode, n),
                     )
                     samples.setdefault((mode, n), []).append(rate)
                     shutil.rmtree(clone)
         rates = {key: statistics.median(values) for key, values in samples.items()}
-        print(report(times, args.records, args.small, rates, args.runs, args.writers))
+        children = {"memkb record": git_children(roots[args.records])}
+        if baseline is not None:
+            children["baseline memkb record"] = git_children(roots[args.records], baseline)
+        print(report(times, args.records, args.small, rates, args.runs, args.writers, children))
+        print("\n".join(["", *cpu_split(roots[args.records], max(args.runs, 5))]))
         if args.profile:
             print("\none library write on the big KB, by cumulative time:")
             print(profile_one(roots[args.records]))

@@ -6,26 +6,31 @@ paths are rewritten, nothing else), it becomes a commit with `commit-tree`, and 
 is published with a compare-and-swap `update-ref`: the user's staged or unstaged
 work is never swept in, and a branch that moved under us is detected, not overwritten.
 
-Measured choices: commands go through GitPython's `Repo.git.execute` (the same
-~1.2 ms as a bare subprocess); HEAD, branch tips and objects are read by GitPython
-without a process; new objects are written by gitdb's loose-object writer in
-process (GitPython's `odb.store` would run `git hash-object` for each one).
+Measured choices (tooling/bench/README.md, writers): plain `git` processes and a few
+files read in process, no GitPython. Importing GitPython and gitdb cost a `memkb record`
+process about 45 ms of its 300 ms and two `git version` children; now the repository is
+found from its `.git` (by `git rev-parse` when it is anything unusual), HEAD and branch
+tips are read from the ref files (0.1 ms against a 2-5 ms process), new objects are
+written as loose objects in process (zlib, what `git hash-object -w` does), and the
+objects a commit is built from (the parent's trees along the changed paths, a blob) come
+through one `git cat-file --batch` process.
+Every command runs with LC_ALL=C: the errors that decide a retry are matched in English.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+import subprocess
+import time
+import weakref
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
-
-import git
-from git.objects.fun import tree_entries_from_data
-from git.refs.reference import Reference
-from gitdb.base import IStream
-from gitdb.db.loose import LooseObjectDB
+from typing import IO
 
 from memkb.errors import RepoError
 
@@ -40,6 +45,10 @@ _IN_PROGRESS = {
     "REVERT_HEAD": "a revert is in progress",
     "BISECT_LOG": "a bisect is in progress",
 }
+_SHA = re.compile(r"[0-9a-f]{40}")
+# Git's messages are parsed (publish, push): always in English.
+_C_LOCALE = {"LC_ALL": "C", "LANGUAGE": "C"}
+_TMP_NUMBERS = itertools.count()
 
 
 class RefMoved(RepoError):
@@ -74,44 +83,30 @@ class GitRepo:
     """One repository's Git, opened once per command."""
 
     def __init__(self, root: Path) -> None:
-        try:
-            self.repo = git.Repo(root, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-            raise RepoError(
-                f"{root} is not a Git repository",
-                hint="run `git init` there (a write can also take --no-commit)",
-            ) from exc
-        top = Path(self.repo.working_tree_dir or "")
+        top, git_dir, common_dir = _discover(Path(root))
         if top.resolve() != Path(root).resolve():
             raise RepoError(
                 f"the knowledge base {root} is inside the Git work tree {top}, not at its top",
                 hint="memkb keeps kb/ at the top of its own repository (a write can also "
                 "take --no-commit to only write the file)",
             )
-        self.root = Path(self.repo.working_tree_dir or root)
-        self.git_dir = Path(self.repo.git_dir)
-        self.common_dir = Path(self.repo.common_dir)
-        self._loose: LooseObjectDB | None = None
+        self.root, self.git_dir, self.common_dir = top, git_dir, common_dir
+        self._batch: _CatFile | None = None
 
     # -- running commands ---------------------------------------------------
 
     def run(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         """Stdout of `git args` (stripped); raise RepoError with git's own words on failure."""
-        try:
-            out = self.repo.git.execute(["git", *args], env=dict(env) if env else None)
-        except git.GitCommandError as exc:
-            raise RepoError(f"git {args[0]} failed: {_stderr(exc)}") from exc
-        return str(out)
+        status, out, err = self.try_run(*args, env=env)
+        if status != 0:
+            raise RepoError(f"git {args[0]} failed: {err.strip() or f'exit status {status}'}")
+        return out
 
     def try_run(self, *args: str, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
-        """Status, stdout and stderr of `git args`, never raising on a non-zero status."""
-        status, out, err = self.repo.git.execute(
-            ["git", *args],
-            env=dict(env) if env else None,
-            with_extended_output=True,
-            with_exceptions=False,
-        )
-        return int(status), str(out), str(err)
+        """Status, stdout and stderr of `git args` (one final newline dropped from each),
+        never raising on a non-zero status."""
+        status, out, err = _git(self.root, args, env)
+        return status, _text(out), _text(err)
 
     @property
     def memkb_dir(self) -> Path:
@@ -129,21 +124,53 @@ class GitRepo:
 
     def current_branch(self) -> str | None:
         """Name of the checked-out branch, or None for a detached HEAD (no process spawned)."""
-        head = self.repo.head
-        if head.is_detached:
-            return None
-        return str(head.reference.path).removeprefix("refs/heads/")
+        target = self._symbolic_head()
+        return None if target is None else target.removeprefix("refs/heads/")
+
+    def _symbolic_head(self) -> str | None:
+        """The ref HEAD points to ("refs/heads/main"), or None when it is detached."""
+        try:
+            head = (self.git_dir / "HEAD").read_text(errors="replace").strip()
+        except OSError as exc:
+            raise RepoError(f"cannot read {self.git_dir / 'HEAD'}: {exc.strerror}") from exc
+        return head.removeprefix("ref:").strip() if head.startswith("ref:") else None
 
     def rev(self, ref: str) -> str | None:
         """Commit id of `ref`, or None if it does not exist (e.g. an unborn branch)."""
-        if ref.startswith("refs/"):
-            # Read by GitPython from the ref files: 0.2 ms instead of a 2-5 ms process.
-            try:
-                return str(Reference(self.repo, ref).commit.hexsha)
-            except ValueError:
-                return None
+        if ref.startswith("refs/") and (found := self._read_ref(ref)) is not None:
+            # Read from the ref files: 0.1 ms instead of a 2-5 ms process.
+            return found or None
         status, out, _ = self.try_run("rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
         return out.strip() if status == 0 else None
+
+    def _read_ref(self, ref: str, depth: int = 0) -> str | None:
+        """Object id of `ref` read from its loose file or from packed-refs ("" when it does
+        not exist); None when only git can tell (a symbolic chain too long, a file that
+        does not hold an id, a ref that only a reftable knows)."""
+        if depth > 5 or (self.common_dir / "reftable").exists():
+            return None
+        if any(part in ("", ".", "..") or part.startswith(".") for part in ref.split("/")):
+            return None  # not a ref name: git says so (never a file read outside refs/)
+        try:
+            text = (self.common_dir / ref).read_text(errors="replace").strip()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return self._packed_ref(ref)
+        except OSError:
+            return None
+        if text.startswith("ref:"):
+            return self._read_ref(text.removeprefix("ref:").strip(), depth + 1)
+        return text if _SHA.fullmatch(text) else None
+
+    def _packed_ref(self, ref: str) -> str:
+        try:
+            lines = (self.common_dir / "packed-refs").read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return ""
+        for line in lines:  # "<id> <ref>", "^<peeled id>" and "# pack-refs" lines
+            oid, _, name = line.partition(" ")
+            if name == ref and _SHA.fullmatch(oid):
+                return oid
+        return ""
 
     def is_branch_name(self, name: str) -> bool:
         """True if `name` is a valid branch name for Git."""
@@ -168,8 +195,9 @@ class GitRepo:
 
     def staged(self) -> list[str]:
         """Paths whose staged content differs from HEAD (none on an unborn branch)."""
-        if not self.repo.head.is_valid():
-            return []
+        head = self._symbolic_head()
+        if head is not None and self.rev(head) is None:
+            return []  # an unborn branch: nothing is committed to differ from
         out = self.run("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD")
         return [p for p in out.split("\0") if p]
 
@@ -194,34 +222,48 @@ class GitRepo:
         return self._store("blob", data)
 
     def _store(self, kind: str, data: bytes) -> str:
-        # GitPython's own odb.store runs `git hash-object` once per object (3 ms each,
-        # measured); its loose-object writer does the same in process.
-        objects = self.common_dir / "objects"
-        if self._loose is None:
-            self._loose = LooseObjectDB(str(objects))
+        # What `git hash-object -w` does, in process (a process costs 2-5 ms per object):
+        # a zlib-compressed loose object, written to a temporary file renamed into place.
+        header = b"%s %d\0" % (kind.encode(), len(data))
+        sha = hashlib.sha1(header, usedforsecurity=False)
+        sha.update(data)
+        oid = sha.hexdigest()
+        folder = self.common_dir / "objects" / oid[:2]
+        path = folder / oid[2:]
         try:
-            stream = self._loose.store(IStream(kind, len(data), BytesIO(data)))
+            if path.exists():
+                return oid
+            folder.mkdir(exist_ok=True)
+            _write_object(folder, path, zlib.compress(header + data))
         except OSError as exc:
             raise RepoError(
-                f"cannot write to Git's object database {objects}: {exc.strerror or exc}; "
-                "nothing was committed",
+                f"cannot write to Git's object database {folder.parent}: "
+                f"{exc.strerror or exc}; nothing was committed",
                 hint="make the repository's .git folder writable for you, then run again",
             ) from exc
-        return _hex(stream.hexsha)
+        return oid
 
     def read_blob(self, rev: str | None, path: str, *, spec: str | None = None) -> bytes | None:
         """Content of `path` in commit `rev`, or None if the commit or the path does not exist."""
         if rev is None and spec is None:
             return None
-        try:
-            out = self.repo.git.execute(
-                ["git", "cat-file", "blob", spec or f"{rev}:{path}"],
-                stdout_as_string=False,
-                strip_newline_in_stdout=False,
-            )
-        except git.GitCommandError:
+        found = self._object(spec or f"{rev}:{path}")
+        return None if found is None or found[0] != "blob" else found[1]
+
+    def _object(self, spec: str) -> tuple[str, bytes] | None:
+        """(type, content) of the object `spec` names, or None if there is none; through the
+        one `git cat-file --batch` process this repository keeps."""
+        if "\n" in spec:  # the batch protocol is line-based: such a name names nothing
             return None
-        return bytes(out)
+        if self._batch is None:
+            self._batch = _CatFile(self.root)
+        return self._batch.read(spec)
+
+    def close(self) -> None:
+        """Stop the `git cat-file` process, if one was started (also done when collected)."""
+        if self._batch is not None:
+            self._batch.close()
+            self._batch = None
 
     def read_object(self, blob: str) -> bytes:
         """Content of the blob with id `blob`; raise RepoError if it is missing."""
@@ -257,7 +299,7 @@ class GitRepo:
         10,000-record KB, 45-60 ms for read-tree/update-index/write-tree through a
         temporary index against about 10 ms this way.
         """
-        root = self.repo.commit(parent).tree.hexsha if parent else None
+        root = self._tree_of(parent) if parent else None
         edits = {change.path: change.blob for change in changes}
         tree = self._tree_with(root, edits) or self._store_tree({})
         ident = {
@@ -269,13 +311,21 @@ class GitRepo:
         parents = ["-p", parent] if parent else []
         return self.run("commit-tree", tree, *parents, "-m", message, env=ident).strip()
 
+    def _tree_of(self, commit: str) -> str:
+        found = self._object(commit)
+        if found is None or found[0] != "commit" or not found[1].startswith(b"tree "):
+            raise RepoError(f"commit {commit} is missing from the object database")
+        return found[1][5:45].decode()
+
     def _tree_with(self, tree: str | None, edits: Mapping[str, str | None]) -> str | None:
         """Id of `tree` with `edits` (path inside it -> blob id, None = delete) applied, or
         None when nothing is left in it."""
         entries: dict[str, tuple[int, bytes]] = {}
         if tree is not None:
-            data = self.repo.odb.stream(bytes.fromhex(tree)).read()
-            entries = {name: (mode, sha) for sha, mode, name in tree_entries_from_data(data)}
+            found = self._object(tree)
+            if found is None or found[0] != "tree":
+                raise RepoError(f"tree {tree} is missing from the object database")
+            entries = dict(_tree_entries(found[1]))
         below: dict[str, dict[str, str | None]] = {}
         for path, blob in edits.items():
             head, sep, rest = path.partition("/")
@@ -505,11 +555,166 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
-def _hex(sha: bytes | str) -> str:
-    return sha.decode() if isinstance(sha, bytes) else sha
+def _discover(root: Path) -> tuple[Path, Path, Path]:
+    """(top of the work tree, Git directory, common Git directory) of the repository
+    `root` is in; RepoError if it is in none (or in a bare one)."""
+    if not root.is_dir():
+        raise RepoError(
+            f"{root} is not a Git repository (no such folder)",
+            hint="run `git init` there (a write can also take --no-commit)",
+        )
+    found = _read_dot_git(root)
+    if found is not None:
+        return found
+    status, out, err = _git(
+        root, ("rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"), None
+    )
+    lines = _text(out).splitlines()
+    if status != 0 or len(lines) != 3:
+        why = _text(err).strip().removeprefix("fatal: ")
+        raise RepoError(
+            f"{root} is not a Git repository" + (f" ({why})" if why else ""),
+            hint="run `git init` there (a write can also take --no-commit)",
+        )
+    top, git_dir, common = (Path(line) for line in lines)
+    return top, git_dir, (root / common).resolve() if not common.is_absolute() else common
 
 
-def _stderr(exc: git.GitCommandError) -> str:
-    text = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr)
-    text = text.strip().removeprefix("stderr:").strip().strip("'").strip()
-    return text or str(exc)
+def _read_dot_git(root: Path) -> tuple[Path, Path, Path] | None:
+    """What `_discover` returns, read from `root/.git` (a folder, or a linked worktree's or
+    submodule's "gitdir:" file, and its "commondir"): a `git rev-parse` less per write. None
+    when only git can tell: no .git there (a folder below the top, or none), GIT_DIR and
+    the like in the environment, anything unusual."""
+    if any(os.environ.get(name) for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")):
+        return None
+    dot_git = root / ".git"
+    try:
+        if dot_git.is_dir():
+            git_dir = dot_git
+        elif dot_git.is_file():
+            text = dot_git.read_text(errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git_dir = root / text.removeprefix("gitdir:").strip()
+        else:
+            return None
+        if not (git_dir / "HEAD").is_file():
+            return None
+        common = git_dir
+        if (git_dir / "commondir").is_file():
+            common = git_dir / (git_dir / "commondir").read_text(errors="replace").strip()
+        return root.resolve(), git_dir.resolve(), common.resolve()
+    except OSError:
+        return None
+
+
+def _git(
+    root: Path, args: Sequence[str], env: Mapping[str, str] | None
+) -> tuple[int, bytes, bytes]:
+    """Status, stdout and stderr of `git args` run in `root` with Git's messages in English."""
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            env={**os.environ, **_C_LOCALE, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise RepoError(f"cannot run git: {exc.strerror}", hint="install git") from exc
+    return done.returncode, done.stdout, done.stderr
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode("utf-8", "surrogateescape")
+    return text[:-1] if text.endswith("\n") else text
+
+
+def _write_object(folder: Path, path: Path, compressed: bytes) -> None:
+    """Write a loose object file as git does: read-only, complete before it appears. The
+    temporary name is this process's own (pid, clock and a counter: a pid reused after a
+    crash still gets a new name; `tempfile` would import `random` into every writer)."""
+    tmp = folder / f"tmp_obj_{os.getpid()}_{time.time_ns()}_{next(_TMP_NUMBERS)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(compressed)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _tree_entries(data: bytes) -> Iterator[tuple[str, tuple[int, bytes]]]:
+    """(name, (mode, raw 20-byte id)) of each entry of a tree object's content."""
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        mode = int(data[pos:space], 8)
+        yield (
+            data[space + 1 : nul].decode("utf-8", "surrogateescape"),
+            (
+                mode,
+                data[nul + 1 : nul + 21],
+            ),
+        )
+        pos = nul + 21
+
+
+class _CatFile:
+    """One `git cat-file --batch` process answering object requests one at a time."""
+
+    def __init__(self, root: Path) -> None:
+        try:
+            self.proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=root,
+                env={**os.environ, **_C_LOCALE},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            raise RepoError(f"cannot run git: {exc.strerror}", hint="install git") from exc
+        # A GitRepo dropped without close() still stops its process.
+        self._finalizer = weakref.finalize(self, _stop, self.proc)
+
+    def read(self, spec: str) -> tuple[str, bytes] | None:
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
+            stdin.flush()
+            header = stdout.readline().split()
+        except OSError as exc:
+            raise RepoError(f"git cat-file stopped answering: {exc}") from exc
+        if len(header) != 3 or not header[2].isdigit():
+            if not header:
+                raise RepoError("git cat-file stopped answering")
+            return None  # "<spec> missing" (or ambiguous): no such object
+        size = int(header[2])
+        data = _read_exactly(stdout, size + 1)
+        return header[1].decode(), data[:size]
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise RepoError("git cat-file stopped in the middle of an object")
+    return data
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -12,9 +12,7 @@ next write (see `memkb.write.journal.recover`).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import random
 import re
 import time
 import unicodedata
@@ -164,7 +162,7 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         agent_name(options.agent)  # a bad agent name fails before any work, not at commit
     repo = _open_repo(root, options)
     lock_path = repo.memkb_dir / "write.lock" if repo else _scratch_lock(root)
-    load_checkers(root)
+    load_checkers()
     with write_lock(lock_path, options.lock_timeout):
         fault("after-lock")
         recovered = recover(repo) if repo is not None else None
@@ -201,22 +199,20 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         return result
 
 
-def load_checkers(root: Path) -> None:
+def load_checkers() -> None:
     """Import what check_edit runs (the validation engine, the fast schema validator, the
     secret scanner's detectors) before the lock is taken. A writer process
     loads them once, in about 0.3 s of CPU; loaded under the lock, that time was spent
     by one writer at a time and capped 8 concurrent `memkb record` processes; loaded
     here, the writers load them side by side while another one commits."""
+    # jsonschema-rs, not jsonschema (the reference engine, ~90 ms to import): it only
+    # explains a rejected document, so a valid write never loads it. Imported, not used:
+    # compiling a schema here was done again by check_edit's own Schemas (~6 ms).
+    import jsonschema_rs  # noqa: F401
+
     import memkb.validation.engine  # noqa: F401  (the rules and the loader)
-    from memkb.errors import MemkbError
-    from memkb.records.schema import Schemas
     from memkb.rules.safety import secret_names
 
-    with contextlib.suppress(MemkbError):  # a broken schema is check_edit's to report
-        # Compiling one schema imports jsonschema-rs. Not jsonschema (the reference engine,
-        # ~90 ms to import): it only explains a rejected document, so a valid write never
-        # loads it.
-        Schemas(root).fast_validator("outcome")
     secret_names("load the secret detectors once")  # they are cached for the real scan
 
 
@@ -319,18 +315,19 @@ def change_rule_errors(root: Path, edit: Edit, target: Target | None) -> list[Fi
 
     "Merged" is the record on main (or, without a main, where the edit starts from): a
     record added on a proposal branch is still the change's own, and check agrees."""
+    modified = [
+        (path, old, new)
+        for path, new in edit.files.items()
+        if new is not None and (old := _merged(root, target, path)) is not None and old != new
+    ]
+    if not modified:
+        return []  # a new record (every `memkb record`): the change rules are not loaded
     from memkb.kb.index import Index
     from memkb.records.changes import FileChange
     from memkb.rules import change as check_rules
     from memkb.rules import safety
 
-    changes = [
-        FileChange("modified", path, path, old, new)
-        for path, new in edit.files.items()
-        if new is not None and (old := _merged(root, target, path)) is not None and old != new
-    ]
-    if not changes:
-        return []
+    changes = [FileChange("modified", path, path, old, new) for path, old, new in modified]
     ctx = check_rules.Context(changes, Index(), check_rules.Limits())
     found = list(check_rules.hand_edited_figures(ctx))
     allow_raw = edit.files.get(safety.ALLOW_FILE) or _current(root, target, safety.ALLOW_FILE)
@@ -443,6 +440,8 @@ def push_with_retry(repo: GitRepo, remote: str, branch: str, checked_out: bool) 
             if time.monotonic() > deadline:
                 break
             if attempt > 1:
+                import random  # only a rejected push needs it
+
                 # A short jitter, not a growing backoff: a growing one would make the
                 # writer that lost most often wait longest, i.e. starve it.
                 time.sleep(random.uniform(0, 0.03))
