@@ -178,23 +178,43 @@ def reads_alike(doc: Any) -> bool:
 def _same_in_yaml11(value: Any, depth: int) -> bool:
     kind = type(value)
     if kind is str:
-        return value[:1] not in _RESOLVERS or _yaml11_str(value)
+        return _str_in_yaml11(value)
     if depth > MAX_DEPTH:
         return False
+    # Loops rather than all() over generators, and strings (most values) checked in
+    # place: this walk sees every value of every record of a cold validate.
     if kind is dict:
-        return all(
-            type(k) is str
-            and (k[:1] not in _RESOLVERS or _yaml11_str(k))
-            and _same_in_yaml11(v, depth + 1)
-            for k, v in value.items()
-        )
+        for key, item in value.items():
+            if type(key) is not str or not _str_in_yaml11(key):
+                return False
+            if type(item) is str:
+                if not _str_in_yaml11(item):
+                    return False
+            elif not _same_in_yaml11(item, depth + 1):
+                return False
+        return True
     if kind is list:
-        return all(_same_in_yaml11(v, depth + 1) for v in value)
+        for item in value:
+            if type(item) is str:
+                if not _str_in_yaml11(item):
+                    return False
+            elif not _same_in_yaml11(item, depth + 1):
+                return False
+        return True
     if kind is int:
         return bool(-MAX_INT <= value <= MAX_INT)
     if kind is float:
         return math.isfinite(value)
     return value is None or kind is bool
+
+
+def _str_in_yaml11(text: str) -> bool:
+    """Whether YAML 1.1 reads `text`, written plain, as a string: at once for most words
+    (no implicit resolver starts with their first character), else memoized."""
+    if text[:1] not in _RESOLVERS:
+        return True
+    known = _YAML11_STR.get(text)
+    return _yaml11_str(text) if known is None else known
 
 
 def _yaml11_str(text: str) -> bool:
