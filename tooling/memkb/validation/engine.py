@@ -35,7 +35,7 @@ from memkb.kb.layout import (
     location_of,
     record_relpath,
 )
-from memkb.kb.refs import RefTuple, refs_of
+from memkb.kb.refs import RefTuple, ref_tuples
 from memkb.kb.snapshot import Overlay, Snapshot, WorkTree
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
@@ -63,7 +63,8 @@ SUMMARY_KEYS = ("kind", "id", "status", "superseded_by", "date")
 @dataclass
 class FileResult:
     """What one file yields, independent of every other file (so it can be cached).
-    `doc` is the whole document, or only its SUMMARY_KEYS when it came from the cache."""
+    `doc` is the whole document (validate_changes, index_of), or only its SUMMARY_KEYS
+    when it came from the cache or from a bulk check (check_files keeps no more)."""
 
     relpath: str
     blob: str
@@ -97,7 +98,7 @@ def refs_in(doc: dict[str, Any] | None) -> tuple[RefTuple, ...]:
     kind = doc.get("kind") if doc is not None else None
     if doc is None or not isinstance(kind, str):
         return ()
-    return tuple(tuple(ref) for ref in refs_of(kind, doc))  # type: ignore[misc]
+    return ref_tuples(kind, doc)
 
 
 def summarize(doc: dict[str, Any]) -> dict[str, Any]:
@@ -425,8 +426,11 @@ def _to_check(sources: Mapping[str, Source], cached: dict[str, Any]) -> list[tup
     return out
 
 
-# relpath -> (document, findings, references): the references too, since finding them
-# walks the whole document (a sixth of a cold run once parsing and schemas got fast).
+# relpath -> (summary, findings, references): the references too, since finding them
+# walks the whole document. Only the summary of the document (summarize) is kept, once
+# the file is judged: the collection rules and the cache read no more, and holding (and
+# pickling back from the worker) 10,000 whole documents made most of a cold run's peak
+# memory (tooling/bench/README.md, "Issue 12: the cold run").
 Checked = dict[str, tuple[dict[str, Any] | None, list[Finding], tuple[RefTuple, ...]]]
 # Below this many files to parse, one process does it: forking a worker and sending the
 # documents back is a fixed cost a small KB does not repay. The figure is a judgement,
@@ -435,8 +439,9 @@ PARALLEL_MIN_FILES = 1500
 
 
 def check_files(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checked:
-    """`check_file` of every (relpath, bytes), by relpath: split between this process and
-    a forked worker per other usable core when there are PARALLEL_MIN_FILES or more."""
+    """`check_file` of every (relpath, bytes), by relpath, with each document's summary:
+    split between this process and a forked worker per other usable core when there are
+    PARALLEL_MIN_FILES or more."""
     import threading
 
     workers = _usable_cores() - 1
@@ -474,7 +479,8 @@ def _check_chunk(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checke
     checked: Checked = {}
     for relpath, raw in items:
         doc, findings = check_file(relpath, raw, schemas)
-        checked[relpath] = (doc, findings, refs_in(doc))
+        summary = summarize(doc) if doc is not None else None
+        checked[relpath] = (summary, findings, refs_in(doc))
     return checked
 
 
