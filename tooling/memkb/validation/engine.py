@@ -429,7 +429,7 @@ def _to_check(sources: Mapping[str, Source], cached: dict[str, Any]) -> list[tup
 # walks the whole document. Only the summary of the document (summarize) is kept, once
 # the file is judged: the collection rules and the cache read no more, and holding (and
 # pickling back from the worker) 10,000 whole documents made most of a cold run's peak
-# memory (tooling/bench/README.md, "Issue 12: the cold run").
+# memory (tooling/bench/README.md, "Issue 12: the fast engines, the cold run").
 Checked = dict[str, tuple[dict[str, Any] | None, list[Finding], tuple[RefTuple, ...]]]
 # Below this many files to parse, one process does it: forking a worker and sending the
 # documents back is a fixed cost a small KB does not repay. The figure is a judgement,
