@@ -1,5 +1,7 @@
-"""The yaml-rs fast path of the history's facts reads exactly what the reference loader
-(memkb.records.load.load_bytes: libyaml, YAML 1.1, our safety checks) reads, or declines:
+"""The yaml-rs fast path of the history's facts (the bulk reads' one pre-filter,
+memkb.records.load.fast_document) reads exactly what the reference loader
+(memkb.records.load.load_bytes with fast=False: libyaml, YAML 1.1, our safety checks)
+reads, or declines:
 on the whole broken synthetic corpus, the bundled KB, and Hypothesis-generated texts."""
 
 from __future__ import annotations
@@ -28,17 +30,24 @@ def same(fast: object, reference: object) -> bool:
 
 
 def reference_facts(kind: str, raw: bytes, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """facts() with every fast path off: the document comes from load_bytes alone."""
+    """facts() with every fast path off: the document comes from the reference reader."""
     with monkeypatch.context() as patch:
-        patch.setattr(blobs, "_plain_doc", lambda _raw: None)
+        reference_only(patch)
         return blobs.facts(kind, raw, "x.yaml")
+
+
+def reference_only(patch: pytest.MonkeyPatch) -> None:
+    """Turn off both fast paths of blobs.record_doc, and load_bytes's own (the same
+    yaml-rs path as blobs._yaml_rs_doc): only libyaml's full loader reads."""
+    patch.setattr(blobs, "_plain_doc", lambda _raw: None)
+    patch.setattr(blobs, "load_bytes", lambda raw, path: load_bytes(raw, path, fast=False))
 
 
 def check_exact(raw: bytes) -> bool:
     """Assert the fast document (if any) is the reference one; True if it was taken."""
     fast = blobs._yaml_rs_doc(raw)
     if fast is not None:
-        assert same(fast, load_bytes(raw, "x.yaml").doc), raw
+        assert same(fast, load_bytes(raw, "x.yaml", fast=False).doc), raw
     return fast is not None
 
 
@@ -137,7 +146,7 @@ def test_same_facts_when_a_figure_field_holds_a_tricky_scalar(
     raw = text.encode()
     fast = blobs.facts(kind, raw, "x.yaml")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(blobs, "_plain_doc", lambda _raw: None)
+        reference_only(patch)
         assert same(fast, blobs.facts(kind, raw, "x.yaml"))
 
 
@@ -170,7 +179,7 @@ def test_a_plain_record_is_read_by_yaml_rs_as_libyaml_reads_it() -> None:
         b"patterns_applied: [p_a, p_b]\ntimeline:\n  planned_days: 12\n  actual_days: -3\n"
     )
     doc = blobs._yaml_rs_doc(raw)
-    assert doc is not None and same(doc, load_bytes(raw, "x.yaml").doc)
+    assert doc is not None and same(doc, load_bytes(raw, "x.yaml", fast=False).doc)
     assert doc["id"] == "2024-01-05-checkout-17" and doc["timeline"] == {
         "planned_days": 12,
         "actual_days": -3,

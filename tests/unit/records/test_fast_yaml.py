@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import PROJECT
-from memkb.records.load import _parse, fast_readable, load_bytes
+from memkb.records.load import _parse, fast_document, load_bytes
 
 if str(PROJECT) not in sys.path:  # tooling/bench is not an installed package
     sys.path.insert(0, str(PROJECT))
@@ -44,8 +44,12 @@ def test_same_documents_and_findings_on_the_broken_synthetic_corpus(
         raw = path.read_bytes()
         fast, reference = load_bytes(raw, path.name), load_bytes(raw, path.name, fast=False)
         assert same((fast.doc, fast.findings), (reference.doc, reference.findings)), path
-        fast_read += fast_readable(raw.decode("utf-8", "replace"))
-    assert fast_read >= 0.9 * len(files)  # the fast reader really is the one reading
+        taken = fast_document(raw) is not None
+        # the fast reader really is the one reading: only a file with a load finding (a
+        # syntax error, a duplicate key, in this corpus) goes to the reference reader
+        assert taken or reference.findings, path
+        fast_read += taken
+    assert fast_read >= 0.85 * len(files)
 
 
 # Scalars YAML 1.1 and 1.2 read differently, and the constructs our rules refuse.
@@ -84,17 +88,19 @@ def test_same_result_on_arbitrary_yaml_like_text(text: str) -> None:
         "a: yes\n", "a: on\n", "a: 017\n", "a: 1_000\n", "a: 1e3\n", "a: 12:30\n", "a: =\n",
         "a: !custom x\n", "a: &x 1\nb: *x\n", "a: {<<: {b: 1}}\n", "a: 1\n---\nb: 2\n",
         'a: "\\/"\n', "? [a]\n: 1\n", "a: 1\r\n", "a: x\u0085y\n", "a: x\u2028y\n", "a: x\u2029y\n",
+        "a: 1:20\n", "yes: 1\n", "1: one\n", "a: .inf\n", "a: 1\na: 2\n", "a: 1",
+        "a: |\n", "a: >\n", "a: [b:]\n", "a: [:0]\n", "a: {b:}\n",
     ],
 )  # fmt: skip
 def test_constructs_that_differ_go_to_the_reference_reader(text: str) -> None:
-    assert not fast_readable(text)
+    assert fast_document(text) is None
     fast, reference = both(text)
     assert same(fast, reference)
 
 
 def test_plain_records_take_the_fast_reader() -> None:
     text = "kind: outcome\nid: 2024-01-05-checkout-17\ndate: 2024-01-05\nquality: 0.85\ndays: 12\n"
-    assert fast_readable(text)
+    assert fast_document(text) is not None
     assert both(text)[0] == (
         {
             "kind": "outcome",
@@ -105,6 +111,22 @@ def test_plain_records_take_the_fast_reader() -> None:
         },
         [],
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("a: |\n", {"a": ""}), ("a: >\n", {"a": ""}), ("a: [b:]\n", None), ("a: {b:}\n", None)],
+)
+def test_block_scalars_and_flow_colons_read_as_the_reference_reader_reads_them(
+    text: str, expected: object
+) -> None:
+    """yaml-rs reads an empty last block scalar as "\\n" (libyaml: "") and accepts
+    `[b:]`, which libyaml refuses (KB101): the pre-filter this module once had of its own
+    let both through; the one it shares with the history's facts declines them."""
+    fast, reference = both(text)
+    assert same(fast, reference)
+    assert fast[0] == expected
+    assert [f.code for f in fast[1]] == ([] if expected is not None else ["KB101"])
 
 
 def test_records_read_in_thread_after_thread_do_not_crash_the_process() -> None:
@@ -151,6 +173,6 @@ def test_threads_use_yaml_rs_once_the_main_thread_imported_it() -> None:
 def test_a_token_starting_with_an_underscore_is_left_to_the_reference_reader(text: str) -> None:
     """yaml-rs reads `_1` as the number 1; YAML 1.1 (the reference reader) as a string.
     Found by the history's differential test (status: __1 read as '1')."""
-    assert not fast_readable(text)
+    assert fast_document(text) is None
     reference = _parse(text, "kb/x.yaml")
     assert load_bytes(text.encode(), "kb/x.yaml").doc == reference.doc

@@ -93,3 +93,24 @@ def test_a_threaded_process_never_forks(tmp_path: Path, monkeypatch: pytest.Monk
         stop.set()
         other.join()
     assert sum(counts) == 101  # every file parsed here
+
+
+@pytest.mark.parametrize("min_files", [10**9, 10])
+def test_a_cold_index_holds_summaries_and_the_references_of_whole_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, min_files: int
+) -> None:
+    """Once judged, a file's document is reduced to its summary (in one process or sent
+    back by the worker): the cold peak memory held every whole document. The references
+    are still those of the whole document, and the vocabulary stays whole."""
+    kb = generate_kb(tmp_path / "kb", 200, seed=7)
+    monkeypatch.setattr(engine, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", min_files)
+    index = validate_repo(kb.root, use_cache=False, today=TODAY).index
+    whole = engine.index_of(engine.WorkTree(kb.root))
+    assert index.records.keys() == whole.records.keys() and len(index.records) > 200
+    for key, record in index.records.items():
+        full = whole.records[key]
+        expected = full.doc if record.kind == "vocabulary" else engine.summarize(full.doc)
+        assert (record.doc, record.refs) == (expected, full.refs), key
+    assert any(len(r.doc) < len(whole.records[k].doc) for k, r in index.records.items())
+    assert sum(len(r.refs) for r in index.records.values()) > 200

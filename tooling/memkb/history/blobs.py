@@ -3,7 +3,6 @@ the figures need, cached by blob id."""
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,7 +13,7 @@ from yaml.constructor import SafeConstructor
 from memkb.gitio.log import Progress
 from memkb.gitio.objects import BlobReader
 from memkb.history.store import Cache
-from memkb.records.load import MAX_DEPTH, MAX_FILE_BYTES, MAX_INT, KbLoader, fast_yaml, load_bytes
+from memkb.records.load import MAX_FILE_BYTES, MAX_INT, KbLoader, fast_document, load_bytes
 
 
 def record_doc(raw: bytes, path: str) -> Any:
@@ -118,113 +117,14 @@ def _plain_doc(raw: bytes) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------- yaml-rs (Rust)
-# yaml-rs reads YAML 1.2, the reference reader (memkb.records.load) YAML 1.1. The two
-# agree on a record with none of the constructs below; whatever has one goes to libyaml.
-# Each check is one quick scan of the bytes (a search, never a loop over tokens).
-#  - bytes: tags, anchors, aliases (anywhere, as _libyaml_plain_doc does), escapes, tabs,
-#    CR, control characters, merge keys, directives, reserved indicators, `?` complex
-#    keys, and document markers (a second document);
-_RISKY_BYTE = re.compile(rb"[!&*\\\t\r\x00-\x08\x0b-\x1f\x7f<?%@`]")  # a first look
-_RISKY = re.compile(rb"[!&*\\\t\r\x00-\x08\x0b-\x1f\x7f]|<<|(?:^|[\s\[{,])[?%@`]", re.MULTILINE)
-_DOCUMENT_MARK = re.compile(rb"^(?:---|\.\.\.)(?:\s|$)", re.MULTILINE)
-#  - numbers: a plain token that starts like a number and that the two versions read
-#    differently: a leading zero (1.1 reads 010 as 8, 0o17 as a string; 1.2 reads 10 and
-#    15), an exponent (1.1 reads 1e3 as a string, 1.2 as 1000.0), an underscore after a
-#    digit or point or starting a token (yaml-rs drops underscores: `_1` is 1 to it, a
-#    string to 1.1), a signed fraction without digits before the point (+.5).
-#    Plain decimals (12, -3, 0.85, .5, 1.) read alike; dates and ids are strings to both
-#    readers here; tokens like 1:20 are strings to 1.2 and numbers to 1.1 (the word check
-#    below catches them). Every branch starts with one literal byte, which lets `re` skip
-#    to the candidates in C (a pattern starting with `(?:^|[\s...])` took 40 µs a record,
-#    more than yaml-rs takes to parse it; this one 5 µs);
-_SUSPECT_TOKEN = re.compile(
-    rb"_(?:(?<=[.0-9]_)|(?<=[\s\[{,:]_)|(?<=[\s\[{,:][-+]_))"
-    rb"|e(?<=[.0-9]e)[-+_0-9]|E(?<=[.0-9]E)[-+_0-9]"
-    rb"|0(?:(?<=[\s\[{,:]0)|(?<=[\s\[{,:][-+]0))[0-9A-Za-z_]"
-    rb"|\.(?<=[\s\[{,:][-+]\.)"
-    # and a `:` that starts a token or meets a flow indicator, which YAML 1.2 reads in
-    # flow (`[:0]`, `[b:]`, `{b:}`) and libyaml refuses
-    rb"|:(?:(?<=[\s\[{,]:)|(?=[,\[\]{}]))"
-    # and block scalars (`|`, `>`): yaml-rs reads an empty last one as "\n", libyaml as ""
-    rb"|\|(?<=\s\|)|>(?<=\s>)"
-)
-#  - characters: YAML 1.1 breaks lines at NEL, LS and PS (1.2 does not), and the two
-#    differ on what lies outside the printable set;
-_UNPRINTABLE = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-#  - words: every key and string of the document must be a string to YAML 1.1 too
-#    (`yes`, `on`, `~`, `=`, `<<`, `1:20` are not), by the reference loader's own
-#    implicit resolvers, which only a few first characters have (memoized: the same
-#    words recur in every record);
-#  - values: within MAX_DEPTH and ±MAX_INT, floats finite (the full loader's findings).
-_RESOLVERS = KbLoader.yaml_implicit_resolvers
-assert None not in _RESOLVERS, "a wildcard resolver would apply to every first character"
-_YAML11_STR: dict[str, bool] = {}
 
 
 def _yaml_rs_doc(raw: bytes) -> dict[str, Any] | None:
-    """The document yaml-rs reads from `raw` when it is provably the one libyaml reads
-    (see the checks above), else None. yaml-rs parses a record several times faster."""
-    if len(raw) > MAX_FILE_BYTES or not raw.endswith(b"\n"):  # yaml-rs ends a last block
-        return None  # scalar with a line break that is not there
-    if _RISKY_BYTE.search(raw) and _RISKY.search(raw):
-        return None
-    if (b"---" in raw or b"..." in raw) and _DOCUMENT_MARK.search(raw):
-        return None
-    if _SUSPECT_TOKEN.search(b"\n" + raw):  # the newline: a token at the very start
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if not text.isascii() and _UNPRINTABLE.search(text):
-        return None
-    # Through fast_yaml: the main thread imports yaml-rs, since imported in a thread that
-    # ends (the ReadAhead's), yaml-rs 0.1.6 crashes the process (SIGSEGV) when a later
-    # thread calls it (tests/unit/history/test_blobs.py).
-    yaml_rs = fast_yaml()
-    if yaml_rs is None:
-        return None
-    try:
-        doc = yaml_rs.loads(text, parse_datetime=False)
-    except Exception:  # any refusal or failure: the reference reader decides
-        return None
-    return doc if type(doc) is dict and _same_in_yaml11(doc, 1) else None
-
-
-def _same_in_yaml11(value: Any, depth: int) -> bool:
-    """Whether the reference loader would build this same value (see the checks above)."""
-    kind = type(value)
-    if kind is str:
-        return value[:1] not in _RESOLVERS or _yaml11_str(value)
-    if depth > MAX_DEPTH:
-        return False
-    if kind is dict:
-        return all(
-            type(k) is str
-            and (k[:1] not in _RESOLVERS or _yaml11_str(k))
-            and _same_in_yaml11(v, depth + 1)
-            for k, v in value.items()
-        )
-    if kind is list:
-        return all(_same_in_yaml11(v, depth + 1) for v in value)
-    if kind is int:
-        return bool(-MAX_INT <= value <= MAX_INT)
-    if kind is float:
-        return math.isfinite(value)
-    return value is None or kind is bool
-
-
-def _yaml11_str(text: str) -> bool:
-    """Whether YAML 1.1 reads `text`, written plain, as a string (KbLoader's resolvers)."""
-    known = _YAML11_STR.get(text)
-    if known is None:
-        if len(_YAML11_STR) > 100_000:
-            _YAML11_STR.clear()  # bounded, as _PlainLoader's memo
-        candidates = _RESOLVERS.get(text[:1], [])
-        known = _YAML11_STR[text] = not any(rx.match(text) for _, rx in candidates)
-    return known
+    """The document yaml-rs reads from `raw` when it is provably the one libyaml reads,
+    else None: the one pre-filter and check of the bulk reads (memkb.records.readers,
+    through memkb.records.load.fast_document). yaml-rs parses a record several times
+    faster."""
+    return fast_document(raw)
 
 
 def _libyaml_plain_doc(raw: bytes) -> dict[str, Any] | None:

@@ -5,84 +5,51 @@ tags, no timestamps (dates stay strings, as the schemas expect), duplicate keys
 collected as findings, file size and alias expansion bounded. It reads YAML 1.1 scalars
 (`yes` is true, `017` is 15, `1_000` is 1000).
 
-The bulk read first tries yaml-rs (Rust, YAML 1.2), 17x faster, on the files where both
-readers are known to give the same document: a pre-filter sends every file holding a
-construct whose meaning differs (YAML 1.1 booleans, number-like tokens other than plain
-decimals, dates and ids, tags, anchors, aliases, merge keys, directives, several documents, escapes,
-unusual characters) to the reference reader, and so does any error or any document that
-is not a plain mapping within our limits. So findings always come from the reference
-reader (docs/validation.md, "Two YAML readers").
+The bulk read first tries yaml-rs (Rust, YAML 1.2), several times faster, on the files
+where both readers provably give the same document: one pre-filter
+(memkb.records.readers, shared with the history's facts) sends every file holding a
+construct whose meaning may differ (number-like tokens other than plain decimals, block
+scalars, tags, anchors, aliases, merge keys, directives, several documents, escapes,
+unusual characters) to the reference reader, and so does any yaml-rs error or any
+document that does not read alike in YAML 1.1 (a key or string such as `yes`, `~` or
+`1:20`, an integer past ±MAX_INT, nesting past MAX_DEPTH). So findings always come from
+the reference reader (docs/validation.md, "Two readers and two schema engines").
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
-
-import yaml
+from typing import IO, TYPE_CHECKING, Any
 
 from memkb.findings import Finding, error
+from memkb.limits import MAX_DEPTH as MAX_DEPTH
+from memkb.limits import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
 from memkb.limits import MAX_FILE_BYTES as MAX_FILE_BYTES
+from memkb.limits import MAX_INT as MAX_INT
 from memkb.limits import too_large
 
-MAX_EXPANDED_NODES = 20_000
-MAX_DEPTH = 100
-# The largest integer a record may hold: JSON's exact range (Number.MAX_SAFE_INTEGER),
-# so every reader of a record sees the same number. Counts and days are far below it.
-MAX_INT = 2**53 - 1
-# Past this many characters (signs, underscores and leading zeros aside) an integer is
-# out of range in any base YAML allows, so it is refused before conversion: converting
-# thousands of digits is what raised "Exceeds the limit (4300 digits)".
-_MAX_INT_CHARS = 64
+# PyYAML, the reference loader and the pre-filter's patterns live in
+# memkb.records.readers, imported by the functions that read or locate: importing this
+# module costs next to nothing (`memkb show` and every command that may read one record
+# import it). Their names are still importable from here, on first use (__getattr__).
+if TYPE_CHECKING:
+    import yaml
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from memkb.records.readers import IntegerOutOfRange as IntegerOutOfRange
+    from memkb.records.readers import KbLoader as KbLoader
+    from memkb.records.readers import Locator as Locator
 
-
-class IntegerOutOfRange(yaml.MarkedYAMLError):
-    """An integer scalar beyond ±MAX_INT (KB112); `problem_mark` is where it starts."""
+_FROM_READERS = ("IntegerOutOfRange", "KbLoader", "Locator")
 
 
-class KbLoader(_Loader):  # type: ignore[misc,valid-type]
-    """Safe loader that records duplicate keys instead of silently keeping the last one."""
+def __getattr__(name: str) -> Any:
+    if name in _FROM_READERS:
+        from memkb.records import readers
 
-    duplicates: list[tuple[str, yaml.Mark]]
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str | int | float | bool):
-                continue  # unhashable keys fail in the base constructor with a clear mark
-            if key in seen:
-                self.duplicates.append((str(key), key_node.start_mark))
-            seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        """The integer, or IntegerOutOfRange past ±MAX_INT (checked before converting)."""
-        digits = str(node.value).replace("_", "").lstrip("+-").lstrip("0")
-        value: int | None = None
-        if len(digits) <= _MAX_INT_CHARS:
-            value = super().construct_yaml_int(node)
-        if value is None or abs(value) > MAX_INT:
-            raise IntegerOutOfRange(
-                problem=f"integer beyond ±{MAX_INT}", problem_mark=node.start_mark
-            )
-        return value
-
-
-# Keep dates as strings: the schemas check their format, and a record must
-# round-trip to JSON unchanged.
-KbLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
-}
-KbLoader.add_constructor("tag:yaml.org,2002:map", KbLoader.construct_mapping)
-KbLoader.add_constructor("tag:yaml.org,2002:int", KbLoader.construct_yaml_int)
+        return getattr(readers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -124,7 +91,13 @@ def load_bytes(raw: bytes, path: str, *, fast: bool = True) -> Loaded:
                 )
             ]
         )
-    text = text.removeprefix("\ufeff")
+    if text.startswith("\ufeff"):
+        text, raw = text[1:], raw[3:]  # the BOM's three bytes
+    # A mapping read by yaml-rs is never an empty file: the KB108 check (a split of the
+    # whole text) is made only for what the reference reader reads.
+    fast_doc = _fast_document(raw, text) if fast else None
+    if fast_doc is not None:
+        return Loaded(doc=fast_doc, text=text)
     if not text.strip() or all(_is_comment_or_blank(ln) for ln in text.splitlines()):
         return Loaded(
             text=text,
@@ -132,9 +105,6 @@ def load_bytes(raw: bytes, path: str, *, fast: bool = True) -> Loaded:
                 error(path, "KB108", "file is empty", hint="write a record or delete the file")
             ],
         )
-    fast_doc = fast_document(text) if fast else None
-    if fast_doc is not None:
-        return Loaded(doc=fast_doc, text=text)
     tabs = _tab_findings(text, path)
     loaded = _parse(text, path)
     tab_lines = {f.line for f in tabs}
@@ -159,54 +129,14 @@ def load_bytes(raw: bytes, path: str, *, fast: bool = True) -> Loaded:
 
 # ------------------------------------------------ the fast reader and its pre-filter
 
-# Constructs the two readers may read differently, or that only the reference reader
-# judges (tags, anchors and aliases, complex keys, merge keys, directives, a second
-# document, escapes, tabs, carriage returns, characters outside YAML's printable set and
-# the line breaks YAML 1.1 knows but YAML 1.2 does not).
-_RISKY_CHAR = re.compile(r"[!&*?%@`<\\\t\r\x00-\x08\x0b-\x1f\x7f]")  # a quick first look
-_RISKY = re.compile(r"(?:^|[\s\[\{,])[!&*?%@`]|<<|[\\\t\r\x00-\x08\x0b-\x1f\x7f]", re.MULTILINE)
-_DOCUMENT_MARK = re.compile(r"\n(?:---|\.\.\.)(?:\s|$)")
-_UNPRINTABLE = re.compile(
-    r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-# Plain words YAML 1.1 reads as booleans (or as PyYAML's `=` value tag), 1.2 as strings.
-_YAML11_WORDS = re.compile(
-    r"(?:^|[\s\[\{,:-])(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=)[ ]*(?:$|[,\]\}#:])",
-    re.MULTILINE,
-)
-# A plain token that starts like a number; only SAFE_NUMBER ones read alike in both.
-_NUMBERISH = re.compile(
-    r"(?:^|[\s\[\{,])([-+]?\.?[0-9][0-9A-Za-z_.:+-]*)[ ]*(?=$|[,\]\}#]|:\s|:$)",
-    re.MULTILINE,
-)
-# A plain decimal, a date (the reference reader keeps dates as strings) or a token with a
-# letter no YAML number of either version holds (not a-f, o, x: hex, octal, exponents),
-# such as an outcome id `2024-01-05-checkout-17`: a string to both readers.
-_SAFE_NUMBER = re.compile(
-    r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"|[0-9A-Za-z_.:+-]*[g-np-wyzG-NP-WYZ][0-9A-Za-z_.:+-]*"
-)
-
-
-# A plain token starting with an underscore: yaml-rs drops underscores in numbers and
-# reads `_1`, `__1`, `-_1` and `_.5` as numbers; YAML 1.1 reads them as strings.
-_UNDERSCORE_START = re.compile(r"(?:^|[\s\[\{,:])[-+]?_", re.MULTILINE)
-
 
 def fast_readable(text: str) -> bool:
-    """Whether yaml-rs reads `text` to the document the reference reader would: no risky
-    construct, no YAML 1.1 word, and every number-like token a plain decimal or a date."""
-    if _RISKY_CHAR.search(text) and _RISKY.search(text):
-        return False
-    if ("\n---" in text or "\n..." in text) and _DOCUMENT_MARK.search(text):
-        return False
-    if not text.isascii() and _UNPRINTABLE.search(text):
-        return False
-    if _YAML11_WORDS.search(text):
-        return False
-    if "_" in text and _UNDERSCORE_START.search(text):
-        return False
-    return all(_SAFE_NUMBER.fullmatch(m.group(1)) for m in _NUMBERISH.finditer(text))
+    """Whether the pre-filter lets yaml-rs read `text` (memkb.records.readers): no
+    construct the two readers may read differently. The document yaml-rs reads must then
+    still read alike (`fast_document` checks both)."""
+    from memkb.records import readers
+
+    return readers.fast_readable(text.encode(), text)
 
 
 _FAST_YAML: Any = None  # the yaml_rs module, once the main thread imported it
@@ -226,37 +156,47 @@ def fast_yaml() -> Any | None:
     return _FAST_YAML
 
 
-def fast_document(text: str) -> dict[str, Any] | None:
-    """The document yaml-rs reads from `text`, or None when the reference reader must
-    read it: the pre-filter refuses it, yaml-rs fails, or the result is not a mapping of
-    string keys within MAX_DEPTH and ±MAX_INT (the reference reader's findings)."""
-    if not fast_readable(text):
+def fast_document(data: bytes | str) -> dict[str, Any] | None:
+    """The document yaml-rs reads from `data` (a knowledge file's bytes or text), or None
+    when the reference reader must read it: not UTF-8, the pre-filter refuses it, yaml-rs
+    fails, or the result does not read alike in YAML 1.1 (memkb.records.readers). The
+    one fast path of every bulk read (validation and the history's facts)."""
+    if isinstance(data, str):
+        text, raw = data, data.encode()
+    else:
+        if len(data) > MAX_FILE_BYTES:
+            return None
+        try:
+            text, raw = data.decode("utf-8"), data
+        except UnicodeDecodeError:
+            return None
+    if text.startswith("\ufeff"):  # the reference reader drops a leading BOM too
+        text, raw = text[1:], raw.removeprefix(b"\xef\xbb\xbf")
+    return _fast_document(raw, text)
+
+
+def _fast_document(raw: bytes, text: str) -> dict[str, Any] | None:
+    from memkb.records import readers
+
+    if not readers.fast_readable(raw, text):
         return None
+    # Through fast_yaml: yaml-rs 0.1.6 crashes the process when imported in a thread that
+    # has ended and another thread calls it (tests/unit/records/test_fast_yaml.py).
     yaml_rs = fast_yaml()
     if yaml_rs is None:
         return None
     try:
         doc = yaml_rs.loads(text, parse_datetime=False)
-    except (yaml_rs.YAMLDecodeError, ValueError, TypeError, OverflowError):
+    except Exception:  # any refusal or failure (a duplicate key...): the reference decides
         return None
-    return doc if isinstance(doc, dict) and _plain(doc, 1) else None
-
-
-def _plain(value: Any, depth: int) -> bool:
-    """True when `value` is JSON-like data of string keys, not deeper than MAX_DEPTH,
-    whose integers are within ±MAX_INT."""
-    if depth > MAX_DEPTH:
-        return False
-    if isinstance(value, dict):
-        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain(v, depth + 1) for v in value)
-    if type(value) is int:
-        return abs(value) <= MAX_INT
-    return value is None or type(value) in (str, bool, float)
+    return doc if readers.reads_alike(doc) else None
 
 
 def _parse(text: str, path: str) -> Loaded:
+    import yaml
+
+    from memkb.records.readers import IntegerOutOfRange, KbLoader
+
     loader = KbLoader(text)
     loader.duplicates = []
     try:
@@ -374,6 +314,8 @@ def _alias_problem(root: yaml.Node, path: str) -> Finding | None:
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
+    import yaml
+
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     if isinstance(node, yaml.MappingNode):
@@ -425,39 +367,6 @@ def locate(text: str, path: Sequence[str | int], *, key: bool = False) -> tuple[
 
     Falls back to the deepest existing ancestor when the path does not exist
     (a missing required field is reported at its parent)."""
+    from memkb.records.readers import Locator
+
     return Locator(text).find(path, key=key)
-
-
-class Locator:
-    """Locates document paths in one YAML text, composing the text once."""
-
-    def __init__(self, text: str) -> None:
-        try:
-            self.node: yaml.Node | None = yaml.compose(text, Loader=KbLoader)
-        except yaml.YAMLError:
-            self.node = None
-
-    def find(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
-        """Line and column of the value (or key) at `path`; see `locate`."""
-        node = self.node
-        if node is None:
-            return 1, 1
-        mark = node.start_mark
-        for step in path:
-            child = _child(node, step)
-            if child is None:
-                break
-            key_node, node = child
-            last = step == path[-1]
-            mark = key_node.start_mark if (key and last and key_node) else node.start_mark
-        return mark.line + 1, mark.column + 1
-
-
-def _child(node: yaml.Node, step: str | int) -> tuple[Any, yaml.Node] | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == str(step):
-                return key_node, value_node
-    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-        return None, node.value[step]
-    return None

@@ -30,12 +30,11 @@ from memkb.kb.layout import (
     FOLDERS,
     KB_DIR,
     KINDS,
-    SCHEMAS_DIR,
     VOCABULARY_FILE,
     location_of,
     record_relpath,
 )
-from memkb.kb.refs import RefTuple, refs_of
+from memkb.kb.refs import RefTuple, ref_tuples
 from memkb.kb.snapshot import Overlay, Snapshot, WorkTree
 from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
@@ -63,7 +62,8 @@ SUMMARY_KEYS = ("kind", "id", "status", "superseded_by", "date")
 @dataclass
 class FileResult:
     """What one file yields, independent of every other file (so it can be cached).
-    `doc` is the whole document, or only its SUMMARY_KEYS when it came from the cache."""
+    `doc` is the whole document (validate_changes, index_of), or only its SUMMARY_KEYS
+    when it came from the cache or from a bulk check (check_files keeps no more)."""
 
     relpath: str
     blob: str
@@ -97,7 +97,7 @@ def refs_in(doc: dict[str, Any] | None) -> tuple[RefTuple, ...]:
     kind = doc.get("kind") if doc is not None else None
     if doc is None or not isinstance(kind, str):
         return ()
-    return tuple(tuple(ref) for ref in refs_of(kind, doc))  # type: ignore[misc]
+    return ref_tuples(kind, doc)
 
 
 def summarize(doc: dict[str, Any]) -> dict[str, Any]:
@@ -430,8 +430,11 @@ def _to_check(sources: Mapping[str, Source], cached: dict[str, Any]) -> list[tup
     return out
 
 
-# relpath -> (document, findings, references): the references too, since finding them
-# walks the whole document (a sixth of a cold run once parsing and schemas got fast).
+# relpath -> (summary, findings, references): the references too, since finding them
+# walks the whole document. Only the summary of the document (summarize) is kept, once
+# the file is judged: the collection rules and the cache read no more, and holding (and
+# pickling back from the worker) 10,000 whole documents made most of a cold run's peak
+# memory (tooling/bench/README.md, "Issue 12: the fast engines, the cold run").
 Checked = dict[str, tuple[dict[str, Any] | None, list[Finding], tuple[RefTuple, ...]]]
 # Below this many files to parse, one process does it: forking a worker and sending the
 # documents back is a fixed cost a small KB does not repay. The figure is a judgement,
@@ -440,8 +443,9 @@ PARALLEL_MIN_FILES = 1500
 
 
 def check_files(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checked:
-    """`check_file` of every (relpath, bytes), by relpath: split between this process and
-    a forked worker per other usable core when there are PARALLEL_MIN_FILES or more."""
+    """`check_file` of every (relpath, bytes), by relpath, with each document's summary:
+    split between this process and a forked worker per other usable core when there are
+    PARALLEL_MIN_FILES or more."""
     import threading
 
     workers = _usable_cores() - 1
@@ -456,17 +460,37 @@ def check_files(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checked
     if "fork" not in multiprocessing.get_all_start_methods():
         return _check_chunk(items, schemas)
     chunks = [list(items[i :: workers + 1]) for i in range(workers + 1)]
-    schema_files = {f"{SCHEMAS_DIR}/{kind}.schema.json": raw for kind, raw in schemas.raw.items()}
+    global _FORKED_SCHEMAS
+    _FORKED_SCHEMAS = _ready_to_fork(schemas)
     context = multiprocessing.get_context("fork")  # the worker inherits imports: no start-up
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [
-            pool.submit(_check_chunk_in_worker, chunk, str(schemas.root), schema_files)
-            for chunk in chunks[1:]
-        ]
-        checked = _check_chunk(chunks[0], schemas)
-        for future in futures:
-            checked.update(future.result())
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(_check_chunk_in_worker, chunk) for chunk in chunks[1:]]
+            checked = _check_chunk(chunks[0], schemas)
+            for future in futures:
+                checked.update(future.result())
+    finally:
+        _FORKED_SCHEMAS = None
     return checked
+
+
+# The schemas a forked worker judges with: the parent's own object (a revision's or an
+# overlay's schemas, which the worker could not read itself), set just before the fork.
+_FORKED_SCHEMAS: Schemas | None = None
+
+
+def _ready_to_fork(schemas: Schemas) -> Schemas:
+    """`schemas` with every kind's validator compiled, and the YAML readers imported,
+    before the fork: the worker inherits them and starts judging at once, instead of
+    importing yaml-rs, PyYAML and RE2 and compiling the schemas again (about 0.15 s of
+    CPU that each process paid)."""
+    import memkb.records.readers  # noqa: F401 (for the worker to inherit)
+    from memkb.records.load import fast_yaml
+
+    fast_yaml()
+    for kind in KINDS:
+        schemas.fast_validator(kind)
+    return schemas
 
 
 def _usable_cores() -> int:
@@ -479,18 +503,15 @@ def _check_chunk(items: Sequence[tuple[str, bytes]], schemas: Schemas) -> Checke
     checked: Checked = {}
     for relpath, raw in items:
         doc, findings = check_file(relpath, raw, schemas)
-        checked[relpath] = (doc, findings, refs_in(doc))
+        summary = summarize(doc) if doc is not None else None
+        checked[relpath] = (summary, findings, refs_in(doc))
     return checked
 
 
-def _check_chunk_in_worker(
-    items: Sequence[tuple[str, bytes]], root: str, schema_files: dict[str, bytes]
-) -> Checked:
-    """`_check_chunk` in a worker, with the schemas the parent read (a revision's or an
-    overlay's, which the worker could not read itself)."""
-    from memkb.records.schema import Schemas
-
-    return _check_chunk(items, Schemas(Path(root), read=schema_files.get))
+def _check_chunk_in_worker(items: Sequence[tuple[str, bytes]]) -> Checked:
+    """`_check_chunk` in a forked worker, with the schemas the parent prepared."""
+    assert _FORKED_SCHEMAS is not None, "set by check_files before the fork"
+    return _check_chunk(items, _FORKED_SCHEMAS)
 
 
 def _cache_file(snapshot: Snapshot) -> str:
