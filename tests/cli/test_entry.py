@@ -29,6 +29,9 @@ LISTING = ("memkb.kb.snapshot", "memkb.kb.discover", "memkb.cachefile", "hashlib
 # is not listed: the probe itself imports it).
 COMMAND_WORK = ("memkb.kb", "memkb.report.writes", "memkb.report.rules", "orjson")
 WRITE_PATH = ("memkb.write.authoring", "memkb.write.transaction")
+# What `show` does not need to read its one file: the write path, and yaml-rs (the bulk
+# reader; the reference reader alone reads one record for less than yaml-rs's import).
+ONE_FILE = (*WRITE_PATH, "yaml_rs")
 # The rule functions: `memkb rules` lists codes and summaries from the registry alone.
 RULE_MODULES = ("memkb.rules.base", "memkb.rules.perfile", "memkb.rules.collection")
 
@@ -79,7 +82,7 @@ def test_help_lists_every_command_without_importing_any(kb_repo: Path) -> None:
         (
             ["show", "pattern", "ecommerce_security_first"],
             ["memkb.cli.author_cmd"],
-            (*HEAVY, *LISTING, "memkb.gitio", "memkb.rules", "memkb.validation", *WRITE_PATH),
+            (*HEAVY, *LISTING, *ONE_FILE, "memkb.gitio", "memkb.rules", "memkb.validation"),
         ),
         (
             ["list", "--kind", "pattern"],

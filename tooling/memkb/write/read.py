@@ -97,7 +97,7 @@ def _show_file(root: Path, kind: str, rid: str) -> Record:
             raw = handle.read(MAX_FILE_BYTES + 1)  # enough to refuse a larger one (KB105)
     except (FileNotFoundError, NotADirectoryError):
         raise not_found(kind, rid) from None
-    loaded = _load(raw, relpath)
+    loaded = _load(raw, relpath, fast=False)  # one file: the reference reader alone
     if loaded.doc is None:
         raise RecordError(f"{relpath} cannot be read", findings=list[object](loaded.findings))
     return Record(kind, rid, relpath, loaded.doc)
@@ -190,11 +190,13 @@ def list_records(
     return found
 
 
-def _load(raw: bytes, relpath: str) -> Loaded:
-    """One file read by the safe loader (memkb.records.load, imported on first use)."""
+def _load(raw: bytes, relpath: str, *, fast: bool = True) -> Loaded:
+    """One file read by the safe loader (memkb.records.load, imported on first use).
+    `fast=False` for a single file: yaml-rs only reads what the reference reader would
+    read alike, and importing it costs more than it saves on one record."""
     from memkb.records.load import load_bytes
 
-    return load_bytes(raw, relpath)
+    return load_bytes(raw, relpath, fast=fast)
 
 
 def _parse(raw: bytes, relpath: str) -> dict[str, Any] | None:
