@@ -14,13 +14,26 @@ import pytest
 from typer.main import get_command
 
 from conftest import probe_modules
-from memkb.cli.entry import COMMAND_MODULES, COMMAND_SUMMARIES
+from memkb.cli.entry import COMMAND_MODULES, COMMAND_SUMMARIES, LazyCommands
 from memkb.cli.main import app
 
 MEMKB = str(Path(sys.executable).parent / "memkb")
 
 # Libraries a read command must not pay for (rich: typer's help panels).
 HEAVY = ("git", "gitdb", "jsonschema", "ruamel", "rich", "re2", "detect_secrets", "sqlite3")
+# What reads a record's file: the YAML readers and memkb's loader.
+YAML_READERS = ("yaml", "yaml_rs", "memkb.records")
+# What a listing needs and one record does not: the scan of kb/, the caches and hashing.
+LISTING = ("memkb.kb.snapshot", "memkb.kb.discover", "memkb.cachefile", "hashlib", "tempfile")
+# What only a command's work needs: finding the repository, renderers, JSON (the stdlib json
+# is not listed: the probe itself imports it).
+COMMAND_WORK = ("memkb.kb", "memkb.report.writes", "memkb.report.rules", "orjson")
+WRITE_PATH = ("memkb.write.authoring", "memkb.write.transaction")
+# What `show` does not need to read its one file: the write path, and yaml-rs (the bulk
+# reader; the reference reader alone reads one record for less than yaml-rs's import).
+ONE_FILE = (*WRITE_PATH, "yaml_rs")
+# The rule functions: `memkb rules` lists codes and summaries from the registry alone.
+RULE_MODULES = ("memkb.rules.base", "memkb.rules.perfile", "memkb.rules.collection")
 
 
 def run_probe(cwd: Path, *args: str) -> tuple[int, str, set[str]]:
@@ -52,18 +65,24 @@ def test_help_lists_every_command_without_importing_any(kb_repo: Path) -> None:
     listed = [line.split()[0] for line in out.split("Commands:\n")[1].splitlines() if line]
     assert listed == list(COMMAND_MODULES)
     assert command_modules(modules) == []
-    assert loaded(modules, (*HEAVY, "yaml", "memkb.rules", "memkb.write")) == []
+    assert (
+        loaded(modules, (*HEAVY, *YAML_READERS, *COMMAND_WORK, "memkb.rules", "memkb.write")) == []
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "allowed_cmd", "forbidden"),
     [
-        (["--version"], [], (*HEAVY, "yaml", "memkb.rules", "memkb.write")),
-        (["rules"], ["memkb.cli.rules_cmd"], (*HEAVY, "yaml", "memkb.write")),
+        (["--version"], [], (*HEAVY, *YAML_READERS, *COMMAND_WORK, "memkb.rules", "memkb.write")),
+        (
+            ["rules"],
+            ["memkb.cli.rules_cmd"],
+            (*HEAVY, *YAML_READERS, *LISTING, *RULE_MODULES, "memkb.kb", "memkb.write"),
+        ),
         (
             ["show", "pattern", "ecommerce_security_first"],
             ["memkb.cli.author_cmd"],
-            (*HEAVY, "memkb.gitio", "memkb.rules", "memkb.validation", "memkb.write.authoring"),
+            (*HEAVY, *LISTING, *ONE_FILE, "memkb.gitio", "memkb.rules", "memkb.validation"),
         ),
         (
             ["list", "--kind", "pattern"],
@@ -80,6 +99,24 @@ def test_read_commands_import_only_what_they_use(
     assert code == 0 and out
     assert command_modules(modules) == allowed_cmd
     assert loaded(modules, forbidden) == []
+
+
+def test_a_listing_the_index_answers_reads_no_yaml(kb_repo: Path) -> None:
+    first = run_probe(kb_repo, "list", "--kind", "pattern")  # builds .git/memkb/list.cache
+    assert first[0] == 0 and "memkb.records.load" in first[2]  # it parsed every file
+    code, out, modules = run_probe(kb_repo, "list", "--kind", "pattern")
+    assert code == 0 and out == first[1]
+    assert loaded(modules, YAML_READERS) == []
+
+
+def test_a_run_builds_only_the_click_command_it_runs() -> None:
+    # memkb.cli.main has registered every command (author_cmd alone about ten); building
+    # one inspects its signature and type hints, so the others are not built.
+    group = LazyCommands(name="memkb")
+    show = group.load("show")
+    assert show is not None and show.name == "show"
+    assert list(group.commands) == ["show"]
+    assert group.load("show") is show  # built once
 
 
 def test_show_as_json_still_reads_without_git(kb_repo: Path) -> None:

@@ -13,9 +13,17 @@ reused as bench_validate.py does): `memkb list` warm (the listing index under
 pattern` warm and, as the peer, `git ls-files kb` (Git's own index of the same files).
 
 Medians of wall time and of CPU time (user + system of the child, from os.wait4: on a
-busy machine CPU time says more about the work than wall time does).
+busy machine CPU time says more about the work than wall time does). Children run with
+bytecode caching on (PYTHONDONTWRITEBYTECODE removed from their environment), as an
+installed memkb runs: without it every run compiles memkb's sources again.
+
+With `--baseline SRC` (the `tooling/` folder of another memkb, e.g. `git archive main
+tooling | tar -x -C /tmp/base`), every memkb series is also run with that memkb, in
+the same rounds, and the ratio to it is printed: a change judged against its base under
+the same load.
 
     .venv/bin/python -m tooling.bench.bench_startup [--runs 11] [--records 10000]
+        [--baseline /tmp/base/tooling]
 """
 
 from __future__ import annotations
@@ -45,6 +53,11 @@ PROJECT = HERE.parents[1]
 PYTHON = sys.executable
 MEMKB = str(BIN / "memkb")
 TARGET_RATIO = 1.5
+# The console script's own line, for a baseline memkb run with this interpreter.
+ENTRY = "import sys; from memkb.cli.entry import run; sys.exit(run())"
+BASELINE = "  baseline"  # the name prefix of a series run with --baseline's memkb
+# What the children see: bytecode cached as for an installed package.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 @dataclass
@@ -63,11 +76,40 @@ class Series:
         return statistics.median(self.cpu) * 1000
 
 
-def run_child(argv: Sequence[str], cwd: Path, series: Series) -> None:
+@dataclass(frozen=True)
+class Memkb:
+    """How to start a memkb: the console script, or a baseline's package run with this
+    interpreter (PYTHONPATH=SRC, so both use the same dependencies)."""
+
+    argv: tuple[str, ...] = (MEMKB,)
+    env: tuple[tuple[str, str], ...] = ()
+
+    def __call__(self, *args: str) -> list[str]:
+        return [*self.argv, *args]
+
+    def environment(self) -> dict[str, str]:
+        return {**CHILD_ENV, **dict(self.env)}
+
+
+def baseline_memkb(src: Path) -> Memkb:
+    """The memkb whose package is `src/memkb`; SystemExit if `src` holds none."""
+    if not (src / "memkb" / "cli" / "entry.py").is_file():
+        raise SystemExit(f"bench: {src} holds no memkb/cli/entry.py (pass a tooling/ folder)")
+    return Memkb((PYTHON, "-c", ENTRY), (("PYTHONPATH", str(src.resolve())),))
+
+
+OURS = Memkb()
+
+
+def run_child(
+    argv: Sequence[str], cwd: Path, series: Series, env: dict[str, str] | None = None
+) -> None:
     """Run `argv` in `cwd`, adding its wall time, CPU time, exit code and output."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env or CHILD_ENV
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         series.wall.append(time.perf_counter() - start)
         series.cpu.append(usage.ru_utime + usage.ru_stime)
@@ -90,41 +132,69 @@ def first_pattern(root: Path) -> str:
     return sorted((root / "kb" / "patterns").glob("*.yaml"))[0].stem
 
 
-def measure(commands: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, Series]:
-    """Every command `runs` times, interleaved, after one unmeasured run (warms caches)."""
+Command = tuple[list[str], dict[str, str]]  # argv and environment
+
+
+def measure(commands: dict[str, Command], cwd: Path, runs: int) -> dict[str, Series]:
+    """Every command `runs` times, interleaved, after one unmeasured run (warms caches
+    and writes bytecode)."""
     series = {name: Series() for name in commands}
-    for argv in commands.values():
-        subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
+    for argv, env in commands.values():
+        subprocess.run(argv, cwd=cwd, capture_output=True, check=False, env=env)
     for _ in range(runs):
-        for name, argv in commands.items():
-            run_child(argv, cwd, series[name])
+        for name, (argv, env) in commands.items():
+            run_child(argv, cwd, series[name], env)
     return series
 
 
-def startup_commands(root: Path) -> dict[str, list[str]]:
+def memkb_args(root: Path) -> dict[str, list[str]]:
+    """The read commands timed, by name: their arguments."""
     pattern = first_pattern(root)
     return {
-        "python -c pass": [PYTHON, "-c", "pass"],
-        'python -c "import typer"': [PYTHON, "-c", "import typer"],
-        "memkb --help": [MEMKB, "--help"],
-        "memkb --version": [MEMKB, "--version"],
-        "memkb show pattern ID": [MEMKB, "show", "pattern", pattern],
-        "memkb list --kind pattern": [MEMKB, "list", "--kind", "pattern"],
-        "memkb rules": [MEMKB, "rules"],
-        "memkb metrics (warm)": [MEMKB, "metrics"],
+        "memkb --help": ["--help"],
+        "memkb --version": ["--version"],
+        "memkb show pattern ID": ["show", "pattern", pattern],
+        "memkb list --kind pattern": ["list", "--kind", "pattern"],
+        "memkb rules": ["rules"],
+        "memkb metrics (warm)": ["metrics"],
     }
 
 
-def listing(root: Path, runs: int) -> dict[str, Series]:
-    """Warm and cold unfiltered listings, a filtered one and `git ls-files`, interleaved."""
-    names = ("memkb list (warm)", "memkb list (cold)", "memkb list --kind pattern", "peer")
-    series = {name: Series() for name in names}
-    subprocess.run([MEMKB, "list"], cwd=root, capture_output=True, check=False)
+def startup_commands(root: Path, baseline: Memkb | None = None) -> dict[str, Command]:
+    """The peers, then each read command, followed by its baseline run when there is one."""
+    commands: dict[str, Command] = {
+        "python -c pass": ([PYTHON, "-c", "pass"], CHILD_ENV),
+        'python -c "import typer"': ([PYTHON, "-c", "import typer"], CHILD_ENV),
+    }
+    for name, args in memkb_args(root).items():
+        commands[name] = (OURS(*args), OURS.environment())
+        if baseline is not None:
+            commands[f"{BASELINE} {name.removeprefix('memkb ')}"] = (
+                baseline(*args),
+                baseline.environment(),
+            )
+    return commands
+
+
+def listing(root: Path, runs: int, baseline: Memkb | None = None) -> dict[str, Series]:
+    """Warm and cold unfiltered listings, a filtered one and `git ls-files`, interleaved;
+    with a baseline, its warm listings too (both read the same index: its format is
+    named by memkb's version, so neither rewrites the other's)."""
+    warm = {
+        "memkb list (warm)": ["list"],
+        "memkb list --kind pattern": ["list", "--kind", "pattern"],
+    }
+    ways = [(name, OURS, args) for name, args in warm.items()]
+    if baseline is not None:
+        ways += [(f"{BASELINE} {n.removeprefix('memkb ')}", baseline, a) for n, a in warm.items()]
+    series = {name: Series() for name in (*warm, "memkb list (cold)", "peer")}
+    series.update({name: Series() for name, _, _ in ways})
+    subprocess.run(OURS("list"), cwd=root, capture_output=True, check=False, env=CHILD_ENV)
     for _ in range(runs):
-        run_child([MEMKB, "list"], root, series["memkb list (warm)"])
         (cache_dir(root) / LIST_CACHE).unlink(missing_ok=True)
-        run_child([MEMKB, "list"], root, series["memkb list (cold)"])
-        run_child([MEMKB, "list", "--kind", "pattern"], root, series["memkb list --kind pattern"])
+        run_child(OURS("list"), root, series["memkb list (cold)"], OURS.environment())
+        for name, memkb, args in ways:
+            run_child(memkb(*args), root, series[name], memkb.environment())
         run_child(["git", "ls-files", "kb"], root, series["peer"])
     return series
 
@@ -146,10 +216,28 @@ def startup_report(series: dict[str, Series], runs: int) -> list[str]:
     lines += [row(name, s, typer_s) for name, s in series.items()]
     lines += ["", f"target: every read command <= {TARGET_RATIO}x `import typer` (wall, median)"]
     for name, s in list(series.items())[2:]:
+        if name.startswith(BASELINE):
+            continue
         ratio = s.wall_ms() / typer_s.wall_ms()
         verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
         cpu = s.cpu_ms() / typer_s.cpu_ms()
         lines.append(f"  {name:40} {ratio:5.2f}x {verdict} (cpu {cpu:.2f}x)")
+    return lines + against_baseline(series)
+
+
+def against_baseline(series: dict[str, Series]) -> list[str]:
+    """Each memkb series over its baseline's (wall and CPU), if the baseline ran."""
+    pairs = [
+        (name, series[f"{BASELINE} {name.removeprefix('memkb ')}"], s)
+        for name, s in series.items()
+        if f"{BASELINE} {name.removeprefix('memkb ')}" in series
+    ]
+    if not pairs:
+        return []
+    lines = ["", "this memkb / the baseline (median wall, median CPU)"]
+    for name, base, ours in pairs:
+        wall, cpu = ours.wall_ms() / base.wall_ms(), ours.cpu_ms() / base.cpu_ms()
+        lines.append(f"  {name:40} {wall:5.2f}x (cpu {cpu:.2f}x)")
     return lines
 
 
@@ -164,7 +252,7 @@ def listing_report(series: dict[str, Series], records: int, runs: int) -> list[s
     lines += [
         row("git ls-files kb" if name == "peer" else name, s, peer) for name, s in series.items()
     ]
-    return lines
+    return lines + against_baseline(series)
 
 
 def problems(startup: dict[str, Series], lists: dict[str, Series], records: int) -> list[str]:
@@ -190,14 +278,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=11, help="repetitions (median reported)")
     parser.add_argument("--records", type=int, default=10_000, help="records of the listed KB")
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where KBs are kept")
+    parser.add_argument(
+        "--baseline", type=Path, help="a tooling/ folder of another memkb to compare with"
+    )
     args = parser.parse_args(argv)
+    baseline = baseline_memkb(args.baseline) if args.baseline else None
     args.out.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()[0]
     big = clone_kb(args.out, args.records, "startup")
     with tempfile.TemporaryDirectory(prefix="memkb-bench-startup-") as tmp:
         small = own_kb(Path(tmp) / "kb")
-        startup = measure(startup_commands(small), small, args.runs)
-    lists = listing(big, args.runs)
+        startup = measure(startup_commands(small, baseline), small, args.runs)
+    lists = listing(big, args.runs, baseline)
     lines = startup_report(startup, args.runs) + listing_report(lists, args.records, args.runs)
     load_after = os.getloadavg()[0]
     lines.append(f"\n1-minute load average: {load_before:.2f} before, {load_after:.2f} after")

@@ -104,6 +104,24 @@ def test_markdown_script_prints_the_table() -> None:
     assert done.stdout == markdown()
 
 
+def test_the_registry_names_its_rule_functions_and_imports_them_on_first_use() -> None:
+    # A fresh process: the table lists every code without importing a rule module; a
+    # rule's doc or check imports its module, and FILE_RULES is built when asked for.
+    probe = (
+        "import sys; from memkb.rules.registry import REGISTRY; "
+        "rules = lambda: sorted(m for m in sys.modules if m.startswith('memkb.rules.')); "
+        "print(len(REGISTRY), rules()); doc = REGISTRY['KB301'].doc; print(rules()); "
+        "from memkb.rules import FILE_RULES; print(len(FILE_RULES), rules())"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    first, after_doc, after_table = done.stdout.splitlines()
+    assert first == f"{len(REGISTRY)} ['memkb.rules.registry']"
+    assert "'memkb.rules.perfile'" in after_doc and "'memkb.rules.collection'" not in after_doc
+    assert (
+        after_table.startswith(f"{len(FILE_RULES)} ") and "memkb.rules.completeness" in after_table
+    )
+
+
 def test_a_loader_code_cannot_be_called_as_a_rule() -> None:
     with pytest.raises(TypeError, match=r"raised inside memkb\.records\.load"):
         REGISTRY["KB101"](None)

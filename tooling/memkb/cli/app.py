@@ -18,7 +18,6 @@ from typer._click.exceptions import ClickException
 
 from memkb._version import __version__
 from memkb.errors import MemkbError, NotFoundError, RecordError, RepoError, UsageError
-from memkb.kb.layout import KB_DIR, find_root
 from memkb.report import formats, reporter
 
 if TYPE_CHECKING:  # the renderers of failures load the rule table: only when one is shown
@@ -79,6 +78,8 @@ def output_format(fmt: str, as_json: bool) -> str:
 def repo_root(repo: Path | None) -> Path:
     """The repository to work on: --repo if given (it must hold kb/), else the nearest
     directory at or above the current one that holds kb/."""
+    from memkb.kb.layout import KB_DIR, find_root  # here: --help and --version need no repo
+
     if repo is None:
         return find_root(Path.cwd())
     if not (repo / KB_DIR).is_dir():

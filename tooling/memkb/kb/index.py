@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from memkb._version import __version__
-from memkb.kb.discover import StatKey, trusted_stat
 from memkb.kb.layout import KINDS
 from memkb.kb.refs import VOCABULARY_TARGETS, RefTuple, refs_of
 from memkb.limits import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
+    from memkb.kb.discover import StatKey
     from memkb.kb.snapshot import Snapshot
 
 
@@ -136,6 +136,8 @@ def _list_entry(
     shape to check when the cache is loaded."""
     if hit is not None and stat is not None and hit[0] == list(stat):
         return hit
+    from memkb.kb.discover import trusted_stat  # here: `show` needs Record, not the scanner
+
     read_ns = time.time_ns()
     raw = snapshot.source(relpath).raw
     trusted = trusted_stat(stat, read_ns)

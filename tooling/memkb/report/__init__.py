@@ -9,7 +9,6 @@ renderer it uses. A test checks that every entry resolves to a function.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -80,4 +79,6 @@ def json_text(value: Any) -> str:
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n"
     except TypeError:  # orjson.JSONEncodeError is a TypeError
+        import json  # only here: every command imports this module, few need json
+
         return json.dumps(value, indent=2, ensure_ascii=False) + "\n"

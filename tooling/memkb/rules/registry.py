@@ -16,23 +16,30 @@ Scopes:
     change      a change from base to head, `memkb check` only (KB4xx, KB5xx)
     import      importing legacy memory, `memkb import-legacy` only (KB6xx)
 
-This module imports only the light rule modules (no jsonschema, ruamel or GitPython), so
-`memkb rules` starts fast.
+A rule function is named in the table (`perfile:kind_matches_folder`, under memkb.rules),
+not imported: this module imports no rule module, so `memkb rules` lists the codes
+without them. A rule's `check` and `doc` (its function's docstring) import its module
+when first read, and FILE_RULES and COLLECTION_RULES are built on first use.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memkb.errors import UsageError
 from memkb.findings import Severity
-from memkb.rules import collection, completeness, perfile
-from memkb.rules.base import CollectionRule, FileRule, Issue
+
+if TYPE_CHECKING:
+    from memkb.rules.base import CollectionRule, FileRule, Issue
+
+    FILE_RULES: tuple[FileRule, ...]  # built by __getattr__ on first use
+    COLLECTION_RULES: tuple[CollectionRule, ...]
 
 
 class Scope(StrEnum):
@@ -43,29 +50,50 @@ class Scope(StrEnum):
     IMPORT = "import"
 
 
-Check = Callable[..., Iterable[Issue]]
+Check = Callable[..., Iterable["Issue"]]
 
 
 @dataclass(frozen=True)
 class Rule:
     """One finding code. `check` is the rule function that raises it (None when the code
-    is raised inside `raised_in`, a module or `module:function`)."""
+    is raised inside `raised_in`, a module or `module:function`), named by `function`
+    (`module:function`) and imported when first read; `doc` is the text given, else
+    that function's docstring."""
 
     code: str
     scope: Scope
     summary: str
-    doc: str
     raised_in: str
     severity: Severity = Severity.ERROR
-    check: Check | None = None
+    function: str | None = None
+    text: str | None = None
+
+    @property
+    def check(self) -> Check | None:
+        """The rule function (its module imported on first use), or None."""
+        if self.function is None:
+            return None
+        module, _, name = self.function.partition(":")
+        found: Check = getattr(importlib.import_module(module), name)
+        return found
+
+    @property
+    def doc(self) -> str:
+        """What the rule catches, on one line: the text given, else the docstring of the
+        rule function (the summary if it has none)."""
+        if self.text is not None:
+            return self.text
+        check = self.check
+        return " ".join(((check.__doc__ if check else None) or self.summary).split())
 
     def __call__(self, *args: Any) -> list[Issue]:
         """The issues of this code that its check finds in `args` (a FileContext, or an
         Index and a RunContext). One function may raise several codes; only this rule's
         are returned, so a test reads `REGISTRY["KB301"](ctx) == [Issue(...)]`."""
-        if self.check is None:
+        check = self.check
+        if check is None:
             raise TypeError(f"{self.code} is raised inside {self.raised_in}, not by a rule")
-        return [issue for issue in self.check(*args) if issue.code == self.code]
+        return [issue for issue in check(*args) if issue.code == self.code]
 
     def as_dict(self) -> dict[str, str]:
         """Plain data, for --json."""
@@ -83,11 +111,12 @@ W = Severity.WARNING
 
 
 def _rule(
-    code: str, scope: Scope, summary: str, check: Check, *, severity: Severity = Severity.ERROR
+    code: str, scope: Scope, summary: str, check: str, *, severity: Severity = Severity.ERROR
 ) -> Rule:
-    """A code raised by a rule function; its doc is the function's docstring."""
-    doc = " ".join((check.__doc__ or summary).split())
-    return Rule(code, scope, summary, doc, check.__module__, severity, check)
+    """A code raised by a rule function, `check` = "module:function" under memkb.rules;
+    its doc is the function's docstring."""
+    module = f"memkb.rules.{check.partition(':')[0]}"
+    return Rule(code, scope, summary, module, severity, f"memkb.rules.{check}")
 
 
 def _raised(
@@ -100,7 +129,7 @@ def _raised(
     severity: Severity = Severity.ERROR,
 ) -> Rule:
     """A code raised inside `raised_in` (the loader, schema, change check or importer)."""
-    return Rule(code, scope, summary, doc, raised_in, severity)
+    return Rule(code, scope, summary, raised_in, severity, text=doc)
 
 
 # Short names keep the table below readable.
@@ -152,7 +181,7 @@ _RULES: tuple[Rule, ...] = (
             "Each record is checked against schemas/<kind>.schema.json (2020-12); every "
             "violation is reported at the offending value (an unknown field at its key, a "
             "missing field at its parent)."),
-    _rule("KB202", FILE, "missing or unknown 'kind'", perfile.kind_matches_folder),
+    _rule("KB202", FILE, "missing or unknown 'kind'", "perfile:kind_matches_folder"),
     _raised("KB210", FILE, "a derived figure (computed from outcomes or Git) is typed by hand",
             "memkb.records.schema",
             "Figures memkb derives from evidence (success_rate, last_updated, ...) are never "
@@ -166,39 +195,39 @@ _RULES: tuple[Rule, ...] = (
             "Backreferences and lookaround are refused: a backtracking regex can hang "
             "validation (ReDoS)."),
     # KB3xx: repository rules
-    _rule("KB301", FILE, "id does not equal the file name", perfile.id_matches_file_name),
-    _rule("KB302", FILE, "file is not in the folder of its kind", perfile.kind_matches_folder),
-    _rule("KB303", COLL, "two records of one kind share an id", collection.duplicate_ids),
+    _rule("KB301", FILE, "id does not equal the file name", "perfile:id_matches_file_name"),
+    _rule("KB302", FILE, "file is not in the folder of its kind", "perfile:kind_matches_folder"),
+    _rule("KB303", COLL, "two records of one kind share an id", "collection:duplicate_ids"),
     _rule("KB304", COLL,
           "reference to a droid, domain, phase, pattern, failure or template that does not "
-          "exist", collection.references),
+          "exist", "collection:references"),
     _rule("KB305", COLL, "reference uses an alias instead of the canonical name",
-          collection.references, severity=W),
-    _rule("KB306", COLL, "outcome date lies in the future", collection.future_outcomes),
+          "collection:references", severity=W),
+    _rule("KB306", COLL, "outcome date lies in the future", "collection:future_outcomes"),
     _raised("KB307", LOAD, "symlink that leaves the repository", "memkb.kb.discover",
             "A knowledge file may be a symlink only to a file inside the repository."),
     _rule("KB308", FILE,
           "outcome file is not under kb/outcomes/<year of its date>/ or its id does not "
-          "start with its date", perfile.outcome_placement),
-    _rule("KB309", COLL, "reference to a deprecated record", collection.deprecated_references,
+          "start with its date", "perfile:outcome_placement"),
+    _rule("KB309", COLL, "reference to a deprecated record", "collection:deprecated_references",
           severity=W),
     _rule("KB310", COLL, "superseded_by without status: deprecated, or pointing to itself",
-          collection.supersession),
+          "collection:supersession"),
     _rule("KB311", FILE,
           "knowledge file with a suffix other than .yaml exactly (.yml, .YAML, .Yaml)",
-          perfile.file_name),
-    _rule("KB312", COLL, "kb/vocabulary.yaml is missing", collection.missing_vocabulary),
+          "perfile:file_name"),
+    _rule("KB312", COLL, "kb/vocabulary.yaml is missing", "collection:missing_vocabulary"),
     _rule("KB313", FILE,
           "missing or wrong `# yaml-language-server: $schema=...` modeline (warning)",
-          perfile.schema_modeline, severity=W),
+          "perfile:schema_modeline", severity=W),
     _rule("KB314", FILE,
           "file name holds a control character (a newline could forge report lines)",
-          perfile.file_name),
+          "perfile:file_name"),
     # KB32x: what a record lacks for advice (fields optional since schema version 3)
     _rule("KB320", FILE, "pattern without key_droids or phases: advice cannot staff it or "
-          "match it by phase (warning)", completeness.pattern_gaps, severity=W),
+          "match it by phase (warning)", "completeness:pattern_gaps", severity=W),
     _rule("KB321", FILE, "template without phases or risk_level: it plans no work, or its "
-          "risk is unknown (warning)", completeness.template_gaps, severity=W),
+          "risk is unknown (warning)", "completeness:template_gaps", severity=W),
     # KB4xx: rules about a change (memkb check)
     _raised("KB401", CHANGE, "a merged record was renamed (new id or kind): ids are permanent",
             f"{_CHANGE}:permanent_ids", "A record keeps its id and kind once merged."),
@@ -314,12 +343,20 @@ REGISTRY: dict[str, Rule] = {rule.code: rule for rule in _RULES}
 
 def _checks(scope: Scope) -> tuple[Check, ...]:
     """The distinct rule functions of `scope`, in code order (one may raise several codes)."""
-    found = (r.check for r in REGISTRY.values() if r.scope is scope and r.check is not None)
-    return tuple(dict.fromkeys(found))
+    found = (r.check for r in REGISTRY.values() if r.scope is scope and r.function is not None)
+    return tuple(check for check in dict.fromkeys(found) if check is not None)
 
 
-FILE_RULES: tuple[FileRule, ...] = _checks(Scope.FILE)
-COLLECTION_RULES: tuple[CollectionRule, ...] = _checks(Scope.COLLECTION)
+_TABLES = {"FILE_RULES": Scope.FILE, "COLLECTION_RULES": Scope.COLLECTION}
+
+
+def __getattr__(name: str) -> Any:
+    """FILE_RULES and COLLECTION_RULES (the rule functions the validation engine runs),
+    built on first use, as they import the rule modules (PEP 562)."""
+    if name not in _TABLES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = _checks(_TABLES[name])
+    return value
 
 
 def lookup(code: str) -> Rule:

@@ -3,7 +3,8 @@
 The read path of the authoring commands, kept apart from the write path so that reading
 one file loads neither Git nor the transaction: `show` reads the record's file with the
 safe loader, `list_records` answers from the listing index (memkb.kb.index.listed)
-cached under .git/memkb/.
+cached under .git/memkb/. The loader (YAML readers and their pre-filter) and the work
+tree's scanner are imported when first used, so a listing the cache answers reads no YAML.
 
     from memkb.write.read import list_records, show
     record = show(root, "pattern", "ecommerce_security_first")
@@ -16,14 +17,17 @@ import difflib
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memkb.errors import NotFoundError, RecordError, UsageError
-from memkb.kb.index import Record, Vocabulary, listed
+from memkb.kb.index import Record, listed
 from memkb.kb.layout import FOLDERS, KB_DIR, VOCABULARY_FILE, check_kind, record_relpath
 from memkb.kb.refs import VOCABULARY_TARGETS
-from memkb.kb.snapshot import WorkTree
-from memkb.records.load import MAX_FILE_BYTES, load_bytes
+from memkb.limits import MAX_FILE_BYTES
+
+if TYPE_CHECKING:
+    from memkb.kb.index import Vocabulary
+    from memkb.records.load import Loaded
 
 
 def record_path(kind: str, rid: str) -> str:
@@ -93,7 +97,7 @@ def _show_file(root: Path, kind: str, rid: str) -> Record:
             raw = handle.read(MAX_FILE_BYTES + 1)  # enough to refuse a larger one (KB105)
     except (FileNotFoundError, NotADirectoryError):
         raise not_found(kind, rid) from None
-    loaded = load_bytes(raw, relpath)
+    loaded = _load(raw, relpath, fast=False)  # one file: the reference reader alone
     if loaded.doc is None:
         raise RecordError(f"{relpath} cannot be read", findings=list[object](loaded.findings))
     return Record(kind, rid, relpath, loaded.doc)
@@ -135,7 +139,7 @@ def _claiming(root: Path, kind: str, legacy_id: str) -> Iterator[Record]:
         if needle not in raw:
             continue
         relpath = path.relative_to(root).as_posix()
-        doc = load_bytes(raw, relpath).doc
+        doc = _load(raw, relpath).doc
         if doc is not None and _legacy_id(doc) == legacy_id:
             yield Record(kind, path.stem, relpath, doc)
 
@@ -165,6 +169,8 @@ def list_records(
     listing index, so only the files changed since the last listing are parsed. Files
     that do not parse are left out (`memkb validate` reports them). Raises UsageError
     for an unknown kind, or for a domain, phase or droid the vocabulary does not know."""
+    from memkb.kb.snapshot import WorkTree  # here: `show` scans no folder
+
     if kind is not None:
         check_kind(kind)
     given = {"domain": domain, "phase": phase, "droid": droid}
@@ -184,8 +190,17 @@ def list_records(
     return found
 
 
+def _load(raw: bytes, relpath: str, *, fast: bool = True) -> Loaded:
+    """One file read by the safe loader (memkb.records.load, imported on first use).
+    `fast=False` for a single file: yaml-rs only reads what the reference reader would
+    read alike, and importing it costs more than it saves on one record."""
+    from memkb.records.load import load_bytes
+
+    return load_bytes(raw, relpath, fast=fast)
+
+
 def _parse(raw: bytes, relpath: str) -> dict[str, Any] | None:
-    doc = load_bytes(raw, relpath).doc
+    doc = _load(raw, relpath).doc
     return doc if isinstance(doc, dict) else None
 
 
