@@ -121,7 +121,7 @@ def _plain_doc(raw: bytes) -> dict[str, Any] | None:
 
 def _yaml_rs_doc(raw: bytes) -> dict[str, Any] | None:
     """The document yaml-rs reads from `raw` when it is provably the one libyaml reads,
-    else None: the one pre-filter and check of the bulk reads (memkb.records.readers,
+    else None: the one pre-filter and check of the bulk reads (memkb.records.prefilter,
     through memkb.records.load.fast_document). yaml-rs parses a record several times
     faster."""
     return fast_document(raw)

@@ -7,7 +7,7 @@ collected as findings, file size and alias expansion bounded. It reads YAML 1.1 
 
 The bulk read first tries yaml-rs (Rust, YAML 1.2), several times faster, on the files
 where both readers provably give the same document: one pre-filter
-(memkb.records.readers, shared with the history's facts) sends every file holding a
+(memkb.records.prefilter, shared with the history's facts) sends every file holding a
 construct whose meaning may differ (number-like tokens other than plain decimals, block
 scalars, tags, anchors, aliases, merge keys, directives, several documents, escapes,
 unusual characters) to the reference reader, and so does any yaml-rs error or any
@@ -30,10 +30,11 @@ from memkb.limits import MAX_FILE_BYTES as MAX_FILE_BYTES
 from memkb.limits import MAX_INT as MAX_INT
 from memkb.limits import too_large
 
-# PyYAML, the reference loader and the pre-filter's patterns live in
-# memkb.records.readers, imported by the functions that read or locate: importing this
-# module costs next to nothing (`memkb show` and every command that may read one record
-# import it). Their names are still importable from here, on first use (__getattr__).
+# PyYAML and the reference loader live in memkb.records.readers, the fast reader's
+# pre-filter in memkb.records.prefilter, each imported by the functions that need it:
+# importing this module costs next to nothing (`memkb show` and every command that may
+# read one record import it). The reader's names are still importable from here, on
+# first use (__getattr__).
 if TYPE_CHECKING:
     import yaml
 
@@ -131,12 +132,12 @@ def load_bytes(raw: bytes, path: str, *, fast: bool = True) -> Loaded:
 
 
 def fast_readable(text: str) -> bool:
-    """Whether the pre-filter lets yaml-rs read `text` (memkb.records.readers): no
+    """Whether the pre-filter lets yaml-rs read `text` (memkb.records.prefilter): no
     construct the two readers may read differently. The document yaml-rs reads must then
     still read alike (`fast_document` checks both)."""
-    from memkb.records import readers
+    from memkb.records import prefilter
 
-    return readers.fast_readable(text.encode(), text)
+    return prefilter.fast_readable(text.encode(), text)
 
 
 _FAST_YAML: Any = None  # the yaml_rs module, once the main thread imported it
@@ -159,7 +160,7 @@ def fast_yaml() -> Any | None:
 def fast_document(data: bytes | str) -> dict[str, Any] | None:
     """The document yaml-rs reads from `data` (a knowledge file's bytes or text), or None
     when the reference reader must read it: not UTF-8, the pre-filter refuses it, yaml-rs
-    fails, or the result does not read alike in YAML 1.1 (memkb.records.readers). The
+    fails, or the result does not read alike in YAML 1.1 (memkb.records.prefilter). The
     one fast path of every bulk read (validation and the history's facts)."""
     if isinstance(data, str):
         text, raw = data, data.encode()
@@ -176,9 +177,9 @@ def fast_document(data: bytes | str) -> dict[str, Any] | None:
 
 
 def _fast_document(raw: bytes, text: str) -> dict[str, Any] | None:
-    from memkb.records import readers
+    from memkb.records import prefilter
 
-    if not readers.fast_readable(raw, text):
+    if not prefilter.fast_readable(raw, text):
         return None
     # Through fast_yaml: yaml-rs 0.1.6 crashes the process when imported in a thread that
     # has ended and another thread calls it (tests/unit/records/test_fast_yaml.py).
@@ -189,7 +190,7 @@ def _fast_document(raw: bytes, text: str) -> dict[str, Any] | None:
         doc = yaml_rs.loads(text, parse_datetime=False)
     except Exception:  # any refusal or failure (a duplicate key...): the reference decides
         return None
-    return doc if readers.reads_alike(doc) else None
+    return doc if prefilter.reads_alike(doc) else None
 
 
 def _parse(text: str, path: str) -> Loaded:
