@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import marshal
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +64,8 @@ def save(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
     data = MAGIC + hashlib.sha256(payload).digest() + payload
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only when a cache is written: a warm run never writes one
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cache")
         try:
             with os.fdopen(fd, "wb") as handle:

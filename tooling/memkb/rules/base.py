@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memkb.findings import Severity
-from memkb.kb.index import Index
+
+if TYPE_CHECKING:  # a type only: importing the index is no cost of importing a rule
+    from memkb.kb.index import Index
 
 
 @dataclass(frozen=True)
@@ -39,4 +41,4 @@ class RunContext:
 
 
 FileRule = Callable[[FileContext], Iterable[Issue]]
-CollectionRule = Callable[[Index, RunContext], Iterable[Issue]]
+CollectionRule = Callable[["Index", RunContext], Iterable[Issue]]
