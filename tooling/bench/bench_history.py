@@ -46,6 +46,7 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
 
 from tooling.bench import synth
 from tooling.bench.bench_write import baseline_memkb
+from tooling.bench.bytecode import compile_package
 
 HERE = Path(__file__).resolve().parent
 MEMKB = str(Path(sys.executable).parent / "memkb")
@@ -281,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--baseline", type=Path, help="a tooling/ folder of another memkb to compare with"
     )
     args = parser.parse_args(argv)
+    compile_package()  # time memkb as installed, its bytecode cached
     repo = HERE / "out" / f"history-{args.records}-{args.commits}"
     if not (repo / ".git").is_dir():
         print(f"building {repo} ...", file=sys.stderr)

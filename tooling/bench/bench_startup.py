@@ -44,6 +44,7 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tooling.bench.bench_validate import BIN, clone_kb, git
+from tooling.bench.bytecode import compile_package
 
 from memkb.cachefile import cache_dir
 from memkb.kb.index import LIST_CACHE
@@ -282,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--baseline", type=Path, help="a tooling/ folder of another memkb to compare with"
     )
     args = parser.parse_args(argv)
+    compile_package()  # time memkb as installed, its bytecode cached
     baseline = baseline_memkb(args.baseline) if args.baseline else None
     args.out.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()[0]

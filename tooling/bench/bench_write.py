@@ -25,7 +25,6 @@ alone and as 8 writers, in the same rounds: before and after as a ratio of one r
 from __future__ import annotations
 
 import argparse
-import compileall
 import cProfile
 import io
 import os
@@ -44,6 +43,7 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tooling.bench import synth
+from tooling.bench.bytecode import compile_package
 
 from memkb.write import transaction as writer
 from memkb.write.authoring import record_outcome
@@ -89,20 +89,12 @@ PYTHONPATH={src} exec {python} -c '{entry}' "$@"
 """
 
 
-def compile_bytecode(package: Path) -> None:
-    """Write the .pyc files of `package`, as `pip install` does: without them every process
-    compiles memkb's sources again (PYTHONDONTWRITEBYTECODE=1, set on some machines,
-    keeps a first run from writing them): about 120 ms of each `memkb record` on main."""
-    if not compileall.compile_dir(str(package), quiet=1, force=False):
-        raise SystemExit(f"bench: cannot compile {package}")
-
-
 def baseline_memkb(src: Path, into: Path) -> Path:
     """An executable `memkb` that runs the memkb whose package is `src/memkb`, with this
     interpreter (the same dependencies), its bytecode compiled."""
     if not (src / "memkb" / "cli" / "entry.py").is_file():
         raise SystemExit(f"bench: {src} holds no memkb/cli/entry.py (pass a tooling/ folder)")
-    compile_bytecode(src / "memkb")
+    compile_package(src / "memkb")
     script = into / "memkb-baseline"
     script.write_text(BASELINE_SCRIPT.format(src=src.resolve(), python=sys.executable, entry=ENTRY))
     script.chmod(0o755)
@@ -433,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    compile_bytecode(Path(writer.__file__).resolve().parents[1])
+    compile_package(Path(writer.__file__).resolve().parents[1])
     sources = {n: pristine(args.out, n) for n in (args.records, args.small)}
     with tempfile.TemporaryDirectory(prefix="memkb-bench-write-") as tmp:
         baseline = baseline_memkb(args.baseline, Path(tmp)) if args.baseline else None
