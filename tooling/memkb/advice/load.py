@@ -4,11 +4,8 @@ or read from Git and prepared. Advice never reads the work tree."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,7 +72,7 @@ def load_corpus(root: Path, commit: str, *, use_cache: bool = True) -> Corpus:
     if use_cache and key in _LAST:
         return _LAST[key]  # a commit's content never changes: the same corpus
     if use_cache:
-        with _gc_paused():
+        with cache.gc_paused():
             hit = cache.load(path, fingerprint)
         if hit.get("commit") == commit:
             return _remember(key, Corpus.from_plain(hit))
@@ -122,19 +119,6 @@ def _remember(key: tuple[str, str], corpus: Corpus) -> Corpus:
     _LAST.clear()
     _LAST[key] = corpus
     return corpus
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Unmarshalling thousands of small containers triggers the cyclic collector over
-    and over for nothing (they hold no cycles)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _fingerprint() -> str:
