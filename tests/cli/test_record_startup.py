@@ -66,3 +66,11 @@ def test_a_new_record_loads_no_change_rule(kb_repo: Path) -> None:
     assert code == 0, err
     assert "memkb.rules.change" not in modules and "memkb.records.changes" not in modules
     assert "memkb.validation.engine" in modules  # it was validated all the same
+
+
+def test_a_record_reads_its_few_files_with_the_reference_reader_alone(kb_repo: Path) -> None:
+    # The fast reader's pre-filter and yaml-rs pay off over thousands of files, not two.
+    code, err, modules = record_modules(kb_repo)
+    assert code == 0, err
+    assert "memkb.records.prefilter" not in modules and "yaml_rs" not in modules
+    assert "memkb.records.readers" in modules  # the record was read back all the same

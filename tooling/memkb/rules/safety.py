@@ -325,7 +325,8 @@ def scan_text(path: str, raw: bytes) -> list[Hit]:
 
 def pieces(text: str, path: str = "") -> list[Piece]:
     """The strings of a YAML text: scalars (keys and values) and comments, in order."""
-    if load_bytes(text.encode("utf-8", "surrogatepass"), path).doc is None:
+    # The reference reader: the text is composed by it next anyway.
+    if load_bytes(text.encode("utf-8", "surrogatepass"), path, fast=False).doc is None:
         return [Piece(line, n, 1) for n, line in enumerate(text.splitlines(), start=1)]
     node = yaml.compose(text, Loader=KbLoader)
     scalars = list(_scalars(node, set())) if node is not None else []
@@ -485,7 +486,7 @@ def load_allowlist(raw: bytes | None) -> tuple[list[Allow], list[Finding]]:
     """The exceptions of the allow file (None = no file) and findings for malformed entries."""
     if raw is None:
         return [], []
-    loaded = load_bytes(raw, ALLOW_FILE)
+    loaded = load_bytes(raw, ALLOW_FILE, fast=False)
     if loaded.doc is None:
         return [], loaded.findings
     entries = loaded.doc.get("allow")

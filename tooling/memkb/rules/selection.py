@@ -139,7 +139,7 @@ def _from_kb_config(raw: bytes | None) -> Selection:
         return Selection()  # absent, or only comments: nothing configured
     from memkb.records.load import load_bytes  # PyYAML only when the file exists
 
-    loaded = load_bytes(raw, KB_CONFIG)
+    loaded = load_bytes(raw, KB_CONFIG, fast=False)
     if loaded.findings:
         first = loaded.findings[0]
         raise UsageError(f"{first.path}:{first.line}:{first.col}: {first.message}")

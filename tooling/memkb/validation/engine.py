@@ -324,7 +324,9 @@ def validate_changes(
 
 
 def _fresh_result(relpath: str, raw: bytes, schemas: Schemas) -> FileResult:
-    doc, findings = check_file(relpath, raw, schemas)
+    # A write judges a file or two: the fast reader's pre-filter and yaml-rs would cost
+    # more to import than they save (the reference reader is loaded to render anyway).
+    doc, findings = check_file(relpath, raw, schemas, fast=False)
     return FileResult(relpath, cache.blob_id(raw), doc, findings, refs_in(doc))
 
 
@@ -344,7 +346,7 @@ def _neighbours(view: Snapshot, written: list[FileResult]) -> list[FileResult]:
     for relpath in sorted(referenced | {VOCABULARY_FILE}):
         raw = view.read(relpath) if relpath not in own else None
         if raw is not None:
-            out.append(FileResult(relpath, "", load_bytes(raw, relpath).doc, []))
+            out.append(FileResult(relpath, "", load_bytes(raw, relpath, fast=False).doc, []))
     for kind in ("pattern", "failure", "template"):
         out += [
             FileResult(rel, "", {"kind": kind, "id": name[:-5]}, [])
@@ -608,14 +610,15 @@ def _check_source(
 
 
 def check_file(
-    relpath: str, raw: bytes, schemas: Schemas
+    relpath: str, raw: bytes, schemas: Schemas, *, fast: bool = True
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
     """Load one file and run every per-file rule: YAML, schema, place. Returns the document
-    (None if it cannot be used) and the findings, located."""
+    (None if it cannot be used) and the findings, located. `fast=False` reads with the
+    reference reader alone (memkb.records.load.load_bytes)."""
     from memkb.records.load import load_bytes
     from memkb.rules.locate import locate
 
-    loaded = load_bytes(raw, relpath)
+    loaded = load_bytes(raw, relpath, fast=fast)
     if loaded.doc is None:
         named = FileContext(relpath, location_of(relpath).kind, {}, "")
         return None, loaded.findings + locate(list(file_name(named)), lambda _: None)

@@ -298,7 +298,7 @@ def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
             f"cannot write this {kind}: {exc}",
             hint="values must be text, numbers, booleans, lists or mappings, keys short",
         ) from exc
-    loaded = load_bytes(raw, relpath)
+    loaded = load_bytes(raw, relpath, fast=False)  # one file: the reference reader alone
     if loaded.doc is not None and loaded.doc != dict(doc):
         # Never write a file that reads back as something else than what was given.
         raise RecordError(
@@ -312,7 +312,7 @@ def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
 
 
 def _vocabulary(raw: bytes | None) -> Vocabulary:
-    doc = load_bytes(raw, VOCABULARY_FILE).doc if raw is not None else None
+    doc = load_bytes(raw, VOCABULARY_FILE, fast=False).doc if raw is not None else None
     return Vocabulary.from_doc(doc) if isinstance(doc, dict) else Vocabulary()
 
 
