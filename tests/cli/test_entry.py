@@ -145,3 +145,38 @@ def test_a_command_runs_when_only_the_summaries_were_listed(kb_repo: Path) -> No
         [MEMKB, "--debug", "rules", "KB304"], cwd=kb_repo, capture_output=True, text=True
     )
     assert done.returncode == 0 and "KB304" in done.stdout
+
+
+# The console script leaves through os._exit (memkb.cli.entry.main): what Python's exit
+# would have done for it must still happen, in a real process.
+
+
+def test_the_console_script_writes_all_its_output_before_it_leaves(kb_repo: Path) -> None:
+    done = subprocess.run([MEMKB, "rules", "--json"], cwd=kb_repo, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    rules = json.loads(done.stdout)  # the whole document, flushed through a pipe
+    assert rules["format"] == "memkb.rules/1" and len(rules["rules"]) > 50
+
+
+def test_the_console_script_keeps_every_exit_code_and_message(kb_repo: Path) -> None:
+    missing = subprocess.run([MEMKB, "show", "pattern", "nope"], cwd=kb_repo, capture_output=True)
+    assert missing.returncode == 2
+    assert b"no pattern 'nope'" in missing.stderr
+    typo = subprocess.run([MEMKB, "valdate"], cwd=kb_repo, capture_output=True)
+    assert typo.returncode == 2 and b"Did you mean 'validate'?" in typo.stderr
+    bad = kb_repo / "kb" / "patterns" / "broken.yaml"
+    bad.write_text("kind: pattern\nid: [unclosed\n")
+    found = subprocess.run([MEMKB, "validate"], cwd=kb_repo, capture_output=True)
+    assert found.returncode == 1 and b"KB101" in found.stdout
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "printed"), [(None, 0, ""), (0, 0, ""), (3, 3, ""), ("gone", 1, "gone\n")]
+)
+def test_sys_exit_codes_become_the_status_python_would_give(
+    code: object, status: int, printed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from memkb.cli.entry import _status
+
+    assert _status(code) == status
+    assert capsys.readouterr().err == printed

@@ -54,8 +54,9 @@ PROJECT = HERE.parents[1]
 PYTHON = sys.executable
 MEMKB = str(BIN / "memkb")
 TARGET_RATIO = 1.5
-# The console script's own line, for a baseline memkb run with this interpreter.
-ENTRY = "import sys; from memkb.cli.entry import run; sys.exit(run())"
+# The console script's own line (memkb.cli.entry.main; `run` before it had one), for a
+# baseline memkb run with this interpreter.
+ENTRY = 'import sys; from memkb.cli import entry; sys.exit(getattr(entry, "main", entry.run)())'
 BASELINE = "  baseline"  # the name prefix of a series run with --baseline's memkb
 # What the children see: bytecode cached as for an installed package.
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

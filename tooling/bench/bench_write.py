@@ -83,7 +83,8 @@ print(cpu() - start)  # CPU of the writes, this writer's own start-up left out
 """
 
 
-ENTRY = "import sys; from memkb.cli.entry import run; sys.exit(run())"  # the console script
+# The console script (memkb.cli.entry.main; `run` before it had one).
+ENTRY = 'import sys; from memkb.cli import entry; sys.exit(getattr(entry, "main", entry.run)())'
 BASELINE_SCRIPT = """#!/bin/sh
 PYTHONPATH={src} exec {python} -c '{entry}' "$@"
 """
