@@ -34,6 +34,7 @@ if __package__ in (None, ""):  # run as a script: make `tooling.bench` importabl
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tooling.bench.bench_validate import HERE, TARGET_WARM_VS_RULES, clone_kb
+from tooling.bench.bench_write import ENTRY
 from tooling.bench.bytecode import compile_package
 
 from memkb.kb.discover import RACY_NS
@@ -104,8 +105,9 @@ def commands(
     }
     if baseline is not None and base_clone is not None:
         theirs = environment(baseline)
-        found["baseline validate, warm"] = ([MEMKB, "validate", "--repo", str(base_clone)], theirs)
-        found["baseline rules"] = ([MEMKB, "rules"], theirs)
+        memkb = [sys.executable, "-c", ENTRY]  # its own entry point, not our console script
+        found["baseline validate, warm"] = ([*memkb, "validate", "--repo", str(base_clone)], theirs)
+        found["baseline rules"] = ([*memkb, "rules"], theirs)
     return found
 
 
