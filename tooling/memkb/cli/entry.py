@@ -177,9 +177,10 @@ def main() -> None:
     process about to end: 12 to 15 ms of CPU of every memkb process (as much as
     `python -c "import typer"` pays for it), 50 to 80 ms after a cold `memkb metrics`,
     whose history cache is then in memory. Nothing memkb does is left to finalisation:
-    files, locks and journals are closed by their `with` blocks, git children are waited
-    for, and its threads are daemons. `run` keeps raising SystemExit for callers that
-    run memkb inside their own process (tests, scripts)."""
+    files, locks and journals are closed by their `with` blocks, its threads are daemons,
+    and a git child still reading (a `cat-file --batch`) sees its input end and exits.
+    `run` keeps raising SystemExit for callers that run memkb inside their own process
+    (tests, scripts)."""
     try:
         run()
         code: object = 0
