@@ -112,6 +112,14 @@ def empty_kb_repo(tmp_path: Path) -> Path:
     return make_kb_repo(tmp_path / "repo", with_kb=False)
 
 
+def commit_bundled_vocabulary(root: Path) -> Path:
+    """`root` (an empty KB) with the bundled vocabulary committed, so names are checked."""
+    shutil.copy(BUNDLED_KB / "vocabulary.yaml", root / "kb" / "vocabulary.yaml")
+    git(root, "add", "kb/vocabulary.yaml")
+    git(root, "commit", "-q", "-m", "vocabulary")
+    return root
+
+
 # What a run of the console script loaded: its output, then its modules on stderr (a
 # behaviour, not a timing: which libraries a command pays for).
 MODULES_PROBE = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import BUNDLED_KB, LEGACY_SEED, git
+from conftest import BUNDLED_KB, LEGACY_SEED, commit_bundled_vocabulary, git
 from memkb.cli.app import exit_code
 from memkb.cli.main import app
 from memkb.errors import RepoError
@@ -61,10 +60,7 @@ MIGRATED_FILES = sorted(
 @pytest.fixture
 def repo(empty_kb_repo: Path) -> Path:
     """An empty KB holding only the bundled vocabulary (so names are checked), committed."""
-    shutil.copy(BUNDLED_KB / "vocabulary.yaml", empty_kb_repo / "kb" / "vocabulary.yaml")
-    git(empty_kb_repo, "add", "kb/vocabulary.yaml")
-    git(empty_kb_repo, "commit", "-q", "-m", "vocabulary")
-    return empty_kb_repo
+    return commit_bundled_vocabulary(empty_kb_repo)
 
 
 def pattern(**fields: Any) -> dict[str, Any]:

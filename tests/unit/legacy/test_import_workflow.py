@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BUNDLED_KB, LEGACY_SEED, git
+from conftest import LEGACY_SEED, commit_bundled_vocabulary, git
 from memkb.cli.main import app
 from memkb.errors import RecordError, RepoError
 from memkb.legacy.importer import import_legacy
@@ -29,10 +28,7 @@ VOCAB = "kb/vocabulary.yaml"
 @pytest.fixture
 def repo(empty_kb_repo: Path) -> Path:
     """An empty KB with the bundled vocabulary, committed."""
-    shutil.copy(BUNDLED_KB / "vocabulary.yaml", empty_kb_repo / VOCAB)
-    git(empty_kb_repo, "add", VOCAB)
-    git(empty_kb_repo, "commit", "-q", "-m", "vocabulary")
-    return empty_kb_repo
+    return commit_bundled_vocabulary(empty_kb_repo)
 
 
 def pattern(rate: float = 0.8, domains: tuple[str, ...] = ("backend",)) -> dict[str, Any]:

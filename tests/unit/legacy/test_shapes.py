@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import BUNDLED_KB, PROJECT, git
+from conftest import PROJECT, commit_bundled_vocabulary
 from legacy_shapes import success_patterns_file
 from memkb.legacy.convert import snake
 from memkb.legacy.importer import ImportResult, import_legacy
@@ -33,10 +33,7 @@ SHAPE_DIRS = {"sections": Shape.SECTIONS, "nested": Shape.NESTED, "entry": Shape
 @pytest.fixture
 def repo(empty_kb_repo: Path) -> Path:
     """An empty KB holding only the bundled vocabulary, committed."""
-    shutil.copy(BUNDLED_KB / "vocabulary.yaml", empty_kb_repo / "kb" / "vocabulary.yaml")
-    git(empty_kb_repo, "add", "kb/vocabulary.yaml")
-    git(empty_kb_repo, "commit", "-q", "-m", "vocabulary")
-    return empty_kb_repo
+    return commit_bundled_vocabulary(empty_kb_repo)
 
 
 def write(tmp_path: Path, name: str, data: Any) -> Path:

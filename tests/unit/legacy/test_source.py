@@ -6,12 +6,11 @@ start with `{`, are read."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED_KB, LEGACY_SEED, git
+from conftest import LEGACY_SEED, commit_bundled_vocabulary
 from memkb.legacy.importer import import_legacy
 from memkb.legacy.source import read_legacy
 
@@ -32,10 +31,7 @@ JAVASCRIPT = (
 @pytest.fixture
 def repo(empty_kb_repo: Path) -> Path:
     """An empty KB holding only the bundled vocabulary, committed."""
-    shutil.copy(BUNDLED_KB / "vocabulary.yaml", empty_kb_repo / "kb" / "vocabulary.yaml")
-    git(empty_kb_repo, "add", "kb/vocabulary.yaml")
-    git(empty_kb_repo, "commit", "-q", "-m", "vocabulary")
-    return empty_kb_repo
+    return commit_bundled_vocabulary(empty_kb_repo)
 
 
 def seed_with(tmp_path: Path, before_patterns: str) -> Path:
