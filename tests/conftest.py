@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -143,3 +144,19 @@ def probe_modules(cwd: Path, *args: str) -> tuple[int, str, str, list[str]]:
     )
     err, _, modules = done.stderr.rpartition("\nMODULES ")
     return done.returncode, done.stdout, err, json.loads(modules)
+
+
+def files_parsed_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many files each `_check_chunk` call of this process parses (a forked worker's
+    calls happen in the child and are not counted)."""
+    from memkb.validation import engine
+
+    counts: list[int] = []
+    real = engine._check_chunk
+
+    def counting(items: Any, schemas: Any) -> Any:
+        counts.append(len(items))
+        return real(items, schemas)
+
+    monkeypatch.setattr(engine, "_check_chunk", counting)
+    return counts

@@ -6,11 +6,10 @@ import sys
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conftest import PROJECT
+from conftest import PROJECT, files_parsed_here
 from memkb.validation import engine
 from memkb.validation.engine import validate_repo
 
@@ -52,20 +51,6 @@ def test_a_worker_judges_with_the_snapshots_schemas(
     assert len(flagged) == kb.counts["pattern"]
 
 
-def _parsed_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many files each `_check_chunk` call of this process parses (a forked worker's
-    calls happen in the child and are not counted)."""
-    counts: list[int] = []
-    real = engine._check_chunk
-
-    def counting(items: Any, schemas: Any) -> Any:
-        counts.append(len(items))
-        return real(items, schemas)
-
-    monkeypatch.setattr(engine, "_check_chunk", counting)
-    return counts
-
-
 def test_a_cold_run_gives_half_the_files_to_a_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,7 +58,7 @@ def test_a_cold_run_gives_half_the_files_to_a_worker(
     monkeypatch.setattr(engine, "_usable_cores", lambda: 2)
     monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 10)
     monkeypatch.setattr(threading, "active_count", lambda: 1)
-    counts = _parsed_here(monkeypatch)
+    counts = files_parsed_here(monkeypatch)
     validate_repo(kb.root, use_cache=False, today=TODAY)
     assert 0 < sum(counts) < 101  # 100 records and the vocabulary: the rest went to the worker
 
@@ -83,7 +68,7 @@ def test_a_threaded_process_never_forks(tmp_path: Path, monkeypatch: pytest.Monk
     kb = generate_kb(tmp_path / "kb", 100, seed=7)
     monkeypatch.setattr(engine, "_usable_cores", lambda: 2)
     monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 10)
-    counts = _parsed_here(monkeypatch)
+    counts = files_parsed_here(monkeypatch)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()

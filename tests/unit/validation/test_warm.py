@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from conftest import files_parsed_here
 from memkb.cachefile import MAGIC
 from memkb.findings import Finding, Severity
 from memkb.kb.snapshot import GitTree, WorkTree
@@ -196,14 +197,7 @@ def test_edited_code_is_noticed_by_the_seal_and_the_per_file_cache(
     kb_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plant(kb_repo)
-    parsed: list[int] = []
-    real = engine._check_chunk
-
-    def counting(items: Any, schemas: Any) -> Any:
-        parsed.append(len(items))
-        return real(items, schemas)
-
-    monkeypatch.setattr(engine, "_check_chunk", counting)
+    parsed = files_parsed_here(monkeypatch)
     monkeypatch.setattr(warm, "code_signature", lambda: "edited")
     assert MARKER not in validate_repo(kb_repo, today=TODAY).findings
     assert sum(parsed) == 8  # every file judged again: no result of the old code is kept
