@@ -131,15 +131,6 @@ def load_bytes(raw: bytes, path: str, *, fast: bool = True) -> Loaded:
 # ------------------------------------------------ the fast reader and its pre-filter
 
 
-def fast_readable(text: str) -> bool:
-    """Whether the pre-filter lets yaml-rs read `text` (memkb.records.prefilter): no
-    construct the two readers may read differently. The document yaml-rs reads must then
-    still read alike (`fast_document` checks both)."""
-    from memkb.records import prefilter
-
-    return prefilter.fast_readable(text.encode(), text)
-
-
 _FAST_YAML: Any = None  # the yaml_rs module, once the main thread imported it
 
 
