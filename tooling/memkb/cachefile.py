@@ -11,9 +11,12 @@ import gc
 import hashlib
 import marshal
 import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's, nor pathlib at run time: see memkb/__init__.py
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+    from typing import Any
 
 MAGIC = b"memkb-cache-v2\n"
 
@@ -25,20 +28,32 @@ def blob_id(raw: bytes) -> str:
 
 def cache_dir(root: Path) -> Path:
     """Where memkb keeps caches: .git/memkb/ in a Git work tree, else .memkb-cache/."""
-    dot_git = root / ".git"
-    if dot_git.is_dir():
-        return dot_git / "memkb"
-    if dot_git.is_file():  # a linked worktree: ".git" holds "gitdir: <path>"
-        text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+    from pathlib import Path  # the express answer (memkb.cli.express) runs without pathlib
+
+    return Path(cache_folder(os.fspath(root)))
+
+
+def cache_folder(root: str) -> str:
+    """`cache_dir` of the root `root`, as a string."""
+    dot_git = os.path.join(root, ".git")
+    if os.path.isdir(dot_git):
+        return os.path.join(dot_git, "memkb")
+    if os.path.isfile(dot_git):  # a linked worktree: ".git" holds "gitdir: <path>"
+        try:
+            with open(dot_git, encoding="utf-8", errors="replace") as handle:
+                text = handle.read().strip()
+        except OSError:
+            text = ""
         if text.startswith("gitdir:"):
-            return (root / text.removeprefix("gitdir:").strip()) / "memkb"
-    return root / ".memkb-cache"
+            return os.path.join(root, text.removeprefix("gitdir:").strip(), "memkb")
+    return os.path.join(root, ".memkb-cache")
 
 
-def load(path: Path, fingerprint: str) -> dict[str, Any]:
+def load(path: str | Path, fingerprint: str) -> dict[str, Any]:
     """The cached entries at `path` if they were written for `fingerprint`, else {}."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError:
         return {}
     if not data.startswith(MAGIC):
@@ -57,7 +72,7 @@ def load(path: Path, fingerprint: str) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def save(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
+def save(path: str | Path, fingerprint: str, entries: dict[str, Any]) -> None:
     """Write the cache atomically; a failure to write is ignored (the cache is optional).
 
     Entries must be plain data (dict, list, tuple, str, int, float, bool, None): marshal
@@ -65,17 +80,18 @@ def save(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
     payload = marshal.dumps({"fingerprint": fingerprint, "entries": entries})
     data = MAGIC + hashlib.sha256(payload).digest() + payload
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
         import tempfile  # only when a cache is written: a warm run never writes one
 
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cache")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".cache")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            Path(tmp).replace(path)
+            os.replace(tmp, path)
         except OSError:
             with contextlib.suppress(OSError):
-                Path(tmp).unlink()
+                os.unlink(tmp)
 
 
 @contextlib.contextmanager

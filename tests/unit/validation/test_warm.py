@@ -24,14 +24,14 @@ from conftest import files_parsed_here
 from memkb.cachefile import MAGIC
 from memkb.findings import Finding, Severity
 from memkb.kb.snapshot import GitTree, WorkTree
-from memkb.validation import engine, warm
+from memkb.validation import engine, seal, warm
 from memkb.validation.engine import validate, validate_repo
 
 TODAY = date(2026, 1, 1)
 OLD = 1_600_000_000  # an mtime far enough in the past for every stat to be trusted
 MARKER = Finding("kb/vocabulary.yaml", 1, 1, Severity.WARNING, "KB999", "planted in the seal")
 PATTERN = "kb/patterns/authentication_jwt_security_first.yaml"
-SIGNATURE = warm.code_signature  # the cached function, even while a test replaces it
+SIGNATURE = seal.code_signature  # the cached function, even while a test replaces it
 
 
 @pytest.fixture(autouse=True)
@@ -188,8 +188,8 @@ def test_another_version_of_memkb_is_noticed(
     kb_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plant(kb_repo)
-    monkeypatch.setattr(warm, "__version__", "999.0")
-    warm.code_signature.cache_clear()
+    monkeypatch.setattr(seal, "__version__", "999.0")
+    seal.code_signature.cache_clear()
     assert MARKER not in validate_repo(kb_repo, today=TODAY).findings
 
 
@@ -198,7 +198,7 @@ def test_edited_code_is_noticed_by_the_seal_and_the_per_file_cache(
 ) -> None:
     plant(kb_repo)
     parsed = files_parsed_here(monkeypatch)
-    monkeypatch.setattr(warm, "code_signature", lambda: "edited")
+    monkeypatch.setattr(seal, "code_signature", lambda: "edited")
     assert MARKER not in validate_repo(kb_repo, today=TODAY).findings
     assert sum(parsed) == 8  # every file judged again: no result of the old code is kept
 
@@ -209,7 +209,7 @@ def test_the_signature_moves_when_a_module_changes(tmp_path: Path) -> None:
     module = package / "sub" / "rule.py"
     module.write_text("X = 1\n")
     os.utime(module, (OLD, OLD))
-    sign = warm.code_signature.__wrapped__  # the uncached function
+    sign = seal.code_signature.__wrapped__  # the uncached function
     before = sign(package)
     assert sign(package) == before  # stable while nothing moves
     module.write_text("X = 22\n")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memkb.errors import RepoError, UsageError
+from memkb.kb.names import KB_DIR as KB_DIR
+from memkb.kb.names import SCHEMAS_DIR as SCHEMAS_DIR
+from memkb.kb.names import nearest_root
 
-KB_DIR = "kb"
-SCHEMAS_DIR = "schemas"
 VOCABULARY_FILE = "kb/vocabulary.yaml"
 
 # kind -> folder under kb/. The vocabulary is a single file, not a folder.
@@ -47,12 +48,11 @@ class Location:
 
 def find_root(start: Path) -> Path:
     """Return the nearest directory at or above `start` holding kb/; raise RepoError if none."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / KB_DIR).is_dir():
-            return candidate
+    found = nearest_root(str(start))
+    if found is not None:
+        return Path(found)
     raise RepoError(
-        f"no knowledge base found at or above {start}",
+        f"no knowledge base found at or above {start.resolve()}",
         hint="run inside a memkb repository (one with a kb/ folder) or pass --repo DIR",
     )
 

@@ -40,7 +40,7 @@ from memkb.rules import COLLECTION_RULES, FILE_RULES, Issue
 from memkb.rules.base import FileContext, RunContext
 from memkb.rules.perfile import file_name
 from memkb.rules.selection import Selection
-from memkb.validation import warm
+from memkb.validation import seal, warm
 
 # The YAML loader, the schemas and the locator (PyYAML) are imported where a file is
 # judged: a warm run answered by the seal (memkb.validation.warm) needs none of them.
@@ -399,7 +399,7 @@ def _load_all(
     schemas = Schemas(snapshot.root, read=snapshot.read)
     # The code signature, not only the version: an edited rule must not meet old results.
     fingerprint = (
-        f"{warm.code_signature()}:{CACHE_FORMAT}:{schemas.fingerprint}:{MAX_FILE_BYTES}:"
+        f"{seal.code_signature()}:{CACHE_FORMAT}:{schemas.fingerprint}:{MAX_FILE_BYTES}:"
         f"{MAX_EXPANDED_NODES}"
     )
     cache_path = cache.cache_dir(snapshot.root) / _cache_file(snapshot)

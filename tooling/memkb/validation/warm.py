@@ -2,17 +2,8 @@
 key that names everything the findings depend on, so an unchanged KB is answered without
 reading, parsing or judging a single record.
 
-The key (`answer_key`) is a SHA-256 over:
-
-- RESULT_FORMAT and the code signature (`code_signature`: memkb's version and the size and
-  mtime of every module of the installed package, so an edited rule is a miss even when
-  the version did not move);
-- the date (cross-file rules judge dates against today);
-- every file under schemas/, by name and content (a schema a `$ref` points to included);
-- every knowledge file's path and stat key (size, mtime in ns, inode), in the order the
-  scan found them (`memkb.kb.discover.scan`; unsorted: sorting 10,000 paths costs more than
-  the hash, and an unchanged folder lists in the same order, so only a changed tree can
-  change the order, and it changes the stats too).
+The key (`answer_key`, memkb.validation.seal) is a SHA-256 over the code signature, the
+date, the schemas and every knowledge file's stat key.
 
 `probe` does the whole check (scan, key, stored answer) with nothing but this module and the
 scan imported: `memkb validate` asks it first and imports the validation engine, the rules
@@ -32,25 +23,18 @@ damaged, foreign or stale is a miss, never an error.
 
 from __future__ import annotations
 
-import hashlib
-import marshal
-import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from memkb import cachefile
-from memkb._version import __version__
 from memkb.findings import Finding, is_finding_tuple
-from memkb.kb.discover import StatKey, scan
-from memkb.kb.layout import SCHEMAS_DIR
+from memkb.kb.scan import StatKey, scan
+from memkb.validation.seal import answer_key
 
 ANSWER_FILE = "validate.answer"
-RESULT_FORMAT = 1  # the shape of the stored answer; bump it when Answer changes
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # tooling/memkb (or site-packages/memkb)
 
 
 @dataclass(frozen=True)
@@ -97,55 +81,6 @@ def probe(root: Path, today: date) -> Probe:
     files = scan(root)
     key = answer_key(root, files, today)
     return Probe(files, key, load_answer(root, key) if key is not None else None)
-
-
-def answer_key(root: Path, files: Mapping[str, StatKey | None], today: date) -> str | None:
-    """The key of the work tree at `root` whose knowledge files have the stat keys `files`
-    (in scan order: `probe` and the engine both pass `scan`'s dict), judged on `today`;
-    None when a file has no stat key (a symlink: only its content can tell), since then no
-    key can prove the KB unchanged."""
-    if None in files.values():
-        return None
-    digest = hashlib.sha256(f"{RESULT_FORMAT}\0{code_signature()}\0{today}\0".encode())
-    for relpath, raw in _schema_files(root):
-        digest.update(b"%s\0%d\0%s" % (relpath.encode(), len(raw), raw))
-    # marshal of a dict of str -> tuple of ints is deterministic and much faster than
-    # hashing each entry from Python (10,000 files: about 2 ms); scan's dict is marshalled
-    # as it is, not copied.
-    digest.update(marshal.dumps(files if type(files) is dict else dict(files)))
-    return digest.hexdigest()
-
-
-def _schema_files(root: Path) -> list[tuple[str, bytes]]:
-    """Every file under schemas/ (sorted relative paths, contents): what `$ref` may reach.
-    Plain strings: this runs on every warm run."""
-    found = []
-    base = f"{root}/"
-    for folder, dirs, names in os.walk(f"{root}/{SCHEMAS_DIR}"):
-        dirs.sort()
-        for name in sorted(names):
-            path = f"{folder}/{name}"
-            relpath = path.removeprefix(base).replace(os.sep, "/")
-            try:
-                with open(path, "rb") as handle:  # noqa: PTH123 - see above
-                    found.append((relpath, handle.read()))
-            except OSError:
-                found.append((relpath, b"\0unreadable"))
-    return found
-
-
-@cache
-def code_signature(package: Path = PACKAGE_DIR) -> str:
-    """memkb's version and the size and mtime of every module under `package`: the code
-    that shaped an answer. Cached for the process (the code does not change under it)."""
-    digest = hashlib.sha256(__version__.encode())
-    for folder, dirs, names in os.walk(package):
-        dirs.sort()
-        for name in sorted(names):
-            if name.endswith(".py"):
-                st = os.stat(f"{folder}/{name}")  # noqa: PTH116 - no pathlib on a hot path
-                digest.update(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    return digest.hexdigest()
 
 
 def answer_path(root: Path) -> Path:
