@@ -14,7 +14,8 @@ import pytest
 from typer.main import get_command
 
 from conftest import probe_modules
-from memkb.cli.entry import COMMAND_MODULES, COMMAND_SUMMARIES, LazyCommands
+from memkb.cli.commands import COMMAND_MODULES, COMMAND_SUMMARIES
+from memkb.cli.group import LazyCommands
 from memkb.cli.main import app
 
 MEMKB = str(Path(sys.executable).parent / "memkb")

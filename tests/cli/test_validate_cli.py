@@ -156,7 +156,7 @@ def test_rules_lists_every_code() -> None:
 
 
 def test_command_table_names_every_command() -> None:
-    from memkb.cli.entry import COMMAND_MODULES
+    from memkb.cli.commands import COMMAND_MODULES
 
     registered = {
         c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
@@ -166,8 +166,8 @@ def test_command_table_names_every_command() -> None:
 
 def test_console_script_loads_only_the_command_it_runs(kb_repo: Path) -> None:
     probe = (
-        "import sys; sys.argv = ['memkb', 'validate']; from memkb.cli import entry; "
-        "entry.register(sys.argv[1:]); print(sorted(m for m in sys.modules "
+        "import sys; sys.argv = ['memkb', 'validate']; from memkb.cli import commands; "
+        "commands.register(sys.argv[1:]); print(sorted(m for m in sys.modules "
         "if m.startswith('memkb.cli.') and m.endswith('_cmd')))"
     )
     done = subprocess.run(

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from memkb.cli.app import app, fail, handles_errors, repo_root
-from memkb.cli.entry import register, run
+from memkb.cli.commands import register
+from memkb.cli.entry import run
 
 register()
 

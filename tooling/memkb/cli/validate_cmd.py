@@ -63,7 +63,8 @@ def validate(
     """Check every knowledge file (see HELP)."""
     # The core is imported here, and the engine only when the sealed answer is missing: a
     # warm run of an unchanged KB loads the scan, the answer and the renderer, no rule,
-    # loader or schema (tooling/bench/README.md, "Issue 12: the warm run").
+    # loader or schema (tooling/bench/README.md, "Issue 12: the warm run"); the next same
+    # command line is answered by memkb.cli.express, before typer loads.
     from datetime import date
 
     from memkb.findings import has_errors
@@ -91,6 +92,11 @@ def validate(
             probe=probe,
         )
         findings, files = result.findings, result.files
-    render = reporter("validate", output_format(fmt, as_json))
-    typer.echo(render(findings, files), nl=False)
-    raise typer.Exit(1 if has_errors(findings) else 0)
+    output = reporter("validate", output_format(fmt, as_json))(findings, files)
+    status = 1 if has_errors(findings) else 0
+    if probe is not None and probe.answer is not None:  # its stats proven: keep the output
+        from memkb.cli import express
+
+        express.remember(root, probe.key, output, status)
+    typer.echo(output, nl=False)
+    raise typer.Exit(status)
