@@ -75,8 +75,14 @@ def test_format_help_lists_the_allowed_values() -> None:
 
 
 def test_shell_completion(tmp_path: Path) -> None:
+    # typer finds the shell among memkb's ancestors (shellingham), not from an argument: run
+    # it under bash ("; exit" keeps bash from exec-ing memkb in its place), or a test run
+    # whose parent is not a shell (a backgrounded job) has none to find.
     script = subprocess.run(
-        [MEMKB, "--show-completion", "bash"], capture_output=True, text=True, cwd=tmp_path
+        ["bash", "-c", '"$0" --show-completion; exit $?', MEMKB],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert script.returncode == 0 and "_MEMKB_COMPLETE=complete_bash" in script.stdout
     env = {**os.environ, "_MEMKB_COMPLETE": "complete_bash", "COMP_WORDS": "memkb val",
