@@ -195,3 +195,38 @@ def test_memkb_inside_another_program_keeps_nothing(broken_kb: Path) -> None:
 
 def test_the_configuration_files_are_the_ones_the_selection_reads() -> None:
     assert (PYPROJECT, KB_CONFIG) == CONFIG_FILES
+
+
+# The console script with every scan of kb/ counted on stderr.
+COUNTED_SCANS = """
+import sys
+from memkb.cli import entry, express
+from memkb.kb import scan as scanning
+from memkb.validation import warm
+
+real = scanning.scan
+
+def counted(root):
+    sys.stderr.write("SCANNED\\n")
+    return real(root)
+
+scanning.scan = warm.scan = express.scan = counted
+sys.argv = ["memkb", *sys.argv[1:]]
+entry.main()
+"""
+
+
+def test_a_miss_scans_the_kb_once(broken_kb: Path) -> None:
+    scans = []
+    for _ in range(3):  # judged and sealed, answered by the seal, answered express
+        done = subprocess.run(
+            [sys.executable, "-c", COUNTED_SCANS, "validate"],
+            cwd=broken_kb,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1 and "KB304" in done.stdout
+        scans.append(done.stderr.count("SCANNED"))
+    assert scans == [1, 1, 1]
+    assert (cache_dir(broken_kb) / OUTPUT_FILE).exists()

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from memkb.kb.scan import StatKey
+
 # The options of `memkb validate` a kept command line may use (cli/validate_cmd.py).
 VALUE_OPTIONS = ("--repo", "--format", "--ignore", "--select")
 FLAG_OPTIONS = ("--json",)
@@ -50,6 +52,7 @@ ENV_PREFIXES = ("MEMKB", "_MEMKB", "TYPER", "_TYPER", "CLICOLOR", "PYTHON", "LC_
 ENV_NAMES = ("LANG", "LANGUAGE", "TERM", "NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "TZ")
 
 _started: list[str] | None = None  # the console script's command line, once it runs one
+_scanned: tuple[str, dict[str, StatKey | None]] | None = None  # a missed answer's scan
 
 
 def started(argv: list[str]) -> None:
@@ -79,15 +82,26 @@ def remember(root: Path, tree_key: str | None, output: str, status: int) -> None
         seal.save_output(root, tree_key, seal.request_key(asked), output, status)
 
 
+def scanned(root: Path) -> dict[str, StatKey | None] | None:
+    """The scan of `root` that `answer` made before it missed, once (None: none made), so
+    that the run scans the KB once."""
+    global _scanned
+    found, _scanned = _scanned, None
+    return found[1] if found is not None and found[0] == str(root) else None
+
+
 def _kept(argv: list[str]) -> tuple[str, int] | None:
+    global _scanned
     asked = request(argv)
     if asked is None:
         return None
     root = asked[0]
-    tree_key = seal.answer_key(root, scan(root), seal.today())
-    if tree_key is None:
-        return None
-    return seal.load_output(root, tree_key, seal.request_key(asked))
+    files = scan(root)
+    tree_key = seal.answer_key(root, files, seal.today())
+    found = seal.load_output(root, tree_key, seal.request_key(asked)) if tree_key else None
+    if found is None:
+        _scanned = (root, files)
+    return found
 
 
 def request(argv: list[str]) -> tuple[Any, ...] | None:

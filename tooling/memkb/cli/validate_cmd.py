@@ -67,6 +67,7 @@ def validate(
     # command line is answered by memkb.cli.express, before typer loads.
     from datetime import date
 
+    from memkb.cli import express
     from memkb.findings import has_errors
     from memkb.kb.discover import normalize_paths
     from memkb.rules.selection import load_selection
@@ -76,7 +77,7 @@ def validate(
     selection = load_selection(root, ignore, select or None)
     only = normalize_paths(root, paths, Path.cwd()) if paths else None
     today = date.today()
-    probe = warm.probe(root, today) if not no_cache else None
+    probe = warm.probe(root, today, express.scanned(root)) if not no_cache else None
     if probe is not None and probe.answer is not None:
         findings, files = selection.apply(probe.answer.findings(only)), probe.answer.files
     else:
@@ -95,8 +96,6 @@ def validate(
     output = reporter("validate", output_format(fmt, as_json))(findings, files)
     status = 1 if has_errors(findings) else 0
     if probe is not None and probe.answer is not None:  # its stats proven: keep the output
-        from memkb.cli import express
-
         express.remember(root, probe.key, output, status)
     typer.echo(output, nl=False)
     raise typer.Exit(status)

@@ -75,10 +75,11 @@ class Probe:
         return dict(sorted(self.files.items()))
 
 
-def probe(root: Path, today: date) -> Probe:
+def probe(root: Path, today: date, files: dict[str, StatKey | None] | None = None) -> Probe:
     """Check the work tree at `root` against its sealed answer, judged on `today`: one stat
-    per knowledge file, the key, and the stored answer if it was sealed under that key."""
-    files = scan(root)
+    per knowledge file (or `files`, the scan this process just made of `root`), the key,
+    and the stored answer if it was sealed under that key."""
+    files = scan(root) if files is None else files
     key = answer_key(root, files, today)
     return Probe(files, key, load_answer(root, key) if key is not None else None)
 
