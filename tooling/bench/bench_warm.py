@@ -3,7 +3,12 @@
 Clones the valid synthetic KB (built or reused as bench_validate.py does), seals its answer
 with one run, then times, --runs times and interleaved so background load hits every
 series alike:
-  - memkb warm: `memkb validate --repo CLONE`, answered from `.git/memkb/validate.answer`;
+  - memkb warm: `memkb validate --repo CLONE`, the same command line again on the unchanged
+    KB: answered express (memkb.cli.express, `.git/memkb/validate.output`) before typer
+    loads, from the second timed round on (the first keeps the output);
+  - memkb warm, sealed answer: the same, but with an environment variable that changes every
+    run (MEMKB_BENCH_ROUND), so no output is ever kept for it: answered by typer and the
+    sealed findings (`.git/memkb/validate.answer`), as every warm run was before the express;
   - memkb rules: the CLI's bare start-up, the yardstick (issue 12: warm <= 1.3x rules);
   - the scan alone: `memkb.kb.discover.scan` of the clone, timed inside a `python -c`
     process: the stat of every file, which any sound answer must pay;
@@ -42,10 +47,12 @@ from memkb.validation.warm import answer_path
 
 BIN = Path(sys.executable).parent
 MEMKB = str(BIN / "memkb")
+SEALED = "memkb validate, sealed answer"
+ROUND = "MEMKB_BENCH_ROUND"  # a new value every run: a command line no output is kept for
 # The scan timed inside its process (CPU of the call alone, printed in ms), so imports
 # and interpreter start-up stay out of it.
 SCAN = (
-    "import sys, time; from pathlib import Path; from memkb.kb.discover import scan; "
+    "import sys, time; from pathlib import Path; from memkb.kb.scan import scan; "
     "t = time.process_time(); scan(Path(sys.argv[1])); print((time.process_time() - t) * 1e3)"
 )
 
@@ -100,6 +107,7 @@ def commands(
     own = environment(None)
     found = {
         "memkb validate, warm": ([MEMKB, "validate", "--repo", str(clone)], own),
+        SEALED: ([MEMKB, "validate", "--repo", str(clone)], {**own, ROUND: "0"}),
         "memkb rules": ([MEMKB, "rules"], own),
         "the scan (in-process)": ([sys.executable, "-c", SCAN, str(clone)], own),
     }
@@ -117,6 +125,7 @@ def measure(todo: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dic
     series = {name: Series() for name in todo}
     for round_ in range(runs + 1):
         for name, (argv, env) in todo.items():
+            env = {**env, ROUND: str(round_)} if ROUND in env else env
             run_child(argv, env, series[name], keep=round_ > 0)
     return series
 
@@ -126,6 +135,7 @@ def report(series: dict[str, Series], runs: int) -> list[str]:
     lines += [f"{name:28} {s.ms()[0]:8.1f} {s.ms()[1]:8.1f}" for name, s in series.items()]
     lines.append("")
     pairs = [("memkb validate, warm", "memkb rules", "this memkb")]
+    pairs.append((SEALED, "memkb rules", "this memkb, sealed answer only (no express)"))
     if "baseline rules" in series:
         pairs.append(("baseline validate, warm", "baseline rules", "baseline"))
     for warm_name, rules_name, who in pairs:
@@ -137,7 +147,7 @@ def report(series: dict[str, Series], runs: int) -> list[str]:
             f"{wc - rc:+.1f} ms cpu"
         )
     scan = statistics.median(series["the scan (in-process)"].printed)
-    lines.append(f"the scan alone (memkb.kb.discover.scan, cpu inside its process): {scan:.1f} ms")
+    lines.append(f"the scan alone (memkb.kb.scan.scan, cpu inside its process): {scan:.1f} ms")
     return lines
 
 
