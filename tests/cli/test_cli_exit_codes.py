@@ -188,3 +188,40 @@ def test_ctrl_c_at_a_prompt_is_130_not_refused(kb_repo: Path) -> None:
     os.close(terminal)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
+
+
+def into_full_disk(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`memkb ARGS` with stdout on /dev/full: every write to it fails with ENOSPC."""
+    with open("/dev/full", "w") as full:  # noqa: PTH123 - a device, not a path to build
+        return subprocess.run(
+            [MEMKB, *args], cwd=repo, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["rules"],
+        ["rules", "--json"],
+        ["list", "--kind", "pattern"],
+        ["show", "pattern", "authentication_jwt_security_first"],
+    ],
+)
+def test_an_output_stdout_refuses_is_an_environment_error(kb_repo: Path, args: list[str]) -> None:
+    done = into_full_disk(kb_repo, *args)
+    assert done.returncode == 2, done.stderr
+    assert "memkb: error: cannot write the output: No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_an_express_answer_stdout_refuses_is_an_environment_error(kb_repo: Path) -> None:
+    for path in (kb_repo / "kb").rglob("*.yaml"):
+        os.utime(path, (1_600_000_000, 1_600_000_000))  # trusted stats: the run seals
+    for _ in range(2):  # judged and sealed, then answered by the seal: its output kept
+        assert memkb(kb_repo, "validate").returncode == 0
+    done = into_full_disk(kb_repo, "validate")  # answered express
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("cannot write the output: No space left on device") == 1
+    assert "Traceback" not in done.stderr

@@ -26,6 +26,17 @@ class RepoError(MemkbError):
     """The repository or environment is not usable (not a KB, git state, lock)."""
 
 
+class OutputError(RepoError):
+    """stdout refused what memkb printed (a full disk, a device gone): the environment's
+    fault, not the command's (a closed pipe, `| head`, is not one: memkb stops quietly)."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__(
+            f"cannot write the output: {exc.strerror or exc}",
+            hint="free space where stdout goes, or send the output elsewhere",
+        )
+
+
 class RecordError(MemkbError):
     """A record is invalid or cannot be written; carries the findings that say why."""
 

@@ -17,7 +17,14 @@ import typer
 from typer._click.exceptions import ClickException
 
 from memkb._version import __version__
-from memkb.errors import MemkbError, NotFoundError, RecordError, RepoError, UsageError
+from memkb.errors import (
+    MemkbError,
+    NotFoundError,
+    OutputError,
+    RecordError,
+    RepoError,
+    UsageError,
+)
 from memkb.report import formats, reporter
 
 if TYPE_CHECKING:  # the renderers of failures load the rule table: only when one is shown
@@ -142,13 +149,38 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except (typer.Exit, typer.Abort, BrokenPipeError):
             raise  # typer's own ways to end a command (an Exit is a RuntimeError); a
             # closed pipe (`| head`) is the entry point's to end quietly
+        except OSError as exc:
+            if not stdout_refused(exc):
+                raise_unexpected(exc, fmt)
+            fail(OutputError(exc))  # on stderr: stdout takes no JSON error either
         except Exception as exc:
-            if debugging():
-                traceback.print_exc()
-            message = f"unexpected error: {type(exc).__name__}: {exc}"
-            report_failure(failure(message, "internal", BUG_HINT), fmt, EXIT_INTERNAL)
+            raise_unexpected(exc, fmt)
 
     return wrapper
+
+
+def raise_unexpected(exc: Exception, fmt: str) -> NoReturn:
+    """Report a bug: one line and the hint to rerun with --debug (the traceback then)."""
+    if debugging():
+        traceback.print_exc()
+    message = f"unexpected error: {type(exc).__name__}: {exc}"
+    report_failure(failure(message, "internal", BUG_HINT), fmt, EXIT_INTERNAL)
+
+
+def stdout_refused(exc: OSError) -> bool:
+    """True when `exc` is the output refusing what memkb printed (a full disk, a device
+    gone), not a failure of memkb's own work: every command prints through click's echo,
+    so the error was raised inside it."""
+    innermost = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        innermost = frame.f_code
+    return innermost is not None and innermost is echo_code()
+
+
+@functools.cache
+def echo_code() -> object:
+    """The code object of click's echo, which typer.echo is."""
+    return typer.echo.__code__
 
 
 def wants_json(argv: list[str]) -> bool:

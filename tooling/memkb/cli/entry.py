@@ -8,8 +8,11 @@ that does so is memkb.cli.group, imported with typer only when a command runs). 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+
+EXIT_ENVIRONMENT = 2  # memkb.cli.app.EXIT_USAGE: the usage or environment error
 
 
 def run() -> None:
@@ -60,6 +63,10 @@ def main() -> None:
             code = 0
     except SystemExit as exc:
         code = exc.code
+    except BrokenPipeError:  # the express answer's output piped into `head`
+        code = 120
+    except OSError as exc:  # the express answer's output refused (a full disk)
+        code = _output_failed(exc)
     os._exit(_flushed(_status(code)))
 
 
@@ -90,7 +97,22 @@ def _flushed(status: int) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe, or a stream memkb closed itself
+        except (BrokenPipeError, ValueError):  # a closed pipe, or a stream memkb closed
             if stream is sys.stdout and status == 0:
                 status = 120
+        except OSError as exc:  # stdout refused the output (a full disk): say so, once
+            if stream is sys.stdout and status != EXIT_ENVIRONMENT:
+                status = _output_failed(exc)
     return status
+
+
+def _output_failed(exc: OSError) -> int:
+    """Report that stdout refused the output (memkb.errors.OutputError) on stderr; 2."""
+    from memkb.errors import OutputError
+    from memkb.report.errors import Failure, render_text
+
+    error = OutputError(exc)
+    with contextlib.suppress(OSError):
+        sys.stderr.write(render_text(Failure(error.message, "environment", error.hint)))
+        sys.stderr.flush()
+    return EXIT_ENVIRONMENT
