@@ -348,7 +348,7 @@ def test_rules_unknown_code_is_a_usage_error_with_did_you_mean() -> None:
 def test_rules_starts_without_heavy_imports() -> None:
     # `memkb rules` is the baseline of bare start-up: no schema, YAML or Git library.
     probe = (
-        "import sys; from memkb.cli import entry; entry.register(['rules']); "
+        "import sys; from memkb.cli import commands; commands.register(['rules']); "
         "heavy = ('jsonschema', 'ruamel', 'git', 'yaml'); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )
