@@ -136,6 +136,7 @@ def report(
         ahead = _walk_ahead(cache, as_of)
         walk = Walk(root, cache, tip, progress)  # git walks while the imports below run
         try:
+            from memkb.history.intervals import intervals_ahead
             from memkb.history.readahead import ReadAhead
             from memkb.history.replay import Replay, evidence
             from memkb.metrics.formulas import compute
@@ -146,12 +147,17 @@ def report(
         finally:
             walk.close()
         tg = target(root, cache, tip, as_of, progress)
+        tag = code_fingerprint() + ":"
+        worker = None
         if prefetch is not None:
             prefetch.join()
+            worker = intervals_ahead(cache, prefetch.wanted, tag, since)  # the second core
         replay = Replay(tg.commits)
         replay.advance(tg.upto)
         ev = evidence(root, cache, replay, progress)
-        ev.intervals, ev.intervals_tag = cache.intervals, code_fingerprint() + ":"
+        if worker is not None:
+            worker.merge(cache.intervals)
+        ev.intervals, ev.intervals_tag = cache.intervals, tag
         figures = compute(ev, since=since)
         return {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
 

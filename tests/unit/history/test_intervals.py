@@ -1,0 +1,111 @@
+"""A cold report's Beta intervals from a forked child: the same figures, the parent's
+quantile searches saved, and the parent's own work whenever the child cannot help."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import PROJECT, git
+from memkb.history import intervals, report
+from memkb.history.store import Cache
+from memkb.metrics import formulas
+
+
+@pytest.fixture(scope="module")
+def synth_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 400-record synthetic KB (a tenth of it broken) in one commit: enough patterns
+    and templates for the worker, and outcomes that cite them."""
+    import sys
+
+    sys.path.insert(0, str(PROJECT))  # tooling/bench is not an installed package
+    from tooling.bench.synth import generate_kb
+
+    root = tmp_path_factory.mktemp("intervals") / "repo"
+    generate_kb(root, 400, broken_fraction=0.1, seed=5)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@invalid", "commit", "-q", "-m", "kb")
+    return root
+
+
+def _counted_quantiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the quantile searches this process runs (a forked child counts its own)."""
+    calls = [0]
+    real = formulas.beta_quantile
+
+    def counting(p: float, a: float, b: float) -> float:
+        calls[0] += 1
+        return real(p, a, b)
+
+    monkeypatch.setattr(formulas, "beta_quantile", counting)
+    return calls
+
+
+def _cold(repo: Path, monkeypatch: pytest.MonkeyPatch, min_rated: int, **kw: Any) -> Any:
+    monkeypatch.setattr(intervals, "MIN_RATED", min_rated)
+    return report(repo, use_cache=False, **kw)
+
+
+@pytest.mark.parametrize("since", [None, "2025-06-01"])
+def test_the_child_s_intervals_give_the_same_report_and_spare_the_parent(
+    synth_repo: Path, monkeypatch: pytest.MonkeyPatch, since: str | None
+) -> None:
+    calls = _counted_quantiles(monkeypatch)
+    alone = _cold(synth_repo, monkeypatch, 10**9, since=since)
+    searched_alone = calls[0]
+    calls[0] = 0
+    helped = _cold(synth_repo, monkeypatch, 0, since=since)
+    assert helped == alone
+    assert searched_alone > 100  # the KB has intervals worth computing
+    assert calls[0] == 0  # every one of them came from the child
+
+
+def test_a_child_that_fails_leaves_the_work_to_the_parent(
+    synth_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _cold(synth_repo, monkeypatch, 10**9)
+
+    def broken(*_args: object) -> dict[str, Any]:
+        raise RuntimeError("child on fire")
+
+    monkeypatch.setattr(intervals, "tip_intervals", broken)  # runs in the child only
+    calls = _counted_quantiles(monkeypatch)
+    assert _cold(synth_repo, monkeypatch, 0) == expected
+    assert calls[0] > 100
+
+
+def test_no_child_is_forked_beside_another_thread() -> None:
+    wanted = {f"pattern:{n}": ("pattern", f"kb/patterns/p{n}.yaml") for n in range(500)}
+    cache = Cache(None)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert intervals.intervals_ahead(cache, wanted, "t:", None) is None
+    finally:
+        stop.set()
+        other.join()
+    worker = intervals.intervals_ahead(cache, wanted, "t:", None)
+    assert worker is not None  # alone, the same request forks
+    memo: dict[str, Any] = {}
+    worker.merge(memo)
+    assert memo == {}  # none of those records was read: nothing to compute
+
+
+def test_tip_intervals_are_the_memo_entries_the_figures_compute(synth_repo: Path) -> None:
+    from memkb.history.blobs import ensure_facts
+    from memkb.history.query import tip_of
+    from memkb.history.readahead import tip_records
+
+    cache = Cache(None)
+    wanted = tip_records(synth_repo, tip_of(synth_repo, None))
+    ensure_facts(synth_repo, cache, wanted)
+    got = intervals.tip_intervals(cache, wanted, "t:", None)
+    ev = intervals._tip_evidence(cache.blobs, wanted)
+    ev.intervals_tag = "t:"
+    formulas.compute(ev)
+    assert got == ev.intervals and len(got) > 50
