@@ -178,12 +178,16 @@ def _answer(
     hit = cached_report(root, key) if use_cache else None
     if hit is not None:
         return hit
+    # The report is stored with the collector still paused: restarted, its first pass
+    # would traverse every object the build made (about 40 ms after a cold build of
+    # 10,000 commits), while the cache is still alive.
     with gc_paused():
         cache = Cache.load(root, enabled=use_cache)
         result = build(cache, tip)
         cache.save()
-    if use_cache:
-        store_report(root, key, result)
+        if use_cache:
+            store_report(root, key, result)
+        del cache  # freed here, before the collector runs again
     return result
 
 
