@@ -136,9 +136,9 @@ def report(
         ahead = _walk_ahead(cache, as_of)
         walk = Walk(root, cache, tip, progress)  # git walks while the imports below run
         try:
-            from memkb.history.intervals import intervals_ahead
             from memkb.history.readahead import ReadAhead
             from memkb.history.replay import Replay, evidence
+            from memkb.history.worker import fork_worker
             from memkb.metrics.formulas import compute
 
             cache.docs = docs
@@ -151,14 +151,18 @@ def report(
         worker = None
         if prefetch is not None:
             prefetch.join()
-            worker = intervals_ahead(cache, prefetch.wanted, tag, since)  # the second core
-        replay = Replay(tg.commits)
-        replay.advance(tg.upto)
-        ev = evidence(root, cache, replay, progress)
-        if worker is not None:
-            worker.merge(cache.intervals)
-        ev.intervals, ev.intervals_tag = cache.intervals, tag
-        figures = compute(ev, since=since)
+            worker = fork_worker(cache, prefetch.wanted, tag, since)  # the second core
+        try:
+            replay = Replay(tg.commits)
+            replay.advance(tg.upto)
+            ev = evidence(root, cache, replay, progress)
+            if worker is not None:
+                worker.merge(cache.intervals)
+            ev.intervals, ev.intervals_tag = cache.intervals, tag
+            figures = compute(ev, since=since)
+        finally:
+            if worker is not None:
+                worker.finish(cache)  # before cache.save(), which then appends the rest
         return {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
 
     return _answer(root, "report", as_of, since, use_cache, build)

@@ -1,5 +1,6 @@
-"""A cold report's Beta intervals from a forked child: the same figures, the parent's
-quantile searches saved, and the parent's own work whenever the child cannot help."""
+"""A cold report's forked worker: the Beta intervals and the history cache from a child,
+the same figures and the same cache, and the parent's own work whenever the child cannot
+help."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 import pytest
 
 from conftest import PROJECT, git
-from memkb.history import intervals, report
-from memkb.history.store import Cache
+from memkb.history import report, worker
+from memkb.history.store import JOURNAL_NAME, Cache
 from memkb.metrics import formulas
 
 
@@ -46,7 +47,7 @@ def _counted_quantiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def _cold(repo: Path, monkeypatch: pytest.MonkeyPatch, min_rated: int, **kw: Any) -> Any:
-    monkeypatch.setattr(intervals, "MIN_RATED", min_rated)
+    monkeypatch.setattr(worker, "MIN_RATED", min_rated)
     return report(repo, use_cache=False, **kw)
 
 
@@ -72,7 +73,7 @@ def test_a_child_that_fails_leaves_the_work_to_the_parent(
     def broken(*_args: object) -> dict[str, Any]:
         raise RuntimeError("child on fire")
 
-    monkeypatch.setattr(intervals, "tip_intervals", broken)  # runs in the child only
+    monkeypatch.setattr(worker, "tip_intervals", broken)  # runs in the child only
     calls = _counted_quantiles(monkeypatch)
     assert _cold(synth_repo, monkeypatch, 0) == expected
     assert calls[0] > 100
@@ -85,15 +86,59 @@ def test_no_child_is_forked_beside_another_thread() -> None:
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert intervals.intervals_ahead(cache, wanted, "t:", None) is None
+        assert worker.fork_worker(cache, wanted, "t:", None) is None
     finally:
         stop.set()
         other.join()
-    worker = intervals.intervals_ahead(cache, wanted, "t:", None)
-    assert worker is not None  # alone, the same request forks
+    child = worker.fork_worker(cache, wanted, "t:", None)
+    assert child is not None  # alone, the same request forks
     memo: dict[str, Any] = {}
-    worker.merge(memo)
+    child.merge(memo)
+    child.finish(cache)
     assert memo == {}  # none of those records was read: nothing to compute
+
+
+def _cache_files(repo: Path) -> dict[str, Any]:
+    """The history cache as a later run loads it (file and journal merged)."""
+    loaded = Cache.load(repo)
+    assert not loaded.dirty
+    return {name: getattr(loaded, name) for name in ("commits", "tips", "blobs", "applied")} | {
+        "intervals": dict(sorted(loaded.intervals.items()))
+    }
+
+
+def test_the_child_writes_the_cache_and_the_parent_appends_the_rest(
+    synth_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import shutil
+
+    repo = tmp_path / "copy"
+    shutil.copytree(synth_repo, repo)
+    monkeypatch.setattr(worker, "MIN_RATED", 10**9)
+    alone = report(repo)
+    expected = _cache_files(repo)
+    shutil.rmtree(repo / ".git" / "memkb")
+    monkeypatch.setattr(worker, "MIN_RATED", 0)
+    assert report(repo) == alone
+    journal = repo / ".git" / "memkb" / JOURNAL_NAME
+    assert journal.exists()  # what the parent added after the fork
+    assert _cache_files(repo) == expected
+
+
+def test_a_worker_left_unmerged_ends_and_is_waited_for(
+    synth_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The caller fails between the fork and the merge: finish() must not wait forever on
+    # a child blocked writing more than a pipe holds.
+    from memkb.history import replay
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("replay on fire")
+
+    monkeypatch.setattr(worker, "MIN_RATED", 0)
+    monkeypatch.setattr(replay, "evidence", broken)
+    with pytest.raises(RuntimeError, match="replay on fire"):
+        report(synth_repo, use_cache=False)
 
 
 def test_tip_intervals_are_the_memo_entries_the_figures_compute(synth_repo: Path) -> None:
@@ -104,8 +149,8 @@ def test_tip_intervals_are_the_memo_entries_the_figures_compute(synth_repo: Path
     cache = Cache(None)
     wanted = tip_records(synth_repo, tip_of(synth_repo, None))
     ensure_facts(synth_repo, cache, wanted)
-    got = intervals.tip_intervals(cache, wanted, "t:", None)
-    ev = intervals._tip_evidence(cache.blobs, wanted)
+    got = worker.tip_intervals(cache, wanted, "t:", None)
+    ev = worker._tip_evidence(cache.blobs, wanted)
     ev.intervals_tag = "t:"
     formulas.compute(ev)
     assert got == ev.intervals and len(got) > 50
