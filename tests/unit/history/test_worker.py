@@ -19,17 +19,19 @@ from memkb.metrics import formulas
 @pytest.fixture(scope="module")
 def synth_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 400-record synthetic KB (a tenth of it broken) in one commit: enough patterns
-    and templates for the worker, and outcomes that cite them."""
-    import sys
+    and templates for the worker, and outcomes that cite them. Made once for the module,
+    so before the per-test git isolation of conftest: no git config is read here either."""
+    root = tmp_path_factory.mktemp("worker") / "repo"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(PROJECT))  # tooling/bench is not an installed package
+        from tooling.bench.synth import generate_kb
 
-    sys.path.insert(0, str(PROJECT))  # tooling/bench is not an installed package
-    from tooling.bench.synth import generate_kb
-
-    root = tmp_path_factory.mktemp("intervals") / "repo"
-    generate_kb(root, 400, broken_fraction=0.1, seed=5)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@invalid", "commit", "-q", "-m", "kb")
+        generate_kb(root, 400, broken_fraction=0.1, seed=5)
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    git(root, "init", "-q", "-b", "main", env=env)
+    git(root, "add", "-A", env=env)
+    ident = ("-c", "user.name=t", "-c", "user.email=t@invalid", "-c", "commit.gpgsign=false")
+    git(root, *ident, "commit", "-q", "-m", "kb", env=env)
     return root
 
 
