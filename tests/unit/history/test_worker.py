@@ -156,3 +156,27 @@ def test_tip_intervals_are_the_memo_entries_the_figures_compute(synth_repo: Path
     ev.intervals_tag = "t:"
     formulas.compute(ev)
     assert got == ev.intervals and len(got) > 50
+
+
+def test_a_child_reaped_by_the_host_leaves_the_cache_to_the_parent(
+    synth_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A host process that ignores SIGCHLD has its children reaped at once: waitpid then
+    # fails, the child's exit status is unknown, and the parent writes the whole cache.
+    import shutil
+    import signal
+
+    repo = tmp_path / "copy"
+    shutil.copytree(synth_repo, repo)
+    monkeypatch.setattr(worker, "MIN_RATED", 10**9)
+    alone = report(repo)
+    expected = _cache_files(repo)
+    shutil.rmtree(repo / ".git" / "memkb")
+    monkeypatch.setattr(worker, "MIN_RATED", 0)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert report(repo) == alone
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert not (repo / ".git" / "memkb" / JOURNAL_NAME).exists()  # written whole, here
+    assert _cache_files(repo) == expected

@@ -77,7 +77,10 @@ class Worker:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        _, status = os.waitpid(self.pid, 0)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:  # reaped already (a host process ignoring SIGCHLD)
+            return  # its exit status unknown: this process writes the cache itself
         if os.waitstatus_to_exitcode(status) == SAVED:
             cache.saved_elsewhere(self.counts)
 
@@ -117,7 +120,7 @@ def _child(
         # Only a cache rebuilt whole (a cold one): appending to a journal, the parent
         # could not know its size any more.
         return SAVED if cache.dirty and cache.save() else NOT_SAVED
-    except BaseException:
+    except BaseException:  # anything: the parent then does the work, and reports a bug
         return 1
 
 
