@@ -86,6 +86,20 @@ def test_a_git_stream_reports_git_s_message_and_an_unread_one_ends_git(kb_repo: 
         list(git_stream(kb_repo, "log", "no-such-revision"))
     stream = git_stream(kb_repo, "log", "--raw", "HEAD")
     stream.close()  # never read
-    assert stream.proc.returncode is not None and stream.stdout.closed
+    assert stream.proc.returncode is not None and stream.out.closed
     chunks = b"".join(git_stream(kb_repo, "log", "--format=%H", "-1"))
     assert chunks.decode().strip() == git(kb_repo, "rev-parse", "HEAD").strip()
+
+
+def test_a_git_stream_read_while_git_writes_yields_all_of_its_output_in_order(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git writes to a file that the stream polls: chunks cut anywhere must add up to
+    # exactly what git prints, however the reads fall between git's writes.
+    import memkb.gitio.log as log
+
+    monkeypatch.setattr(log, "READ_BYTES", 7)  # many small chunks, cut mid-line
+    args = ("log", "--raw", "-z", "--no-abbrev", "HEAD")
+    chunks = list(git_stream(kb_repo, *args))
+    assert len(chunks) > 10
+    assert b"".join(chunks).decode() == git(kb_repo, *args)

@@ -5,7 +5,8 @@ id of every changed file under kb/ (`walk`); record contents are read through on
 `git cat-file --batch` process and reduced to facts (`blobs`), on a cold run while the
 walk is still going (`readahead`); commits are replayed to
 give the Evidence memory held at any commit (`replay`), from which `memkb.metrics.formulas`
-computes the figures (`query`). Commits, blob facts and finished reports are cached
+computes the figures (`query`), a cold run's Beta intervals and cache file coming from a
+child forked once the walk is over (`worker`). Commits, blob facts and finished reports are cached
 under .git/memkb/ (`store`), so a warm run only reads what it has not seen; a
 missing, truncated or corrupt cache is rebuilt, never trusted. `record` answers
 `memkb history KIND ID`. The formulas and choices are in docs/metrics.md.

@@ -50,12 +50,7 @@ def packed_facts(kind: str, doc: Any) -> tuple[Any, ...]:
         return _outcome_pack(doc)
     prior = _mapping(doc.get("prior"))
     rate = prior.get("success_probability" if kind == "template" else "success_rate")
-    weight = prior.get("weight")
-    return (
-        str(doc.get("status", "active")),
-        rate if _is_num(rate) else None,
-        weight if _is_num(weight) else None,
-    )
+    return (str(doc.get("status", "active")), _num(rate), _num(prior.get("weight")))
 
 
 def _unpack(kind: str, packed: tuple[Any, ...]) -> dict[str, Any]:
@@ -185,35 +180,48 @@ def _is_num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_NUMBER_TYPES = frozenset((int, float))  # what YAML loaders build for numbers (bool apart)
+
+
+def _num(value: Any) -> Any:
+    """`value` if it is a number (not a bool), else None: _is_num for the exact types
+    the loaders build, one set lookup (a cold walk asks five times per outcome)."""
+    return value if type(value) in _NUMBER_TYPES or _is_num(value) else None
+
+
 def _outcome_pack(doc: dict[str, Any]) -> tuple[Any, ...]:
-    outcome, date = doc.get("outcome"), doc.get("date")
+    get = doc.get
+    outcome, date = get("outcome"), get("date")
     if outcome not in ("success", "partial", "failure") or not isinstance(date, str):
         return ("bad", _BAD_OUTCOME)
-    timeline = _mapping(doc.get("timeline"))
-    met = tuple(
-        (failure, m.get("recovered") is True, tuple(_strs(m.get("prevention_used"))))
-        for m in _list(doc.get("failures_met"))  # not a list (unvalidated): none met
-        if isinstance(m, dict) and isinstance(failure := m.get("failure"), str)
+    timeline = get("timeline")
+    if not isinstance(timeline, dict):
+        timeline = {}
+    met_list = get("failures_met")
+    met = (
+        tuple(
+            (failure, m.get("recovered") is True, _strs(m.get("prevention_used")))
+            for m in met_list
+            if isinstance(m, dict) and isinstance(failure := m.get("failure"), str)
+        )
+        if isinstance(met_list, list)
+        else ()  # not a list (unvalidated): none met
     )
-    template = doc.get("template")
+    template = get("template")
+    advice = get("advice")
     return (
         outcome,
         date,
         template if isinstance(template, str) else None,
-        tuple(_strs(doc.get("patterns_applied"))),
-        tuple(_strs(doc.get("droids_used"))),
+        _strs(get("patterns_applied")),
+        _strs(get("droids_used")),
         met,
-        *(
-            v if _is_num(v) else None
-            for v in (
-                timeline.get("planned_days"),
-                timeline.get("actual_days"),
-                doc.get("quality_score"),
-                doc.get("error_count"),
-                doc.get("user_satisfaction"),
-            )
-        ),
-        _advice_facts(doc.get("advice")),
+        _num(timeline.get("planned_days")),
+        _num(timeline.get("actual_days")),
+        _num(get("quality_score")),
+        _num(get("error_count")),
+        _num(get("user_satisfaction")),
+        None if advice is None else _advice_facts(advice),
     )
 
 
@@ -233,12 +241,8 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _strs(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else []
+def _strs(value: Any) -> tuple[str, ...]:
+    return tuple(map(str, value)) if isinstance(value, list) else ()
 
 
 def ensure_facts(

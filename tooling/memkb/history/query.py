@@ -138,6 +138,7 @@ def report(
         try:
             from memkb.history.readahead import ReadAhead
             from memkb.history.replay import Replay, evidence
+            from memkb.history.worker import fork_worker
             from memkb.metrics.formulas import compute
 
             cache.docs = docs
@@ -146,13 +147,22 @@ def report(
         finally:
             walk.close()
         tg = target(root, cache, tip, as_of, progress)
+        tag = code_fingerprint() + ":"
+        worker = None
         if prefetch is not None:
             prefetch.join()
-        replay = Replay(tg.commits)
-        replay.advance(tg.upto)
-        ev = evidence(root, cache, replay, progress)
-        ev.intervals, ev.intervals_tag = cache.intervals, code_fingerprint() + ":"
-        figures = compute(ev, since=since)
+            worker = fork_worker(cache, prefetch.wanted, tag, since)  # the second core
+        try:
+            replay = Replay(tg.commits)
+            replay.advance(tg.upto)
+            ev = evidence(root, cache, replay, progress)
+            if worker is not None:
+                worker.merge(cache.intervals)
+            ev.intervals, ev.intervals_tag = cache.intervals, tag
+            figures = compute(ev, since=since)
+        finally:
+            if worker is not None:
+                worker.finish(cache)  # before cache.save(), which then appends the rest
         return {"as_of": _as_of_info(tg), "since": since, **figures, "skipped": ev.skipped}
 
     return _answer(root, "report", as_of, since, use_cache, build)
@@ -172,12 +182,16 @@ def _answer(
     hit = cached_report(root, key) if use_cache else None
     if hit is not None:
         return hit
+    # The report is stored with the collector still paused: restarted, its first pass
+    # would traverse every object the build made (about 40 ms after a cold build of
+    # 10,000 commits), while the cache is still alive.
     with gc_paused():
         cache = Cache.load(root, enabled=use_cache)
         result = build(cache, tip)
         cache.save()
-    if use_cache:
-        store_report(root, key, result)
+        if use_cache:
+            store_report(root, key, result)
+        del cache  # freed here, before the collector runs again
     return result
 
 

@@ -40,13 +40,15 @@ class ReadAhead:
         self.cache, self.progress = cache, progress
         self.walked = False
         self.error: BaseException | None = None
+        self.wanted: dict[str, tuple[str, str]] = {}  # the tip's records, once listed
         fast_yaml()  # yaml-rs imported here, in the caller's thread, never in ours
         self.thread = threading.Thread(target=self._run, args=(root, tip), daemon=True)
         self.thread.start()
 
     def _run(self, root: Path, tip: str) -> None:
         try:
-            ensure_facts(root, self.cache, tip_records(root, tip), self._report)
+            self.wanted = tip_records(root, tip)
+            ensure_facts(root, self.cache, self.wanted, self._report)
         except BaseException as exc:  # handed to the main thread by join(), not lost
             self.error = exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -108,33 +109,36 @@ def evidence(
     current = sorted(replay.state.items())
     wanted = {f"{where[p][0]}:{b}": (where[p][0], p) for p, b in current}
     ensure_facts(root, cache, wanted, progress)
+    rows = [(path, blob, *where[path], cache.blobs[f"{where[path][0]}:{blob}"])
+            for path, blob in current]  # fmt: skip
+    raw_outcomes = [(stem, blob, got) for _, blob, kind, stem, got in rows
+                    if kind == "outcome" and len(got) != 2]  # fmt: skip
+    todo = [(oid, blob, got) for oid, blob, got in raw_outcomes if (oid, blob) not in replay.built]
+    older = _OlderPatterns(root, cache, replay, todo)  # git reads them while this builds
     ev = Evidence(last_update=iso(replay.commits[replay.index].time) if replay.index >= 0 else None)
     tables = {"pattern": ev.patterns, "template": ev.templates, "failure": ev.failures}
-    raw_outcomes = []
-    for path, blob in current:
-        kind, stem = where[path]
-        got = cache.blobs[f"{kind}:{blob}"]
+    for path, _, kind, stem, got in rows:
         if len(got) == 2:
             ev.skipped.append({"path": path, "reason": got[1]})
-        elif kind == "outcome":
-            raw_outcomes.append((stem, blob, got))
-        else:
+        elif kind != "outcome":
             key = (kind, stem)
             first, last = iso(replay.first_seen[key]), iso(replay.last_changed[key])
             tables[kind][stem] = Record(stem, got[0], got[1], got[2], first, last)
-    ev.outcomes = _outcomes(root, cache, replay, raw_outcomes)
+    ev.outcomes = _outcomes(replay, raw_outcomes, todo, older.counts())
     return ev
 
 
 def _outcomes(
-    root: Path, cache: Cache, replay: Replay, raw: list[tuple[str, str, tuple[Any, ...]]]
+    replay: Replay,
+    raw: list[tuple[str, str, tuple[Any, ...]]],
+    todo: list[tuple[str, str, tuple[Any, ...]]],
+    active: dict[str, int],
 ) -> list[Outcome]:
-    """Outcome objects, with the patterns that were active when each was recorded.
+    """Outcome objects, with the patterns that were active when each was recorded
+    (`active`, for the outcomes of `todo`: those not built before).
 
     Built once per (id, blob) and replay: what an outcome was recorded against never
     changes afterwards, so a monthly series reuses them."""
-    todo = [(oid, blob, got) for oid, blob, got in raw if (oid, blob) not in replay.built]
-    active = _active_applied(root, cache, replay, todo)
     for oid, blob, got in todo:
         met = tuple(FailureMet(f, bool(r), p) for f, r, p in got[5])
         replay.built[(oid, blob)] = Outcome(
@@ -157,24 +161,52 @@ def _outcomes(
     return [replay.built[(oid, blob)] for oid, blob, _ in raw]
 
 
-def _active_applied(
-    root: Path, cache: Cache, replay: Replay, todo: list[tuple[str, str, tuple[Any, ...]]]
-) -> dict[str, int]:
-    """Per outcome: how many of the patterns it applied were active in the KB at the
-    commit that recorded it. Cached by (outcome, blob, recording commit): it never
-    changes, and working it out means a history lookup per cited pattern."""
-    out: dict[str, int] = {}
-    cited: dict[str, tuple[str, list[str | None]]] = {}
-    for oid, blob, got in todo:
-        index = replay.recorded[oid][0]
-        key = f"{oid}:{blob}:{replay.commits[index].sha}"
-        if key in cache.applied:
-            out[oid] = cache.applied[key]
-        else:
-            cited[oid] = (key, [replay.pattern_blob_at(p, index) for p in got[3]])
-    wanted = {b for _, blobs in cited.values() for b in blobs if b}
-    ensure_facts(root, cache, {f"pattern:{b}": ("pattern", f"kb/patterns/@{b}") for b in wanted})
-    for oid, (key, blobs) in cited.items():
-        n = sum(1 for b in blobs if b and cache.blobs[f"pattern:{b}"][0] == "active")
-        out[oid] = cache.applied[key] = n
-    return out
+class _OlderPatterns:
+    """Per outcome of `todo`: how many of the patterns it applied were active in the KB
+    at the commit that recorded it. Cached by (outcome, blob, recording commit): it never
+    changes, and working it out means a history lookup per cited pattern.
+
+    The versions of those patterns that the cache lacks (older than the tip's: about 140
+    on a cold run of the benchmark history, 20-30 ms of git's delta chains plus the start
+    of a `git cat-file`) are read by a thread, started when this is made, while the
+    caller builds the rest of the Evidence; `counts` waits for it."""
+
+    def __init__(
+        self, root: Path, cache: Cache, replay: Replay, todo: list[tuple[str, str, tuple[Any, ...]]]
+    ) -> None:
+        self.cache = cache
+        self.known: dict[str, int] = {}
+        self.cited: dict[str, tuple[str, list[str | None]]] = {}
+        for oid, blob, got in todo:
+            index = replay.recorded[oid][0]
+            key = f"{oid}:{blob}:{replay.commits[index].sha}"
+            if key in cache.applied:
+                self.known[oid] = cache.applied[key]
+            else:
+                self.cited[oid] = (key, [replay.pattern_blob_at(p, index) for p in got[3]])
+        wanted = {b for _, blobs in self.cited.values() for b in blobs if b}
+        missing = {f"pattern:{b}": ("pattern", f"kb/patterns/@{b}") for b in wanted}
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if any(k not in cache.blobs for k in missing):
+            self.thread = threading.Thread(target=self._read, args=(root, missing), daemon=True)
+            self.thread.start()
+
+    def _read(self, root: Path, missing: dict[str, tuple[str, str]]) -> None:
+        try:
+            ensure_facts(root, self.cache, missing)
+        except BaseException as exc:  # handed to the caller by counts(), not lost
+            self.error = exc
+
+    def counts(self) -> dict[str, int]:
+        """outcome id -> active patterns it applied; raise what the reading thread raised."""
+        if self.thread is not None:
+            self.thread.join()
+            if self.error is not None:
+                raise self.error
+        out = dict(self.known)
+        blobs, applied = self.cache.blobs, self.cache.applied
+        for oid, (key, cited) in self.cited.items():
+            n = sum(1 for b in cited if b and blobs[f"pattern:{b}"][0] == "active")
+            out[oid] = applied[key] = n
+        return out

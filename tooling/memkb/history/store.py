@@ -22,9 +22,10 @@ _SECTIONS = ("commits", "tips", "blobs", "intervals", "applied")
 MAX_REPORTS = 16
 
 
-def _seal(path: Path, data: Any) -> None:
-    """Write plain data with marshal behind a SHA-256 header, atomically; a failure to
-    write is ignored (caches are an optimisation, never a source of truth)."""
+def _seal(path: Path, data: Any) -> bool:
+    """Write plain data with marshal behind a SHA-256 header, atomically; False if it
+    could not be written, which is otherwise ignored (caches are an optimisation, never a
+    source of truth)."""
     body = marshal.dumps(data)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +33,8 @@ def _seal(path: Path, data: Any) -> None:
         tmp.write_bytes(f"memkb-history {CACHE_VERSION} {_digest(body)}\n".encode() + body)
         tmp.replace(path)
     except OSError:
-        return
+        return False
+    return True
 
 
 def _unseal(path: Path) -> Any:
@@ -129,14 +131,17 @@ class Cache:
         out["commits"] = {sha: (c.prev, c.time, c.changes) for sha, c in out["commits"].items()}
         return out
 
-    def save(self) -> None:
+    def save(self) -> bool:
         """Record what this run added: a journal frame, or the whole file when the cache
-        was rebuilt or the journal has grown. A failed write only loses the cache."""
-        if self.path is None or (not self.dirty and self._counts() == self.loaded):
-            return
+        was rebuilt or the journal has grown. False if a write failed (which only loses
+        the cache) or there is no file (disabled); True once all is on disk."""
+        if self.path is None:
+            return False
+        if not self.dirty and self._counts() == self.loaded:
+            return True
         journal = self.path.with_name(JOURNAL_NAME)
         if self.dirty or self.journal_bytes > MAX_JOURNAL_BYTES:
-            _seal(self.path, self._since({}))
+            written = _seal(self.path, self._since({}))
             with contextlib.suppress(OSError):
                 journal.unlink()
             self.journal_bytes = 0
@@ -147,9 +152,21 @@ class Cache:
                 with journal.open("ab") as handle:  # one append: frames never interleave
                     handle.write(frame)
             except OSError:
-                return
+                return False
             self.journal_bytes += len(frame)
+            written = True
         self.dirty, self.loaded = False, self._counts()
+        return written
+
+    def counts(self) -> dict[str, int]:
+        """Entries per section now: what `saved_elsewhere` is told after another process
+        saved this cache as it was."""
+        return self._counts()
+
+    def saved_elsewhere(self, counts: dict[str, int]) -> None:
+        """Another process (a forked worker) wrote this cache whole, with the first
+        `counts` entries of each section: the next save appends only what came after."""
+        self.dirty, self.loaded, self.journal_bytes = False, dict(counts), 0
 
 
 def _check_shape(data: Any) -> None:
