@@ -28,6 +28,7 @@ import yaml
 from memkb.findings import Finding, error
 from memkb.kb.snapshot import Snapshot
 from memkb.records.load import KbLoader, load_bytes
+from memkb.rules.lazy_regex import LazyRegex
 from memkb.rules.secret_detectors import KEYWORD, keyword_values, regex_detectors
 
 ALLOW_FILE = "kb/.memkb-allow.yaml"
@@ -42,12 +43,105 @@ class Pattern:
 
     name: str
     code: str
-    regex: re.Pattern[str]
+    regex: LazyRegex
     hint: str
 
 
 def _p(name: str, code: str, regex: str, hint: str) -> Pattern:
-    return Pattern(name, code, re.compile(regex), hint)
+    keywords, ignore_case = PATTERN_KEYWORDS.get(name, ((), False))  # none: always run
+    return Pattern(name, code, LazyRegex(regex, keywords, ignore_case), hint)
+
+
+# Each pattern's keywords (memkb.rules.lazy_regex): one of them occurs in every text the
+# pattern matches, lower case where it ignores case (True). Derived from the patterns by
+# tests/unit/rules/test_safety_keywords.py, which holds this table equal to them.
+PATTERN_KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "AWS access key or unique id": (
+        ("3T", "BIA", "CCA", "GPA", "IDA", "IPA", "KIA", "NPA", "NVA", "PKA", "ROA", "SIA"),
+        False,
+    ),
+    "Slack app token": (
+        (
+            "xapp-0-",
+            "xapp-1-",
+            "xapp-2-",
+            "xapp-3-",
+            "xapp-4-",
+            "xapp-5-",
+            "xapp-6-",
+            "xapp-7-",
+            "xapp-8-",
+            "xapp-9-",
+        ),
+        True,
+    ),
+    "npm token": (("npm_",), False),
+    "GitHub token": (("github_pat_",), False),
+    "API secret key": (("sk-",), False),
+    "Google API key": (("AIza",), False),
+    "Stripe key": (("rk_live_", "sk_live_"), False),
+    "JSON Web Token": ((".eyJ",), False),
+    "Azure storage key": (("accountkey=",), True),
+    "private key body": (("MII",), False),
+    "password in a URL": (("://",), False),
+    "credential assigned a value": (
+        ("access", "api", "client", "passwd", "password", "private", "pwd", "secret", "token"),
+        True,
+    ),
+    "instruction override": (
+        (
+            "abandon",
+            "discard",
+            "disregard",
+            "forget",
+            "ignore",
+            "override",
+            "overrule",
+            "set aside",
+            "stop following",
+        ),
+        False,
+    ),
+    "role header": (("assistant", "orchestrator", "system"), False),
+    "instruction header": (("instruction", "prompt", "system", "task"), False),
+    "new instructions": (("directive", "instruction", "orders", "system prompt"), False),
+    "addressing the reader": (
+        ("assistant", "attention", "dear", "hey", "note to", "orchestrator"),
+        False,
+    ),
+    "privilege request": (("elevate", "escalate", "give", "grant"), False),
+    "role override": (
+        (
+            "act as ",
+            "from now on",
+            "pretend that you",
+            "pretend to be",
+            "pretend you are",
+            "you are now",
+            "you're now",
+            "your new ",
+            "your real ",
+        ),
+        False,
+    ),
+    "approval directive": (
+        ("always", "approve", "automatically", "silently", "unconditionally"),
+        False,
+    ),
+    "system prompt probe": (
+        ("developer message", "hidden instructions", "initial instructions", "system prompt"),
+        False,
+    ),
+    "safety bypass": (("content filter", "guardrail", "safety ", "security controls"), False),
+    "exfiltration": (
+        ("api key", "credential", "environment variables", "password", "secret", "token"),
+        False,
+    ),
+    "chat-template markup": (
+        ("assistant", "endoftext", "im_end", "im_start", "inst]", "sys"),
+        False,
+    ),
+}
 
 
 _SECRET_HINT = "remove it and rotate the credential: Git history keeps it"

@@ -201,8 +201,7 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
 
 def load_checkers() -> None:
     """Import what check_edit runs (the validation engine, the fast schema validator, the
-    secret scanner's detectors) before the lock is taken. A writer process
-    loads them once, in about 0.3 s of CPU; loaded under the lock, that time was spent
+    secret scanner) before the lock is taken. Loaded under the lock, that time was spent
     by one writer at a time and capped 8 concurrent `memkb record` processes; loaded
     here, the writers load them side by side while another one commits."""
     # jsonschema-rs, not jsonschema (the reference engine, ~90 ms to import): it only
@@ -210,10 +209,8 @@ def load_checkers() -> None:
     # compiling a schema here was done again by check_edit's own Schemas (~6 ms).
     import jsonschema_rs  # noqa: F401
 
+    import memkb.rules.safety  # noqa: F401  (its patterns compile when a text needs them)
     import memkb.validation.engine  # noqa: F401  (the rules and the loader)
-    from memkb.rules.safety import secret_names
-
-    secret_names("load the secret detectors once")  # they are cached for the real scan
 
 
 def _open_repo(root: Path, options: WriteOptions) -> GitRepo | None:
