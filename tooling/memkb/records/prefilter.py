@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from memkb.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_INT
-from memkb.records.readers import KbLoader
+from memkb.records.resolvers import FIRST_CHARACTERS, reads_as_text
 
 # ------------------------------------------------------------------ the pre-filter
 # yaml-rs reads YAML 1.2, the reference reader YAML 1.1. The two agree on a record with
@@ -58,8 +58,6 @@ _UNPRINTABLE = re.compile(
 #    words recur in every record);
 #  - values (on the document): within MAX_DEPTH and ±MAX_INT, floats finite (the
 #    reference reader's findings, or values JSON cannot hold).
-_RESOLVERS = KbLoader.yaml_implicit_resolvers
-assert None not in _RESOLVERS, "a wildcard resolver would apply to every first character"
 _YAML11_STR: dict[str, bool] = {}
 
 
@@ -121,18 +119,18 @@ def _same_in_yaml11(value: Any, depth: int) -> bool:
 def _str_in_yaml11(text: str) -> bool:
     """Whether YAML 1.1 reads `text`, written plain, as a string: at once for most words
     (no implicit resolver starts with their first character), else memoized."""
-    if text[:1] not in _RESOLVERS:
+    if text[:1] not in FIRST_CHARACTERS:
         return True
     known = _YAML11_STR.get(text)
     return _yaml11_str(text) if known is None else known
 
 
 def _yaml11_str(text: str) -> bool:
-    """Whether YAML 1.1 reads `text`, written plain, as a string (KbLoader's resolvers)."""
+    """Whether YAML 1.1 reads `text`, written plain, as a string (KbLoader's resolvers,
+    as data in memkb.records.resolvers)."""
     known = _YAML11_STR.get(text)
     if known is None:
         if len(_YAML11_STR) > 100_000:
             _YAML11_STR.clear()  # bounded: a run over huge texts must not grow forever
-        candidates = _RESOLVERS.get(text[:1], [])
-        known = _YAML11_STR[text] = not any(rx.match(text) for _, rx in candidates)
+        known = _YAML11_STR[text] = reads_as_text(text)
     return known
