@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from memkb.kb.layout import modeline, record_relpath
 from memkb.records.resolvers import reads_as_text
 
-__all__ = ["FIELD_ORDER", "FLOW_WIDTH", "render_record"]
+__all__ = ["FIELD_ORDER", "FLOW_WIDTH", "render_record", "scalar_texts"]
 
 # Where a flow list would make a line longer than this, the list goes block style.
 FLOW_WIDTH = 100
@@ -231,6 +231,21 @@ def render_record(kind: str, doc: Mapping[str, Any], relpath: str | None = None)
     orders = FIELD_ORDER.get(kind, {})
     body = _mapping_lines(doc, 0, (), orders) if doc else ["{}"]
     return "\n".join([modeline(kind, path), *body]) + "\n"
+
+
+def scalar_texts(doc: Any) -> list[str]:
+    """The text of every scalar a YAML reader composes from the rendering of `doc`: each
+    key, each string, and each number, bool or null as written (empty collections
+    hold none). Raises TypeError as render_record does."""
+    if isinstance(doc, Mapping):
+        return [t for key, value in doc.items() for t in (_scalar(key), *scalar_texts(value))]
+    if _is_list(doc):
+        return [text for item in doc for text in scalar_texts(item)]
+    return [_scalar(doc)]
+
+
+def _scalar(value: Any) -> str:
+    return value if isinstance(value, str) else _node(value)
 
 
 def _ordered(doc: Mapping[str, Any], order: Sequence[str]) -> list[tuple[str, Any]]:
