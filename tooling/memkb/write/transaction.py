@@ -170,16 +170,18 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         if options.push and repo is not None and branch is not None:
             refuse_foreign_unpushed(repo, options.push, branch, target.rev)
         edit = plan(target)
+        staged: list[str] = []
         if options.commit and repo is not None and target.in_worktree:
             # Before validating: the user's own uncommitted edit is the first thing to say.
-            _refuse_dirty(repo, edit)
+            staged = repo.staged()
+            _refuse_dirty(repo, edit, staged)
         findings = check_edit(root, edit, target)
         if not options.commit:
             # --no-commit edits the work tree as it is, the user's own changes included.
             write_files(root, edit.files)
             return WriteResult(edit, findings=findings, notes=[recovered] if recovered else [])
         assert repo is not None and branch is not None
-        result = _commit(repo, target, branch, edit, options)
+        result = _commit(repo, target, branch, edit, options, staged)
         result.findings = findings
         if recovered:
             result.notes.insert(0, recovered)
@@ -209,7 +211,7 @@ def load_checkers() -> None:
     # compiling a schema here was done again by check_edit's own Schemas (~6 ms).
     import jsonschema_rs  # noqa: F401
 
-    import memkb.rules.safety  # noqa: F401  (its patterns compile when a text needs them)
+    import memkb.rules.safety
     import memkb.validation.engine  # noqa: F401  (the rules and the loader)
 
 
@@ -352,8 +354,15 @@ def _current(root: Path, target: Target | None, path: str) -> bytes | None:
 
 
 def _commit(
-    repo: GitRepo, target: Target, branch: str, edit: Edit, options: WriteOptions
+    repo: GitRepo,
+    target: Target,
+    branch: str,
+    edit: Edit,
+    options: WriteOptions,
+    staged: list[str],
 ) -> WriteResult:
+    """Commit `edit` on `branch`; `staged` (the user's staged paths, in a work tree) are
+    left out of it and named in a note."""
     message = commit_message(edit, agent_name(options.agent))
     who = repo.identity()
     if not target.in_worktree:
@@ -365,7 +374,6 @@ def _commit(
         fault("after-commit-object")
         repo.publish(branch, new, target.branch_tip, f"memkb: {edit.action} {edit.id}")
         return WriteResult(edit, new, branch)
-    staged = repo.staged()
     new = commit_in_worktree(repo, branch, target.rev, edit.files, message, who)
     result = WriteResult(edit, new, branch)
     if staged:
@@ -400,10 +408,11 @@ def refuse_foreign_unpushed(repo: GitRepo, remote: str, branch: str, tip: str | 
     )
 
 
-def _refuse_dirty(repo: GitRepo, edit: Edit) -> None:
+def _refuse_dirty(repo: GitRepo, edit: Edit, staged: list[str]) -> None:
     # An uncommitted file that already holds exactly what the edit writes loses nothing
     # when committed (an import reviewed with git diff, then run again with --commit).
-    dirty = [p for p in repo.dirty(sorted(edit.files)) if not _holds(repo.root, p, edit.files[p])]
+    changed = repo.dirty(sorted(edit.files), staged=staged)
+    dirty = [p for p in changed if not _holds(repo.root, p, edit.files[p])]
     if dirty:
         raise RepoError(
             f"{', '.join(dirty)} has uncommitted changes; memkb will not commit over them",
