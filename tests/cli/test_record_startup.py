@@ -85,3 +85,13 @@ def test_a_record_beyond_ascii_is_rendered_by_pyyaml(kb_repo: Path) -> None:
     assert "yaml" in packages
     shown = git(kb_repo, "show", "HEAD", "--format=", "--", "kb/outcomes")
     assert "+notes: 'livré à temps: «merci»'" in shown
+
+
+def test_a_second_record_reads_the_schema_audit_from_its_cache(kb_repo: Path) -> None:
+    # The audit (KB211/KB212) compiles the schemas' regexes with RE2: done by the first
+    # write, read from .git/memkb/ by the next ones while the schemas stay the same.
+    code, err, first = record(kb_repo)
+    assert code == 0, err
+    code, err, second = record(kb_repo, "--project", "Probe 2")
+    assert code == 0, err
+    assert "re2" in first and "re2" not in second
