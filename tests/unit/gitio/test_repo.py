@@ -153,7 +153,9 @@ def test_a_dot_git_file_that_names_no_repository_is_refused(tmp_path: Path) -> N
         GitRepo(tmp_path)
 
 
-def test_dirty_without_a_status_process_agrees_with_git_status(kb_repo: Path) -> None:
+def test_dirty_without_a_status_process_agrees_with_git_status(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Paths absent from the work tree are judged from the staged list and HEAD's tree;
     # every case a new record's path can be in, against `git status` itself.
     committed = next(p for p in git(kb_repo, "ls-files", "kb").split() if p.endswith(".yaml"))
@@ -164,7 +166,12 @@ def test_dirty_without_a_status_process_agrees_with_git_status(kb_repo: Path) ->
     repo = GitRepo(kb_repo)
     paths = sorted([committed, "kb/staged-then-removed.yaml", "kb/outcomes/2099/new.yaml"])
     staged = repo.staged()
-    assert repo.dirty(paths, staged=staged) == repo.dirty(paths)
+    trace = kb_repo.parent / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    judged = repo.dirty(paths, staged=staged)
+    monkeypatch.delenv("GIT_TRACE")
+    assert "git status" not in trace.read_text() and "rev-parse" not in trace.read_text()
+    assert judged == repo.dirty(paths)
     assert repo.dirty(paths) == sorted([committed, "kb/staged-then-removed.yaml"])
     git(kb_repo, "rm", "-q", "--cached", committed)  # the deletion staged too
     assert repo.dirty(paths, staged=repo.staged()) == repo.dirty(paths)

@@ -192,7 +192,8 @@ class GitRepo:
         path has a change only if it is staged, or if HEAD holds it (deleted, unstaged)."""
         if not paths:
             return []
-        tip = self.rev("HEAD") if staged is not None else None
+        head = self._symbolic_head() if staged is not None else None
+        tip = self.rev(head) if head is not None else None  # the ref file: no process
         if tip is not None and staged is not None and not any(map(self._on_disk, paths)):
             listed = set(staged)
             return sorted(p for p in paths if p in listed or self._object(f"{tip}:{p}"))
