@@ -84,6 +84,7 @@ class Schemas:
         self._fast = fast
         self._validators: dict[str, Draft202012Validator | None] = {}
         self._fast_validators: dict[str, Any] = {}
+        self._plain_validators: dict[str, Callable[[Any], bool] | None] = {}
 
     @cached_property
     def raw(self) -> dict[str, bytes]:
@@ -214,15 +215,33 @@ class Schemas:
             self._fast_validators[kind] = _compile_fast(self.document(kind)) if usable else None
         return self._fast_validators[kind]
 
+    def plain_validator(self, kind: str) -> Callable[[Any], bool] | None:
+        """memkb.records.plain_schema's validator of `kind`: True only for a document the
+        schema surely accepts. None when the schema has problems, uses a keyword that
+        module does not implement, or the reference engine must judge alone (fast=False)."""
+        if kind not in self._plain_validators:
+            from memkb.records.plain_schema import plain_validator
+
+            found = None
+            if self._fast and not self.problems[kind]:
+                found = plain_validator(self.document(kind), FAST_FORMATS, _search)
+            self._plain_validators[kind] = found
+        return self._plain_validators[kind]
+
     def issues(self, kind: str, doc: dict[str, Any]) -> list[SchemaIssue]:
         """Every schema violation of `doc` against the schema of `kind` (only the derived
         figures when the schema itself has problems: those are reported on the schema).
 
-        A document jsonschema-rs accepts has no schema error; one it rejects (or cannot
-        take, e.g. a non-string key) is judged again by the reference engine (jsonschema
-        with RE2), whose errors carry the paths and messages findings are made of. So the
-        fast engine only decides, never explains, and a disagreement can only cost time."""
+        A document the plain validator vouches for (memkb.records.plain_schema: one
+        record, checked without loading jsonschema-rs) or jsonschema-rs accepts has no
+        schema error; one it rejects (or cannot take, e.g. a non-string key) is judged
+        again by the reference engine (jsonschema with RE2), whose errors carry the paths
+        and messages findings are made of. So the fast engines only decide, never
+        explain, and a disagreement can only cost time."""
         derived = list(_derived_issues(doc))
+        plain = self.plain_validator(kind)
+        if plain is not None and plain(doc):
+            return derived  # valid for sure: jsonschema-rs (~15 ms to import) not needed
         fast = self.fast_validator(kind)
         if fast is not None and _fast_accepts(fast, doc):
             return derived

@@ -202,17 +202,19 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
 
 
 def load_checkers() -> None:
-    """Import what check_edit runs (the validation engine, the fast schema validator, the
-    secret scanner) before the lock is taken. Loaded under the lock, that time was spent
+    """Import what check_edit runs (the validation engine, the plain schema validator,
+    yaml-rs, the secret scanner) before the lock is taken. Loaded under the lock, that time was spent
     by one writer at a time and capped 8 concurrent `memkb record` processes; loaded
     here, the writers load them side by side while another one commits."""
-    # jsonschema-rs, not jsonschema (the reference engine, ~90 ms to import): it only
-    # explains a rejected document, so a valid write never loads it. Imported, not used:
-    # compiling a schema here was done again by check_edit's own Schemas (~6 ms).
-    import jsonschema_rs  # noqa: F401
-
+    # Neither jsonschema (the reference engine, ~90 ms to import) nor jsonschema-rs
+    # (~15 ms): memkb.records.plain_schema vouches for a valid record, and a record it
+    # cannot vouch for loads them when judged.
+    import memkb.records.plain_schema
     import memkb.rules.safety
     import memkb.validation.engine  # noqa: F401  (the rules and the loader)
+    from memkb.records.load import fast_yaml
+
+    fast_yaml()  # yaml-rs, the reader of the record and its neighbours (main thread only)
 
 
 def _open_repo(root: Path, options: WriteOptions) -> GitRepo | None:
