@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cache
 from typing import Any
 
 from memkb.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_INT
@@ -49,9 +50,18 @@ _SUSPECT_TOKEN = re.compile(
 )
 #  - characters: YAML 1.1 breaks lines at NEL, LS and PS (1.2 does not), and the two
 #    differ on what lies outside the printable set (a BOM inside the text among them);
-_UNPRINTABLE = re.compile(
+#    compiled on first use: the class of Unicode ranges costs ~7 ms to compile, and only
+#    text beyond ASCII is searched with it.
+_UNPRINTABLE_CLASS = (
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
+
+
+@cache
+def _unprintable() -> re.Pattern[str]:
+    return re.compile(_UNPRINTABLE_CLASS)
+
+
 #  - words (on the document): every key and string must be a string to YAML 1.1 too
 #    (`yes`, `on`, `~`, `=`, `<<`, `1:20` are not), by the reference loader's own
 #    implicit resolvers, which only a few first characters have (memoized: the same
@@ -73,7 +83,7 @@ def fast_readable(raw: bytes, text: str) -> bool:
         return False
     if _SUSPECT_TOKEN.search(b"\n" + raw):  # the newline: a token at the very start
         return False
-    return text.isascii() or not _UNPRINTABLE.search(text)
+    return text.isascii() or not _unprintable().search(text)
 
 
 def reads_alike(doc: Any) -> bool:

@@ -203,9 +203,9 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
 
 def load_checkers() -> None:
     """Import what check_edit runs (the validation engine, the plain schema validator,
-    yaml-rs, the secret scanner) before the lock is taken. Loaded under the lock, that time was spent
-    by one writer at a time and capped 8 concurrent `memkb record` processes; loaded
-    here, the writers load them side by side while another one commits."""
+    yaml-rs, the secret scanner) before the lock is taken. Loaded under the lock, that
+    time was spent by one writer at a time and capped 8 concurrent `memkb record`
+    processes; loaded here, the writers load them side by side while another commits."""
     # Neither jsonschema (the reference engine, ~90 ms to import) nor jsonschema-rs
     # (~15 ms): memkb.records.plain_schema vouches for a valid record, and a record it
     # cannot vouch for loads them when judged.
