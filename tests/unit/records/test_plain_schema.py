@@ -114,3 +114,12 @@ def test_a_mutated_record_is_vouched_for_only_if_jsonschema_rs_accepts_it(
         parent[path[-1]] = value
     plain, fast = _verdicts(kind, doc)
     assert fast or not plain, (path, value)
+
+
+def test_a_document_that_is_not_json_is_left_to_the_engines() -> None:
+    plain = plain_validator(SCHEMAS.document("outcome"), FAST_FORMATS, schema_module._search)
+    assert plain is not None
+    doc = _bundled("outcome")
+    assert plain(doc)
+    assert not plain({**doc, 1: "a key YAML read as an integer"})
+    assert not plain({**doc, "notes": float("nan")})

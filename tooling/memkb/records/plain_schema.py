@@ -52,7 +52,19 @@ def plain_validator(
     if not _supported(schema, formats):
         return None
     env = _Env(schema, formats, search)
-    return lambda doc: _valid(doc, schema, env, 0)
+    return lambda doc: _is_json(doc, 0) and _valid(doc, schema, env, 0)
+
+
+def _is_json(value: Any, depth: int) -> bool:
+    """Whether `value` is a JSON document (string keys, finite numbers): what JSON Schema
+    judges. Anything else, e.g. a key YAML read as an integer, is the engines' to judge."""
+    if depth > 64:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_json(item, depth + 1) for item in value)
+    return _type_name(value) is not None
 
 
 def _supported(node: Any, formats: Mapping[str, Check]) -> bool:
