@@ -123,3 +123,16 @@ def test_a_document_that_is_not_json_is_left_to_the_engines() -> None:
     assert plain(doc)
     assert not plain({**doc, 1: "a key YAML read as an integer"})
     assert not plain({**doc, "notes": float("nan")})
+
+
+def test_a_bulk_run_leaves_the_plain_validator_after_a_few_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ~110 µs a record against jsonschema-rs's ~5: a validate of thousands uses the latter.
+    schemas = Schemas(PROJECT)
+    asked: list[str] = []
+    real = schemas.plain_validator
+    monkeypatch.setattr(schemas, "plain_validator", lambda kind: asked.append(kind) or real(kind))
+    doc = _bundled("outcome")
+    assert all(schemas.issues("outcome", doc) == [] for _ in range(100))
+    assert len(asked) == schema_module.PLAIN_DOCUMENTS

@@ -64,6 +64,12 @@ class SchemaIssue:
     hint: str | None = None
 
 
+# The documents a Schemas judges with the plain validator first (a write judges one or
+# two): it takes ~110 µs a record against jsonschema-rs's ~5 µs plus ~15 ms to import
+# it, so past about a hundred documents (a validate) jsonschema-rs is the cheaper.
+PLAIN_DOCUMENTS = 16
+
+
 class Schemas:
     """The schemas of one repository, loaded lazily and compiled once."""
 
@@ -85,6 +91,7 @@ class Schemas:
         self._validators: dict[str, Draft202012Validator | None] = {}
         self._fast_validators: dict[str, Any] = {}
         self._plain_validators: dict[str, Callable[[Any], bool] | None] = {}
+        self._plain_budget = PLAIN_DOCUMENTS
 
     @cached_property
     def raw(self) -> dict[str, bytes]:
@@ -232,16 +239,19 @@ class Schemas:
         """Every schema violation of `doc` against the schema of `kind` (only the derived
         figures when the schema itself has problems: those are reported on the schema).
 
-        A document the plain validator vouches for (memkb.records.plain_schema: one
-        record, checked without loading jsonschema-rs) or jsonschema-rs accepts has no
+        A document the plain validator vouches for (memkb.records.plain_schema, for the
+        first PLAIN_DOCUMENTS documents: a write's record is checked without loading
+        jsonschema-rs) or jsonschema-rs accepts has no
         schema error; one it rejects (or cannot take, e.g. a non-string key) is judged
         again by the reference engine (jsonschema with RE2), whose errors carry the paths
         and messages findings are made of. So the fast engines only decide, never
         explain, and a disagreement can only cost time."""
         derived = list(_derived_issues(doc))
-        plain = self.plain_validator(kind)
-        if plain is not None and plain(doc):
-            return derived  # valid for sure: jsonschema-rs (~15 ms to import) not needed
+        if self._plain_budget > 0:
+            self._plain_budget -= 1
+            plain = self.plain_validator(kind)
+            if plain is not None and plain(doc):
+                return derived  # valid for sure: jsonschema-rs (~15 ms to import) not needed
         fast = self.fast_validator(kind)
         if fast is not None and _fast_accepts(fast, doc):
             return derived
