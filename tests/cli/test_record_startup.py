@@ -1,7 +1,8 @@
 """What a `memkb record` process loads: 8 agents writing at once spend their CPU on
 imports, so a valid write loads neither `requests` (detect-secrets' plugins import it; the
-scan runs their patterns from memkb.rules.secret_detectors) nor jsonschema (the fast
-engine accepts the record; jsonschema only explains a rejected one), nor GitPython (the
+scan runs their patterns from memkb.rules.secret_detectors) nor jsonschema (a valid
+record is vouched for by memkb.records.plain_schema; jsonschema-rs decides what it cannot
+vouch for, jsonschema only explains a rejected one), nor GitPython (the
 commit is made with plain git processes). Behaviour tests
 (which modules a real process loaded), never timings: those are bench_write.py's."""
 
@@ -38,7 +39,9 @@ def test_a_valid_record_loads_neither_requests_nor_jsonschema_nor_gitpython(kb_r
     assert code == 0, err
     assert git(kb_repo, "log", "-1", "--format=%s").startswith("memory(outcome): record")
     assert sorted(packages & set(NOT_FOR_A_VALID_WRITE)) == []
-    assert "jsonschema_rs" in packages  # the record was validated, by the fast engine
+    assert "jsonschema_rs" not in packages  # ~15 ms, email.utils mostly: not needed
+    _, _, modules = record_modules(kb_repo, "--project", "Probe 2")
+    assert "memkb.records.plain_schema" in modules  # it was validated all the same
 
 
 def test_a_rejected_record_is_still_explained_with_line_and_column(kb_repo: Path) -> None:
@@ -68,9 +71,31 @@ def test_a_new_record_loads_no_change_rule(kb_repo: Path) -> None:
     assert "memkb.validation.engine" in modules  # it was validated all the same
 
 
-def test_a_record_reads_its_few_files_with_the_reference_reader_alone(kb_repo: Path) -> None:
-    # The fast reader's pre-filter and yaml-rs pay off over thousands of files, not two.
+def test_a_record_loads_no_pyyaml(kb_repo: Path) -> None:
+    # PyYAML costs a writer ~20 ms to import: an ASCII record is rendered without it
+    # (memkb.records.render), read back and validated by the fast reader (its pre-filter
+    # proves the reading is the reference reader's), and scanned from its document.
     code, err, modules = record_modules(kb_repo)
     assert code == 0, err
-    assert "memkb.records.prefilter" not in modules and "yaml_rs" not in modules
-    assert "memkb.records.readers" in modules  # the record was read back all the same
+    assert sorted(m for m in modules if m.split(".")[0] == "yaml") == []
+    assert "memkb.records.readers" not in modules
+    assert "memkb.records.prefilter" in modules  # the record was read back all the same
+
+
+def test_a_record_beyond_ascii_is_rendered_by_pyyaml(kb_repo: Path) -> None:
+    code, err, packages = record(kb_repo, "--notes", "livré à temps: «merci»")
+    assert code == 0, err
+    assert "yaml" in packages
+    shown = git(kb_repo, "show", "HEAD", "--format=", "--", "kb/outcomes")
+    assert "+notes: 'livré à temps: «merci»'" in shown
+
+
+def test_a_record_leaves_the_schema_audit_cached(kb_repo: Path) -> None:
+    # The audit (KB211/KB212) walks every schema and compiles its regexes: done by the
+    # first write, read from .git/memkb/ by the next ones while the schemas stay the same
+    # (tests/unit/records/test_schema_audit_cache.py).
+    cache = kb_repo / ".git/memkb/schema-audit.cache"
+    assert not cache.exists()
+    code, err, _ = record(kb_repo)
+    assert code == 0, err
+    assert cache.is_file()

@@ -151,3 +151,33 @@ def test_a_dot_git_file_that_names_no_repository_is_refused(tmp_path: Path) -> N
     (tmp_path / ".git").write_text(f"gitdir: {tmp_path / 'gone'}\n")
     with pytest.raises(RepoError, match="is not a Git repository"):
         GitRepo(tmp_path)
+
+
+def test_dirty_without_a_status_process_agrees_with_git_status(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Paths absent from the work tree are judged from the staged list and HEAD's tree;
+    # every case a new record's path can be in, against `git status` itself.
+    committed = next(p for p in git(kb_repo, "ls-files", "kb").split() if p.endswith(".yaml"))
+    (kb_repo / "kb/staged-then-removed.yaml").write_text("kind: x\n")
+    git(kb_repo, "add", "kb/staged-then-removed.yaml")
+    (kb_repo / "kb/staged-then-removed.yaml").unlink()
+    (kb_repo / committed).unlink()  # deleted, not staged
+    repo = GitRepo(kb_repo)
+    paths = sorted([committed, "kb/staged-then-removed.yaml", "kb/outcomes/2099/new.yaml"])
+    staged = repo.staged()
+    trace = kb_repo.parent / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    judged = repo.dirty(paths, staged=staged)
+    monkeypatch.delenv("GIT_TRACE")
+    assert "git status" not in trace.read_text() and "rev-parse" not in trace.read_text()
+    assert judged == repo.dirty(paths)
+    assert repo.dirty(paths) == sorted([committed, "kb/staged-then-removed.yaml"])
+    git(kb_repo, "rm", "-q", "--cached", committed)  # the deletion staged too
+    assert repo.dirty(paths, staged=repo.staged()) == repo.dirty(paths)
+
+
+def test_dirty_asks_git_status_for_a_path_in_the_work_tree(kb_repo: Path) -> None:
+    (kb_repo / "kb/untracked.yaml").write_text("kind: x\n")
+    repo = GitRepo(kb_repo)
+    assert repo.dirty(["kb/untracked.yaml"], staged=repo.staged()) == ["kb/untracked.yaml"]

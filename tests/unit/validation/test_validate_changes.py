@@ -84,3 +84,26 @@ def test_reads_only_what_it_needs(kb_repo: Path) -> None:
 def test_paths_may_name_files_that_exist_only_in_the_overlay(kb_repo: Path) -> None:
     result = validate_repo(kb_repo, [PATH], overlay={PATH: outcome(droid="nobody")})
     assert [(f.path, f.code) for f in result.findings] == [(PATH, "KB304")]
+
+
+def test_a_valid_outcome_lists_no_kind_folder(
+    kb_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every pattern, failure and template id is read only when a finding may need it.
+    from memkb.validation import engine
+
+    def refuse(*_args: object) -> None:
+        raise AssertionError("listed every id")
+
+    monkeypatch.setattr(engine, "_id_stubs", refuse)
+    assert validate_changes(WorkTree(kb_repo), {PATH: outcome()}).findings == []
+
+
+def test_a_new_pattern_holding_another_ones_id_is_a_duplicate(kb_repo: Path) -> None:
+    source = PROJECT / "kb/patterns/ecommerce_security_first.yaml"
+    overlay = {"kb/patterns/copy_of_it.yaml": source.read_bytes()}
+    today = date(2026, 1, 1)
+    full = validate_repo(kb_repo, overlay=overlay, today=today, use_cache=False)
+    quick = validate_changes(WorkTree(kb_repo), overlay, today=today)
+    assert quick.findings == [f for f in full.findings if f.path in overlay]
+    assert "KB303" in {f.code for f in quick.findings}

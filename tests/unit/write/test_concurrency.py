@@ -146,7 +146,7 @@ real = transaction.write_lock
 @contextlib.contextmanager
 def probed(path, timeout=None):
     with real(path, timeout):
-        seen.append(sorted({m.split('.')[0] for m in sys.modules}))
+        seen.append(sorted(sys.modules))
         yield
 transaction.write_lock = probed
 from memkb.write.authoring import record_outcome
@@ -162,8 +162,12 @@ def test_a_writer_loads_its_checkers_before_taking_the_lock(kb_repo: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     loaded = set(json.loads(done.stdout))
-    # The fast schema engine and the secret detectors' regexes; neither jsonschema (it only
-    # explains a rejected record) nor detect-secrets (its patterns are data) is needed.
-    assert {"jsonschema_rs", "memkb"} <= loaded
-    assert not {"jsonschema", "detect_secrets", "requests"} & loaded
+    # The validation engine, the plain schema validator, the fast YAML reader and the
+    # safety scan; neither jsonschema (it only explains a rejected record), jsonschema-rs
+    # (a record the plain validator vouches for does not need it) nor detect-secrets (its
+    # patterns are data) is needed.
+    checkers = {"memkb.validation.engine", "memkb.records.plain_schema", "memkb.rules.safety"}
+    assert checkers | {"yaml_rs"} <= loaded
+    packages = {m.split(".")[0] for m in loaded}
+    assert not {"jsonschema", "jsonschema_rs", "detect_secrets", "requests"} & packages
     assert git(kb_repo, "log", "-1", "--format=%s").startswith("memory(outcome): record")

@@ -184,14 +184,30 @@ class GitRepo:
                 return what
         return None
 
-    def dirty(self, paths: Sequence[str]) -> list[str]:
-        """Those of `paths` with staged, unstaged or untracked changes in this checkout."""
+    def dirty(self, paths: Sequence[str], *, staged: Sequence[str] | None = None) -> list[str]:
+        """Those of `paths` with staged, unstaged or untracked changes in this checkout.
+
+        `staged`, what `staged()` returned, spares a `git status` process (7 ms of CPU on
+        a 10,000-record KB) when no path is in the work tree, as for a new record: such a
+        path has a change only if it is staged, or if HEAD holds it (deleted, unstaged)."""
         if not paths:
             return []
+        head = self._symbolic_head() if staged is not None else None
+        tip = self.rev(head) if head is not None else None  # the ref file: no process
+        if tip is not None and staged is not None and not any(map(self._on_disk, paths)):
+            listed = set(staged)
+            return sorted(p for p in paths if p in listed or self._object(f"{tip}:{p}"))
         out = self.run(
             "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *paths
         )
         return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
+
+    def _on_disk(self, relpath: str) -> bool:
+        try:
+            os.lstat(self.root / relpath)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
 
     def staged(self) -> list[str]:
         """Paths whose staged content differs from HEAD (none on an unborn branch)."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cache
 from typing import Any
 
 from memkb.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_INT
-from memkb.records.readers import KbLoader
+from memkb.records.resolvers import FIRST_CHARACTERS, reads_as_text
 
 # ------------------------------------------------------------------ the pre-filter
 # yaml-rs reads YAML 1.2, the reference reader YAML 1.1. The two agree on a record with
@@ -49,17 +50,24 @@ _SUSPECT_TOKEN = re.compile(
 )
 #  - characters: YAML 1.1 breaks lines at NEL, LS and PS (1.2 does not), and the two
 #    differ on what lies outside the printable set (a BOM inside the text among them);
-_UNPRINTABLE = re.compile(
+#    compiled on first use: the class of Unicode ranges costs ~7 ms to compile, and only
+#    text beyond ASCII is searched with it.
+_UNPRINTABLE_CLASS = (
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
+
+
+@cache
+def _unprintable() -> re.Pattern[str]:
+    return re.compile(_UNPRINTABLE_CLASS)
+
+
 #  - words (on the document): every key and string must be a string to YAML 1.1 too
 #    (`yes`, `on`, `~`, `=`, `<<`, `1:20` are not), by the reference loader's own
 #    implicit resolvers, which only a few first characters have (memoized: the same
 #    words recur in every record);
 #  - values (on the document): within MAX_DEPTH and ±MAX_INT, floats finite (the
 #    reference reader's findings, or values JSON cannot hold).
-_RESOLVERS = KbLoader.yaml_implicit_resolvers
-assert None not in _RESOLVERS, "a wildcard resolver would apply to every first character"
 _YAML11_STR: dict[str, bool] = {}
 
 
@@ -75,7 +83,7 @@ def fast_readable(raw: bytes, text: str) -> bool:
         return False
     if _SUSPECT_TOKEN.search(b"\n" + raw):  # the newline: a token at the very start
         return False
-    return text.isascii() or not _UNPRINTABLE.search(text)
+    return text.isascii() or not _unprintable().search(text)
 
 
 def reads_alike(doc: Any) -> bool:
@@ -121,18 +129,18 @@ def _same_in_yaml11(value: Any, depth: int) -> bool:
 def _str_in_yaml11(text: str) -> bool:
     """Whether YAML 1.1 reads `text`, written plain, as a string: at once for most words
     (no implicit resolver starts with their first character), else memoized."""
-    if text[:1] not in _RESOLVERS:
+    if text[:1] not in FIRST_CHARACTERS:
         return True
     known = _YAML11_STR.get(text)
     return _yaml11_str(text) if known is None else known
 
 
 def _yaml11_str(text: str) -> bool:
-    """Whether YAML 1.1 reads `text`, written plain, as a string (KbLoader's resolvers)."""
+    """Whether YAML 1.1 reads `text`, written plain, as a string (KbLoader's resolvers,
+    as data in memkb.records.resolvers)."""
     known = _YAML11_STR.get(text)
     if known is None:
         if len(_YAML11_STR) > 100_000:
             _YAML11_STR.clear()  # bounded: a run over huge texts must not grow forever
-        candidates = _RESOLVERS.get(text[:1], [])
-        known = _YAML11_STR[text] = not any(rx.match(text) for _, rx in candidates)
+        known = _YAML11_STR[text] = reads_as_text(text)
     return known

@@ -8,21 +8,26 @@ The style, which every bundled record follows (and a test holds byte for byte):
 - strings quoted only where YAML needs it. The decision is PyYAML's own scalar
   analysis, resolved without the timestamp rule (memkb keeps dates as strings, so
   `2025-01-20` stays plain); quoted text is written by PyYAML's emitter, never by hand.
+
+PyYAML costs a `memkb record` process about 20 ms to import, so the scalars of printable
+ASCII (every id, date, number and most names) are decided and written here, by the same
+rules as PyYAML's analysis, resolvers and emitter (copied below as data, held equal to
+PyYAML's by tests/unit/records/test_render_scalars.py (the resolvers are
+memkb.records.resolvers'), which also compares the two on
+Hypothesis' texts and on every record of the corpus); any other scalar is PyYAML's.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from io import StringIO
-from typing import Any
-
-import yaml
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 from memkb.kb.layout import modeline, record_relpath
+from memkb.records.resolvers import reads_as_text
 
-__all__ = ["FIELD_ORDER", "FLOW_WIDTH", "render_record"]
+__all__ = ["FIELD_ORDER", "FLOW_WIDTH", "render_record", "scalar_texts"]
 
 # Where a flow list would make a line longer than this, the list goes block style.
 FLOW_WIDTH = 100
@@ -156,15 +161,61 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 
 
-class _Dumper(yaml.SafeDumper):
-    """Safe dumper that resolves plain scalars the way memkb loads them (no timestamps)."""
+if TYPE_CHECKING:
+    import yaml
+
+# The characters PyYAML's analysis treats as whitespace around an indicator.
+_SPACES = "\0 \t\r\n\x85\u2028\u2029"
 
 
-_Dumper.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
-}
-_RESOLVER = _Dumper(StringIO())
+def _ascii_plain(text: str) -> tuple[bool, bool]:
+    """(allowed plain in block context, in flow context) for printable ASCII `text`, one
+    line: PyYAML's Emitter.analyze_scalar on such text."""
+    block = flow = text.startswith(("---", "..."))
+    after_space = True
+    for index, ch in enumerate(text):
+        before_space = index + 1 >= len(text) or text[index + 1] in _SPACES
+        if index == 0:
+            if ch in "#,[]{}&*!|>'\"%@`":
+                flow = block = True
+            if ch in "?:":
+                flow = True
+                block = block or before_space
+            if ch == "-" and before_space:
+                flow = block = True
+        else:
+            if ch in ",?[]{}":
+                flow = True
+            if ch == ":":
+                flow = True
+                block = block or before_space
+            if ch == "#" and after_space:
+                flow = block = True
+        after_space = ch in _SPACES
+    spaced = text[:1] == " " or text[-1:] == " "
+    return not (block or spaced), not (flow or spaced)
+
+
+def _printable_ascii(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+@cache
+def _pyyaml() -> tuple[type[yaml.SafeDumper], yaml.SafeDumper]:
+    """PyYAML's dumper resolving plain scalars the way memkb loads them (no timestamps),
+    and an instance of it for its analysis: imported only for a scalar beyond ASCII."""
+    from io import StringIO
+
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        """Safe dumper that resolves plain scalars the way memkb loads them."""
+
+    Dumper.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
+    }
+    return Dumper, Dumper(StringIO())
 
 
 def render_record(kind: str, doc: Mapping[str, Any], relpath: str | None = None) -> str:
@@ -180,6 +231,21 @@ def render_record(kind: str, doc: Mapping[str, Any], relpath: str | None = None)
     orders = FIELD_ORDER.get(kind, {})
     body = _mapping_lines(doc, 0, (), orders) if doc else ["{}"]
     return "\n".join([modeline(kind, path), *body]) + "\n"
+
+
+def scalar_texts(doc: Any) -> list[str]:
+    """The text of every scalar a YAML reader composes from the rendering of `doc`: each
+    key, each string, and each number, bool or null as written (empty collections
+    hold none). Raises TypeError as render_record does."""
+    if isinstance(doc, Mapping):
+        return [t for key, value in doc.items() for t in (_scalar(key), *scalar_texts(value))]
+    if _is_list(doc):
+        return [text for item in doc for text in scalar_texts(item)]
+    return [_scalar(doc)]
+
+
+def _scalar(value: Any) -> str:
+    return value if isinstance(value, str) else _node(value)
 
 
 def _ordered(doc: Mapping[str, Any], order: Sequence[str]) -> list[tuple[str, Any]]:
@@ -298,10 +364,20 @@ def _node(value: Any) -> str:
 @lru_cache(maxsize=65536)
 def _plain(text: str, *, flow: bool) -> bool:
     """Whether PyYAML's emitter would write `text` plain (and it would load back as str)."""
-    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if text and _printable_ascii(text):
+        block, in_flow = _ascii_plain(text)
+        return (in_flow if flow else block) and reads_as_text(text)
+    return _pyyaml_plain(text, flow=flow)
+
+
+def _pyyaml_plain(text: str, *, flow: bool) -> bool:
+    import yaml
+
+    resolver = _pyyaml()[1]
+    tag = resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag != _STR_TAG:
         return False
-    analysis = _RESOLVER.analyze_scalar(text)
+    analysis = resolver.analyze_scalar(text)
     if analysis.empty or analysis.multiline:
         return False
     return bool(analysis.allow_flow_plain if flow else analysis.allow_block_plain)
@@ -310,23 +386,39 @@ def _plain(text: str, *, flow: bool) -> bool:
 @lru_cache(maxsize=65536)
 def _quoted(text: str) -> str:
     """`text` quoted by PyYAML; forced onto one line (double quotes) if it spans lines."""
+    if _printable_ascii(text):
+        # PyYAML single-quotes such text (no special character, no line break), doubling
+        # each quote, and never folds it (the width is unbounded).
+        return "'" + text.replace("'", "''") + "'"
     out = _dumped(text)
     if any(brk in out for brk in _LINE_BREAKS):
         out = _dumped(text, style='"')
     return out
 
 
-@lru_cache(maxsize=4096)
 def _number(kind: str, value: Any) -> str:
-    """A number, bool or null as PyYAML writes it (`kind` keeps 1, 1.0 and True apart)."""
+    """A number, bool or null as PyYAML writes it: SafeRepresenter's represent_bool,
+    represent_none, represent_int and represent_float. Not cached: a cache keyed by value
+    wrote -0.0 as 0.0 after 0.0 (equal keys), and this costs less than the lookup."""
     del kind
-    return _dumped(value)
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value)
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value).lower()
+    return text.replace("e", ".0e", 1) if "." not in text and "e" in text else text
 
 
 def _dumped(value: Any, style: str | None = None) -> str:
+    import yaml
+
     out: str = yaml.dump(
         value,
-        Dumper=_Dumper,
+        Dumper=_pyyaml()[0],
         default_style=style,
         width=float("inf"),
         allow_unicode=True,

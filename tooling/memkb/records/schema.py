@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,8 +13,10 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memkb import cachefile
+from memkb._version import __version__
 from memkb.errors import RepoError
-from memkb.findings import Finding, error
+from memkb.findings import Finding, error, is_finding_tuple
 
 if TYPE_CHECKING:  # jsonschema is imported when a file needs checking: warm runs skip it
     import re2
@@ -61,6 +64,12 @@ class SchemaIssue:
     hint: str | None = None
 
 
+# The documents a Schemas judges with the plain validator first (a write judges one or
+# two): it takes ~110 µs a record against jsonschema-rs's ~5 µs plus ~15 ms to import
+# it, so past about a hundred documents (a validate) jsonschema-rs is the cheaper.
+PLAIN_DOCUMENTS = 16
+
+
 class Schemas:
     """The schemas of one repository, loaded lazily and compiled once."""
 
@@ -81,6 +90,8 @@ class Schemas:
         self._fast = fast
         self._validators: dict[str, Draft202012Validator | None] = {}
         self._fast_validators: dict[str, Any] = {}
+        self._plain_validators: dict[str, Callable[[Any], bool] | None] = {}
+        self._plain_budget = PLAIN_DOCUMENTS
 
     @cached_property
     def raw(self) -> dict[str, bytes]:
@@ -131,8 +142,36 @@ class Schemas:
         """Findings about the schema files themselves, by kind: invalid JSON (KB406), a
         reference that leaves schemas/ or leads nowhere (KB211), a regular expression the
         linear-time engine cannot run (KB212). A kind with problems validates nothing: its
-        schema cannot be trusted to judge records (the schema's findings fail the run)."""
-        return {kind: list(self._audit(kind)) for kind in KINDS}
+        schema cannot be trusted to judge records (the schema's findings fail the run).
+
+        Cached under .git/memkb/ by what the audit reads (see _audit_key): the audit
+        walks six schemas and compiles their regexes with RE2, ~6 ms and RE2's import
+        (~5 ms) in every writer process, for schemas that rarely change."""
+        if not (self.root / ".git").exists():  # no cache folder made in a plain folder
+            return {kind: list(self._audit(kind)) for kind in KINDS}
+        key = self._audit_key()
+        path = cachefile.cache_dir(self.root) / AUDIT_CACHE_FILE
+        stored = cachefile.load(path, key)
+        if _well_formed_audit(stored):
+            return {kind: [Finding.from_tuple(row) for row in stored[kind]] for kind in KINDS}
+        found = {kind: list(self._audit(kind)) for kind in KINDS}
+        cachefile.save(path, key, {k: [f.as_tuple() for f in v] for k, v in found.items()})
+        return found
+
+    def _audit_key(self) -> str:
+        """What the audit's findings depend on: memkb's version and this module's file (the
+        code), every schema's bytes as read, and every file under schemas/ on disk (a
+        reference to another file is followed there), by name, size and mtime."""
+        digest = hashlib.sha256(f"{__version__}\0{_stat_key(Path(__file__))}\0".encode())
+        for kind in KINDS:
+            digest.update(kind.encode() + b"\0" + self.raw[kind] + b"\0")
+        folder = self.root / SCHEMAS_DIR
+        for top, dirs, names in os.walk(folder):
+            dirs.sort()
+            for name in sorted(names):
+                entry = Path(top) / name
+                digest.update(f"{entry.relative_to(folder)}\0{_stat_key(entry)}\0".encode())
+        return digest.hexdigest()
 
     def findings(self) -> list[Finding]:
         """Every schema problem, in kind order."""
@@ -183,15 +222,36 @@ class Schemas:
             self._fast_validators[kind] = _compile_fast(self.document(kind)) if usable else None
         return self._fast_validators[kind]
 
+    def plain_validator(self, kind: str) -> Callable[[Any], bool] | None:
+        """memkb.records.plain_schema's validator of `kind`: True only for a document the
+        schema surely accepts. None when the schema has problems, uses a keyword that
+        module does not implement, or the reference engine must judge alone (fast=False)."""
+        if kind not in self._plain_validators:
+            from memkb.records.plain_schema import plain_validator
+
+            found = None
+            if self._fast and not self.problems[kind]:
+                found = plain_validator(self.document(kind), FAST_FORMATS, _search)
+            self._plain_validators[kind] = found
+        return self._plain_validators[kind]
+
     def issues(self, kind: str, doc: dict[str, Any]) -> list[SchemaIssue]:
         """Every schema violation of `doc` against the schema of `kind` (only the derived
         figures when the schema itself has problems: those are reported on the schema).
 
-        A document jsonschema-rs accepts has no schema error; one it rejects (or cannot
-        take, e.g. a non-string key) is judged again by the reference engine (jsonschema
-        with RE2), whose errors carry the paths and messages findings are made of. So the
-        fast engine only decides, never explains, and a disagreement can only cost time."""
+        A document the plain validator vouches for (memkb.records.plain_schema, for the
+        first PLAIN_DOCUMENTS documents: a write's record is checked without loading
+        jsonschema-rs) or jsonschema-rs accepts has no
+        schema error; one it rejects (or cannot take, e.g. a non-string key) is judged
+        again by the reference engine (jsonschema with RE2), whose errors carry the paths
+        and messages findings are made of. So the fast engines only decide, never
+        explain, and a disagreement can only cost time."""
         derived = list(_derived_issues(doc))
+        if self._plain_budget > 0:
+            self._plain_budget -= 1
+            plain = self.plain_validator(kind)
+            if plain is not None and plain(doc):
+                return derived  # valid for sure: jsonschema-rs (~15 ms to import) not needed
         fast = self.fast_validator(kind)
         if fast is not None and _fast_accepts(fast, doc):
             return derived
@@ -478,6 +538,24 @@ REGEX_HINT = (
 )
 _REF_KEYS = ("$ref", "$dynamicRef")
 _DATA_KEYS = ("const", "enum", "default", "examples")  # values that are data, not schemas
+
+
+AUDIT_CACHE_FILE = "schema-audit.cache"
+
+
+def _stat_key(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _well_formed_audit(stored: dict[str, Any]) -> bool:
+    return set(stored) == set(KINDS) and all(
+        isinstance(rows, list) and all(is_finding_tuple(row) for row in rows)
+        for rows in stored.values()
+    )
 
 
 def _json_error(relpath: str, exc: ValueError) -> Finding:

@@ -6,10 +6,13 @@ in what they scan (a regex match, a JSON position) instead."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from memkb.findings import Finding
-from memkb.records.load import Locator
 from memkb.rules.base import Issue
+
+if TYPE_CHECKING:  # PyYAML's composer, imported when an issue is first located
+    from memkb.records.load import Locator
 
 
 def locate(issues: Iterable[Issue], read: Callable[[str], bytes | None]) -> list[Finding]:
@@ -23,6 +26,8 @@ def locate(issues: Iterable[Issue], read: Callable[[str], bytes | None]) -> list
         line, col = 1, 1
         if raw is not None and issue.path:
             if issue.relpath not in locators:
+                from memkb.records.load import Locator
+
                 locators[issue.relpath] = Locator(raw.decode("utf-8", errors="replace"))
             line, col = locators[issue.relpath].find(issue.path, key=issue.at_key)
         out.append(

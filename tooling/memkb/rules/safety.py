@@ -21,14 +21,18 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from memkb.findings import Finding, error
 from memkb.kb.snapshot import Snapshot
-from memkb.records.load import KbLoader, load_bytes
+from memkb.records.load import load_bytes
+from memkb.rules.lazy_regex import LazyRegex
 from memkb.rules.secret_detectors import KEYWORD, keyword_values, regex_detectors
+
+# PyYAML (~20 ms to import) composes a file to find its strings and their places; a new
+# file memkb rendered itself is scanned without it (see unsafe_additions).
+if TYPE_CHECKING:
+    import yaml
 
 ALLOW_FILE = "kb/.memkb-allow.yaml"
 # Codes a reviewed exception may waive. Validation rules (KB1xx-KB3xx) cannot be waived:
@@ -42,12 +46,105 @@ class Pattern:
 
     name: str
     code: str
-    regex: re.Pattern[str]
+    regex: LazyRegex
     hint: str
 
 
 def _p(name: str, code: str, regex: str, hint: str) -> Pattern:
-    return Pattern(name, code, re.compile(regex), hint)
+    keywords, ignore_case = PATTERN_KEYWORDS.get(name, ((), False))  # none: always run
+    return Pattern(name, code, LazyRegex(regex, keywords, ignore_case), hint)
+
+
+# Each pattern's keywords (memkb.rules.lazy_regex): one of them occurs in every text the
+# pattern matches, lower case where it ignores case (True). Derived from the patterns by
+# tests/unit/rules/test_safety_keywords.py, which holds this table equal to them.
+PATTERN_KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "AWS access key or unique id": (
+        ("3T", "BIA", "CCA", "GPA", "IDA", "IPA", "KIA", "NPA", "NVA", "PKA", "ROA", "SIA"),
+        False,
+    ),
+    "Slack app token": (
+        (
+            "xapp-0-",
+            "xapp-1-",
+            "xapp-2-",
+            "xapp-3-",
+            "xapp-4-",
+            "xapp-5-",
+            "xapp-6-",
+            "xapp-7-",
+            "xapp-8-",
+            "xapp-9-",
+        ),
+        True,
+    ),
+    "npm token": (("npm_",), False),
+    "GitHub token": (("github_pat_",), False),
+    "API secret key": (("sk-",), False),
+    "Google API key": (("AIza",), False),
+    "Stripe key": (("rk_live_", "sk_live_"), False),
+    "JSON Web Token": ((".eyJ",), False),
+    "Azure storage key": (("accountkey=",), True),
+    "private key body": (("MII",), False),
+    "password in a URL": (("://",), False),
+    "credential assigned a value": (
+        ("access", "api", "client", "passwd", "password", "private", "pwd", "secret", "token"),
+        True,
+    ),
+    "instruction override": (
+        (
+            "abandon",
+            "discard",
+            "disregard",
+            "forget",
+            "ignore",
+            "override",
+            "overrule",
+            "set aside",
+            "stop following",
+        ),
+        False,
+    ),
+    "role header": (("assistant", "orchestrator", "system"), False),
+    "instruction header": (("instruction", "prompt", "system", "task"), False),
+    "new instructions": (("directive", "instruction", "orders", "system prompt"), False),
+    "addressing the reader": (
+        ("assistant", "attention", "dear", "hey", "note to", "orchestrator"),
+        False,
+    ),
+    "privilege request": (("elevate", "escalate", "give", "grant"), False),
+    "role override": (
+        (
+            "act as ",
+            "from now on",
+            "pretend that you",
+            "pretend to be",
+            "pretend you are",
+            "you are now",
+            "you're now",
+            "your new ",
+            "your real ",
+        ),
+        False,
+    ),
+    "approval directive": (
+        ("always", "approve", "automatically", "silently", "unconditionally"),
+        False,
+    ),
+    "system prompt probe": (
+        ("developer message", "hidden instructions", "initial instructions", "system prompt"),
+        False,
+    ),
+    "safety bypass": (("content filter", "guardrail", "safety ", "security controls"), False),
+    "exfiltration": (
+        ("api key", "credential", "environment variables", "password", "secret", "token"),
+        False,
+    ),
+    "chat-template markup": (
+        ("assistant", "endoftext", "im_end", "im_start", "inst]", "sys"),
+        False,
+    ),
+}
 
 
 _SECRET_HINT = "remove it and rotate the credential: Git history keeps it"
@@ -325,6 +422,10 @@ def scan_text(path: str, raw: bytes) -> list[Hit]:
 
 def pieces(text: str, path: str = "") -> list[Piece]:
     """The strings of a YAML text: scalars (keys and values) and comments, in order."""
+    import yaml
+
+    from memkb.records.readers import KbLoader
+
     # The reference reader: the text is composed by it next anyway.
     if load_bytes(text.encode("utf-8", "surrogatepass"), path, fast=False).doc is None:
         return [Piece(line, n, 1) for n, line in enumerate(text.splitlines(), start=1)]
@@ -336,6 +437,8 @@ def pieces(text: str, path: str = "") -> list[Piece]:
 
 
 def _scalars(node: yaml.Node, seen: set[int]) -> Iterator[yaml.ScalarNode]:
+    import yaml
+
     if id(node) in seen:
         return  # an alias: its text was scanned where the anchor is
     seen.add(id(node))
@@ -441,6 +544,8 @@ def unsafe_additions(snapshot: Snapshot, files: Mapping[str, bytes | None]) -> l
         if new is None or path == ALLOW_FILE:
             continue
         old_raw = snapshot.read(path) or b""
+        if not old_raw and _clean_rendering(path, new):
+            continue  # a new record in which no string holds anything to find
         before = {(hit.code, hit.text) for hit in scan_text(path, old_raw)}
         for hit in scan_text(path, new):
             finding = hit.finding()
@@ -449,6 +554,32 @@ def unsafe_additions(snapshot: Snapshot, files: Mapping[str, bytes | None]) -> l
             ):
                 found.append(finding)
     return found
+
+
+def _clean_rendering(path: str, raw: bytes) -> bool:
+    """True if `raw` is exactly what memkb renders for its own document and none of its
+    strings holds a hit: scan_text would find nothing in it, without composing it."""
+    strings = rendered_strings(path, raw)
+    return strings is not None and not any(scan_string(path, Piece(s, 1, 1)) for s in strings)
+
+
+def rendered_strings(path: str, raw: bytes) -> list[str] | None:
+    """The strings scan_text searches in `raw` (in another order) when `raw` is exactly
+    render_record's text of the document it reads as: the modeline (its only comment)
+    and every key and scalar as written (memkb.records.render.scalar_texts). None for
+    any other file. tests/unit/rules/test_safety_rendered.py holds the two equal."""
+    from memkb.records.render import render_record, scalar_texts
+
+    doc = load_bytes(raw, path).doc
+    if doc is None or not isinstance(doc.get("kind"), str):
+        return None
+    try:
+        text = render_record(doc["kind"], doc, path)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if text.encode("utf-8", "surrogatepass") != raw:
+        return None
+    return [text.split("\n", 1)[0], *scalar_texts(doc)]
 
 
 # --------------------------------------------------------------- reviewed exceptions

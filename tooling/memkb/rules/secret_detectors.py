@@ -17,8 +17,9 @@ entropy check; the keyword detector with its config-file (YAML) patterns.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
+
+from memkb.rules.lazy_regex import LazyRegex
 
 # (secret type, ((pattern, re flags), ...)), sorted by secret type, as
 # get_mapping_from_secret_type_to_class() lists them.
@@ -214,35 +215,203 @@ KEYWORD_PATTERNS: tuple[tuple[str, int, int], ...] = (
 KEYWORD = "secret assigned to a keyword"
 
 
-def _finds(regex: re.Pattern[str], text: str) -> bool:
+# Each pattern's keywords (memkb.rules.lazy_regex), in REGEX_PLUGINS' order: one of them
+# occurs in every text the pattern matches, lower case where it ignores case (True).
+# Derived by tests/unit/rules/test_safety_keywords.py, which holds them equal.
+PLUGIN_KEYWORDS: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
+    "AWS Access Key": (
+        (("3T", "BIA", "CCA", "KIA", "SIA"), False),
+        (("aws",), True),
+    ),
+    "Artifactory Credentials": (
+        (("AKC",), False),
+        (("AP",), False),
+    ),
+    "Azure Storage Account access key": ((("AccountKey=",), False),),
+    "Basic Auth Credentials": ((("://",), False),),
+    "Cloudant Credentials": (
+        (("key", "pass", "pw", "token"), True),
+        (("key", "pass", "pw", "token"), True),
+        ((".cloudant.com",), True),
+        ((".cloudant.com",), True),
+    ),
+    "Discord Bot Token": (((".",), False),),
+    "GitHub Token": ((("gho_", "ghp_", "ghr_", "ghs_", "ghu_"), False),),
+    "GitLab Token": (
+        (("gldt-", "glft-", "glpat-", "glrt-", "glsoat-"), False),
+        (("GR1348941",), False),
+        (("glcbt-",), False),
+        (("glimt-",), False),
+        (("glptt-",), False),
+        (("glagent-",), False),
+        (("gloas-",), False),
+    ),
+    "IBM COS HMAC Credentials": ((("secret",), True),),
+    "IBM Cloud IAM Key": ((("key", "pass", "pwd", "token"), True),),
+    "JSON Web Token": ((("eyJ",), False),),
+    "Mailchimp Access Key": (
+        (("-us0", "-us1", "-us2", "-us3", "-us4", "-us5", "-us6", "-us7", "-us8", "-us9"), False),
+    ),
+    "NPM tokens": ((("/:_authToken=",), False),),
+    "OpenAI Token": ((("T3BlbkFJ",), False),),
+    "Private Key": (
+        (("BEGIN DSA PRIVATE KEY",), False),
+        (("BEGIN EC PRIVATE KEY",), False),
+        (("BEGIN OPENSSH PRIVATE KEY",), False),
+        (("BEGIN PGP PRIVATE KEY BLOCK",), False),
+        (("BEGIN PRIVATE KEY",), False),
+        (("BEGIN RSA PRIVATE KEY",), False),
+        (("BEGIN SSH2 ENCRYPTED PRIVATE KEY",), False),
+        (("PuTTY-User-Key-File-2",), False),
+    ),
+    "PyPI Token": (
+        (("pypi-AgEIcHlwaS5vcmc",), False),
+        (("pypi-AgENdGVzdC5weXBpLm9yZw",), False),
+    ),
+    "SendGrid API Key": ((("SG.",), False),),
+    "Slack Token": (
+        (("xoxa-", "xoxb-", "xoxo-", "xoxp-", "xoxr-", "xoxs-"), True),
+        (("https://hooks.slack.com/services/t",), True),
+    ),
+    "SoftLayer Credentials": (
+        (("key", "pass", "pwd", "token"), True),
+        (("com/soap/v3",), True),
+    ),
+    "Square OAuth Secret": ((("sq0csp-",), False),),
+    "Stripe Access Key": ((("rk_live_", "sk_live_"), False),),
+    "Telegram Bot Token": ((("0:", "1:", "2:", "3:", "4:", "5:", "6:", "7:", "8:", "9:"), False),),
+    "Twilio API Key": (
+        (("AC",), False),
+        (("SK",), False),
+    ),
+}
+KEYWORD_PATTERN_KEYWORDS: tuple[tuple[tuple[str, ...], bool], ...] = (
+    (
+        (
+            "account",
+            "api",
+            "auth",
+            "client",
+            "contrasena",
+            "contraseña",
+            "database",
+            "key",
+            "pass",
+            "priv",
+            "pwd",
+            "secret",
+            "service",
+        ),
+        True,
+    ),
+    (
+        (
+            "account",
+            "api",
+            "auth",
+            "client",
+            "contrasena",
+            "contraseña",
+            "database",
+            "key",
+            "pass",
+            "priv",
+            "pwd",
+            "secret",
+            "service",
+        ),
+        False,
+    ),
+    (
+        (
+            "account",
+            "api",
+            "auth",
+            "client",
+            "contrasena",
+            "contraseña",
+            "database",
+            "key",
+            "pass",
+            "priv",
+            "pwd",
+            "secret",
+            "service",
+        ),
+        True,
+    ),
+    (
+        (
+            "account",
+            "api",
+            "auth",
+            "client",
+            "contrasena",
+            "contraseña",
+            "database",
+            "key",
+            "pass",
+            "priv",
+            "pwd",
+            "secret",
+            "service",
+        ),
+        True,
+    ),
+)
+
+
+def _finds(regex: LazyRegex, text: str) -> bool:
     """Whether detect-secrets' RegexBasedDetector.analyze_string yields anything: a
     match of a pattern with at most one group, or one with a non-empty group."""
-    return any(regex.groups <= 1 or any(match.groups()) for match in regex.finditer(text))
+    return any(regex.compiled.groups <= 1 or any(match.groups()) for match in regex.finditer(text))
 
 
 @functools.cache
-def regex_detectors() -> tuple[tuple[str, Callable[[str], bool]], ...]:
-    """(secret type, does `text` hold one?) for every regex plugin, compiled once."""
+def plugin_regexes() -> tuple[tuple[str, tuple[LazyRegex, ...]], ...]:
+    """(secret type, its patterns) for every regex plugin; each compiled on first use."""
     return tuple(
-        (name, _detector(tuple(re.compile(pattern, flags) for pattern, flags in patterns)))
+        (
+            name,
+            tuple(
+                LazyRegex(pattern, *_keywords(PLUGIN_KEYWORDS.get(name, ()), n), flags)
+                for n, (pattern, flags) in enumerate(patterns)
+            ),
+        )
         for name, patterns in REGEX_PLUGINS
     )
 
 
-def _detector(regexes: tuple[re.Pattern[str], ...]) -> Callable[[str], bool]:
+def _keywords(
+    table: tuple[tuple[tuple[str, ...], bool], ...], n: int
+) -> tuple[tuple[str, ...], bool]:
+    return table[n] if n < len(table) else ((), False)  # none: always run
+
+
+@functools.cache
+def regex_detectors() -> tuple[tuple[str, Callable[[str], bool]], ...]:
+    """(secret type, does `text` hold one?) for every regex plugin."""
+    return tuple((name, _detector(regexes)) for name, regexes in plugin_regexes())
+
+
+def _detector(regexes: tuple[LazyRegex, ...]) -> Callable[[str], bool]:
     return lambda text: any(_finds(regex, text) for regex in regexes)
 
 
 @functools.cache
-def _keyword_regexes() -> tuple[tuple[re.Pattern[str], int], ...]:
-    return tuple((re.compile(pattern, flags), group) for pattern, flags, group in KEYWORD_PATTERNS)
+def keyword_regexes() -> tuple[tuple[LazyRegex, int], ...]:
+    """The keyword detector's patterns, each with the group holding the value."""
+    return tuple(
+        (LazyRegex(pattern, *_keywords(KEYWORD_PATTERN_KEYWORDS, n), flags), group)
+        for n, (pattern, flags, group) in enumerate(KEYWORD_PATTERNS)
+    )
 
 
 def keyword_values(text: str) -> list[str]:
     """The values `text` assigns to a secret-sounding keyword (`password: x`), one per
     keyword pattern that matches: KeywordDetector.analyze_string on a config file."""
     found = []
-    for regex, group in _keyword_regexes():
+    for regex, group in keyword_regexes():
         match = regex.search(text)
         if match and match.group(group) is not None:
             found.append(match.group(group))

@@ -19,22 +19,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from memkb.errors import RecordError, UsageError
 from memkb.kb.index import Vocabulary
 from memkb.kb.layout import SCHEMA_VERSIONS, VOCABULARY_FILE, check_kind, record_relpath
 from memkb.kb.refs import refs_of
 from memkb.kb.snapshot import Snapshot
 from memkb.records import edit as yamledit
-from memkb.records.load import (
-    MAX_DEPTH,
-    MAX_EXPANDED_NODES,
-    MAX_INT,
-    IntegerOutOfRange,
-    KbLoader,
-    load_bytes,
-)
+from memkb.records.load import MAX_DEPTH, MAX_EXPANDED_NODES, MAX_INT, load_bytes
 from memkb.write.journal import read_file
 from memkb.write.read import canonical_name as _resolve
 
@@ -64,6 +55,10 @@ def parse_value(text: str) -> Any:
     aliases that expand past the limits of a knowledge file (a self-referring alias
     does): none can be written; and for text that is not UTF-8 (undecodable bytes arrive
     as lone surrogates)."""
+    import yaml  # the reference reader (PyYAML): `memkb record` never needs it
+
+    from memkb.records.readers import IntegerOutOfRange, KbLoader
+
     _check_utf8(text)
     loader = KbLoader(text)  # a safe loader
     loader.duplicates = []
@@ -298,7 +293,9 @@ def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
             f"cannot write this {kind}: {exc}",
             hint="values must be text, numbers, booleans, lists or mappings, keys short",
         ) from exc
-    loaded = load_bytes(raw, relpath, fast=False)  # one file: the reference reader alone
+    # The fast reader where its pre-filter proves it reads as the reference reader does
+    # (a rendered record usually: no PyYAML to import), the reference reader elsewhere.
+    loaded = load_bytes(raw, relpath)
     if loaded.doc is not None and loaded.doc != dict(doc):
         # Never write a file that reads back as something else than what was given.
         raise RecordError(
@@ -312,7 +309,7 @@ def _render(kind: str, doc: Mapping[str, Any], relpath: str) -> bytes:
 
 
 def _vocabulary(raw: bytes | None) -> Vocabulary:
-    doc = load_bytes(raw, VOCABULARY_FILE, fast=False).doc if raw is not None else None
+    doc = load_bytes(raw, VOCABULARY_FILE).doc if raw is not None else None
     return Vocabulary.from_doc(doc) if isinstance(doc, dict) else Vocabulary()
 
 

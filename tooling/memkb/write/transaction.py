@@ -170,16 +170,18 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
         if options.push and repo is not None and branch is not None:
             refuse_foreign_unpushed(repo, options.push, branch, target.rev)
         edit = plan(target)
+        staged: list[str] = []
         if options.commit and repo is not None and target.in_worktree:
             # Before validating: the user's own uncommitted edit is the first thing to say.
-            _refuse_dirty(repo, edit)
+            staged = repo.staged()
+            _refuse_dirty(repo, edit, staged)
         findings = check_edit(root, edit, target)
         if not options.commit:
             # --no-commit edits the work tree as it is, the user's own changes included.
             write_files(root, edit.files)
             return WriteResult(edit, findings=findings, notes=[recovered] if recovered else [])
         assert repo is not None and branch is not None
-        result = _commit(repo, target, branch, edit, options)
+        result = _commit(repo, target, branch, edit, options, staged)
         result.findings = findings
         if recovered:
             result.notes.insert(0, recovered)
@@ -200,20 +202,19 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
 
 
 def load_checkers() -> None:
-    """Import what check_edit runs (the validation engine, the fast schema validator, the
-    secret scanner's detectors) before the lock is taken. A writer process
-    loads them once, in about 0.3 s of CPU; loaded under the lock, that time was spent
-    by one writer at a time and capped 8 concurrent `memkb record` processes; loaded
-    here, the writers load them side by side while another one commits."""
-    # jsonschema-rs, not jsonschema (the reference engine, ~90 ms to import): it only
-    # explains a rejected document, so a valid write never loads it. Imported, not used:
-    # compiling a schema here was done again by check_edit's own Schemas (~6 ms).
-    import jsonschema_rs  # noqa: F401
-
+    """Import what check_edit runs (the validation engine, the plain schema validator,
+    yaml-rs, the secret scanner) before the lock is taken. Loaded under the lock, that
+    time was spent by one writer at a time and capped 8 concurrent `memkb record`
+    processes; loaded here, the writers load them side by side while another commits."""
+    # Neither jsonschema (the reference engine, ~90 ms to import) nor jsonschema-rs
+    # (~15 ms): memkb.records.plain_schema vouches for a valid record, and a record it
+    # cannot vouch for loads them when judged.
+    import memkb.records.plain_schema
+    import memkb.rules.safety
     import memkb.validation.engine  # noqa: F401  (the rules and the loader)
-    from memkb.rules.safety import secret_names
+    from memkb.records.load import fast_yaml
 
-    secret_names("load the secret detectors once")  # they are cached for the real scan
+    fast_yaml()  # yaml-rs, the reader of the record and its neighbours (main thread only)
 
 
 def _open_repo(root: Path, options: WriteOptions) -> GitRepo | None:
@@ -355,8 +356,15 @@ def _current(root: Path, target: Target | None, path: str) -> bytes | None:
 
 
 def _commit(
-    repo: GitRepo, target: Target, branch: str, edit: Edit, options: WriteOptions
+    repo: GitRepo,
+    target: Target,
+    branch: str,
+    edit: Edit,
+    options: WriteOptions,
+    staged: list[str],
 ) -> WriteResult:
+    """Commit `edit` on `branch`; `staged` (the user's staged paths, in a work tree) are
+    left out of it and named in a note."""
     message = commit_message(edit, agent_name(options.agent))
     who = repo.identity()
     if not target.in_worktree:
@@ -368,7 +376,6 @@ def _commit(
         fault("after-commit-object")
         repo.publish(branch, new, target.branch_tip, f"memkb: {edit.action} {edit.id}")
         return WriteResult(edit, new, branch)
-    staged = repo.staged()
     new = commit_in_worktree(repo, branch, target.rev, edit.files, message, who)
     result = WriteResult(edit, new, branch)
     if staged:
@@ -403,10 +410,11 @@ def refuse_foreign_unpushed(repo: GitRepo, remote: str, branch: str, tip: str | 
     )
 
 
-def _refuse_dirty(repo: GitRepo, edit: Edit) -> None:
+def _refuse_dirty(repo: GitRepo, edit: Edit, staged: list[str]) -> None:
     # An uncommitted file that already holds exactly what the edit writes loses nothing
     # when committed (an import reviewed with git diff, then run again with --commit).
-    dirty = [p for p in repo.dirty(sorted(edit.files)) if not _holds(repo.root, p, edit.files[p])]
+    changed = repo.dirty(sorted(edit.files), staged=staged)
+    dirty = [p for p in changed if not _holds(repo.root, p, edit.files[p])]
     if dirty:
         raise RepoError(
             f"{', '.join(dirty)} has uncommitted changes; memkb will not commit over them",
