@@ -132,12 +132,19 @@ def test_debug_shows_the_traceback(kb_repo: Path, args: list[str], env: dict[str
     assert "Traceback" in done.stderr and "ZeroDivisionError" in done.stderr
 
 
+def default_sigint() -> None:
+    """In the child: SIGINT's default action, whatever pytest inherited. A job started in
+    the background by a shell without job control ignores SIGINT, its children too, and
+    Python then installs no KeyboardInterrupt: the signal would be lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_is_130(kb_repo: Path) -> None:
     # `record --from -` waits on stdin: a real SIGINT arrives while it reads.
     proc = subprocess.Popen(
         [MEMKB, "record", "--from", "-"],
         cwd=kb_repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
+        text=True, preexec_fn=default_sigint,
     )  # fmt: skip
     time.sleep(1.5)  # let it start and block on the read
     proc.send_signal(signal.SIGINT)
@@ -178,7 +185,7 @@ def test_ctrl_c_at_a_prompt_is_130_not_refused(kb_repo: Path) -> None:
     controller, terminal = pty.openpty()
     proc = subprocess.Popen(
         [MEMKB, "new", "pattern"], cwd=kb_repo, stdin=terminal, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )  # fmt: skip
     assert proc.stdout is not None
     assert proc.stdout.read(2) == "id"  # the first prompt is up
