@@ -3,7 +3,9 @@
 Builds (or reuses, under tooling/bench/out/) a 10,000-record KB and a variant with a
 few percent broken files, then times, each --runs times, reporting medians:
   - memkb cold: `memkb validate --repo DIR` with its result cache removed first;
-  - memkb warm: the same command again, nothing changed;
+  - memkb warm: the same command again, nothing changed: the first run after a cold one,
+    so it is answered by the sealed findings, not yet express (memkb.cli.express keeps
+    its output for the next one); bench_warm.py times the repeated run;
   - check-jsonschema: one `check-jsonschema --schemafile schemas/<kind>.schema.json
     FILES...` per kind over the same files (per-kind times summed into one run);
   - the broken variant: memkb must exit 1 and flag exactly the broken files;
@@ -256,7 +258,8 @@ def report(
             "",
             f"ratio check-jsonschema / memkb cold: {ratio:.2f}x "
             f"(target >= {TARGET_RATIO:g}x) {label(ratio >= TARGET_RATIO)}",
-            f"ratio warm / memkb rules: {warm_ratio:.2f}x (target <= {TARGET_WARM_VS_RULES:g}x) "
+            f"ratio first warm / memkb rules: {warm_ratio:.2f}x (target <= "
+            f"{TARGET_WARM_VS_RULES:g}x, held to bench_warm's repeated run) "
             f"{label(warm_ratio <= TARGET_WARM_VS_RULES)}",
             f"peak RSS, memkb cold: {cold.peak_rss_mb:.0f} MB (target <= {TARGET_RSS_MB:g} MB) "
             f"{label(cold.peak_rss_mb <= TARGET_RSS_MB)}",
