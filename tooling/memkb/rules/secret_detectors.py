@@ -285,79 +285,17 @@ PLUGIN_KEYWORDS: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
         (("SK",), False),
     ),
 }
+# The words every pattern of the keyword detector needs (its names of a secret), the same
+# for all four of its patterns; whether each pattern ignores case differs.
+_SECRET_NAMES = (
+    "account", "api", "auth", "client", "contrasena", "contraseña", "database", "key",
+    "pass", "priv", "pwd", "secret", "service",
+)  # fmt: skip
 KEYWORD_PATTERN_KEYWORDS: tuple[tuple[tuple[str, ...], bool], ...] = (
-    (
-        (
-            "account",
-            "api",
-            "auth",
-            "client",
-            "contrasena",
-            "contraseña",
-            "database",
-            "key",
-            "pass",
-            "priv",
-            "pwd",
-            "secret",
-            "service",
-        ),
-        True,
-    ),
-    (
-        (
-            "account",
-            "api",
-            "auth",
-            "client",
-            "contrasena",
-            "contraseña",
-            "database",
-            "key",
-            "pass",
-            "priv",
-            "pwd",
-            "secret",
-            "service",
-        ),
-        False,
-    ),
-    (
-        (
-            "account",
-            "api",
-            "auth",
-            "client",
-            "contrasena",
-            "contraseña",
-            "database",
-            "key",
-            "pass",
-            "priv",
-            "pwd",
-            "secret",
-            "service",
-        ),
-        True,
-    ),
-    (
-        (
-            "account",
-            "api",
-            "auth",
-            "client",
-            "contrasena",
-            "contraseña",
-            "database",
-            "key",
-            "pass",
-            "priv",
-            "pwd",
-            "secret",
-            "service",
-        ),
-        True,
-    ),
+    (_SECRET_NAMES, True),
+    (_SECRET_NAMES, False),
+    (_SECRET_NAMES, True),
+    (_SECRET_NAMES, True),
 )
 
 
