@@ -109,9 +109,11 @@ def _cache_files(repo: Path) -> dict[str, Any]:
     }
 
 
-def test_the_child_writes_the_cache_and_the_parent_appends_the_rest(
-    synth_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def _built_alone(
+    synth_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Any, dict[str, Any]]:
+    """A copy of `synth_repo`, its report and cache files as the parent alone builds them;
+    then the cache is removed and the worker forks for any KB."""
     import shutil
 
     repo = tmp_path / "copy"
@@ -121,6 +123,13 @@ def test_the_child_writes_the_cache_and_the_parent_appends_the_rest(
     expected = _cache_files(repo)
     shutil.rmtree(repo / ".git" / "memkb")
     monkeypatch.setattr(worker, "MIN_RATED", 0)
+    return repo, alone, expected
+
+
+def test_the_child_writes_the_cache_and_the_parent_appends_the_rest(
+    synth_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    repo, alone, expected = _built_alone(synth_repo, tmp_path, monkeypatch)
     assert report(repo) == alone
     journal = repo / ".git" / "memkb" / JOURNAL_NAME
     assert journal.exists()  # what the parent added after the fork
@@ -163,16 +172,9 @@ def test_a_child_reaped_by_the_host_leaves_the_cache_to_the_parent(
 ) -> None:
     # A host process that ignores SIGCHLD has its children reaped at once: waitpid then
     # fails, the child's exit status is unknown, and the parent writes the whole cache.
-    import shutil
     import signal
 
-    repo = tmp_path / "copy"
-    shutil.copytree(synth_repo, repo)
-    monkeypatch.setattr(worker, "MIN_RATED", 10**9)
-    alone = report(repo)
-    expected = _cache_files(repo)
-    shutil.rmtree(repo / ".git" / "memkb")
-    monkeypatch.setattr(worker, "MIN_RATED", 0)
+    repo, alone, expected = _built_alone(synth_repo, tmp_path, monkeypatch)
     previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
         assert report(repo) == alone
