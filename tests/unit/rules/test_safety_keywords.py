@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
@@ -62,14 +62,19 @@ def _exact_one(op: Any, av: Any) -> set[str] | None:
     if op is sre.SUBPATTERN:
         return _exact(av[3])
     if op is sre.BRANCH:
-        out: set[str] = set()
-        for branch in av[1]:
-            found = _exact(branch)
-            if found is None:
-                return None
-            out |= found
-        return out
+        return _union(av[1], _exact)
     return None
+
+
+def _union(branches: Any, of: Callable[[Any], set[str] | None]) -> set[str] | None:
+    """The strings of every branch of an alternation by `of`; None if one has none."""
+    out: set[str] = set()
+    for branch in branches:
+        found = of(branch)
+        if found is None:
+            return None
+        out |= found
+    return out
 
 
 def _score(keywords: set[str]) -> tuple[int, int]:
@@ -115,13 +120,7 @@ def _required_one(op: Any, av: Any) -> set[str] | None:
     if op is sre.ATOMIC_GROUP:
         return _required(av)
     if op is sre.BRANCH:
-        out: set[str] = set()
-        for branch in av[1]:
-            found = _required(branch)
-            if found is None:
-                return None
-            out |= found
-        return out
+        return _union(av[1], _required)
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
         low, _high, inner = av
         return _required(inner) if low >= 1 else None
