@@ -8,6 +8,9 @@ commit is made with plain git processes). Behaviour tests
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import git, probe_modules
@@ -99,3 +102,29 @@ def test_a_record_leaves_the_schema_audit_cached(kb_repo: Path) -> None:
     code, err, _ = record(kb_repo)
     assert code == 0, err
     assert cache.is_file()
+
+
+# Frozen dataclasses a writer may define: a frozen dataclass compiles six methods when its
+# module is imported (~3.6 million instructions, callgrind); the core's small immutable
+# values are NamedTuples (docs/architecture.md). Finding is the shared data of every rule.
+FROZEN_DATACLASSES = ["memkb.findings.Finding"]
+FROZEN_PROBE = (
+    "import dataclasses, importlib, inspect, json, sys\n"
+    "found = []\n"
+    "for name in sys.argv[1:]:\n"
+    "    for _, cls in inspect.getmembers(importlib.import_module(name), inspect.isclass):\n"
+    "        params = getattr(cls, '__dataclass_params__', None)\n"
+    "        if cls.__module__ == name and params is not None and params.frozen:\n"
+    "            found.append(f'{name}.{cls.__qualname__}')\n"
+    "print(json.dumps(sorted(found)))\n"
+)
+
+
+def test_a_record_defines_no_frozen_dataclass_but_finding(kb_repo: Path) -> None:
+    code, err, modules = record_modules(kb_repo)
+    assert code == 0, err
+    ours = sorted(m for m in modules if m.split(".")[0] == "memkb")
+    done = subprocess.run(
+        [sys.executable, "-c", FROZEN_PROBE, *ours], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == FROZEN_DATACLASSES

@@ -13,7 +13,6 @@ import marshal
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,7 +60,7 @@ def plant(repo: Path) -> None:
     key = key_of(repo)
     answer = warm.load_answer(repo, key)
     assert answer is not None, "a full run over trusted stats stores its answer"
-    warm.save_answer(repo, key, replace(answer, collection=(*answer.collection, MARKER)))
+    warm.save_answer(repo, key, answer._replace(collection=(*answer.collection, MARKER)))
     assert MARKER in validate_repo(repo, today=TODAY).findings
 
 

@@ -28,9 +28,8 @@ import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from memkb.errors import RepoError
 
@@ -59,16 +58,14 @@ class PushRejected(RepoError):
     """The remote refused the push because it is not a fast-forward."""
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     """Who a commit is by: name and email."""
 
     name: str
     email: str
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One path of a commit: its new blob id, or None when the path is deleted."""
 
     path: str

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from memkb.errors import UsageError
 from memkb.findings import Finding, error
@@ -16,8 +16,7 @@ from memkb.kb.scan import scan as scan
 from memkb.limits import MAX_FILE_BYTES
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """One knowledge file: its path relative to the root, and its bytes (None if unreadable)."""
 
     relpath: str

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memkb._version import __version__
 from memkb.kb.layout import KINDS
@@ -19,8 +19,7 @@ if TYPE_CHECKING:
     from memkb.kb.snapshot import Snapshot
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One loaded record. `doc` is the parsed YAML mapping (dates as strings)."""
 
     kind: str

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from memkb.errors import RepoError, UsageError
 from memkb.kb.names import KB_DIR as KB_DIR
@@ -38,8 +38,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
 LEGACY_ID_FIELD = "legacy.id"
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """A record's place: its kind (from the folder) and its id (from the file name)."""
 
     kind: str | None

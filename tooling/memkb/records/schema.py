@@ -7,11 +7,10 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memkb import cachefile
 from memkb._version import __version__
@@ -53,8 +52,7 @@ DERIVED_FIELDS: dict[str, str] = {
 PRIOR_HINT = "a figure declared without evidence belongs under 'prior:' with a weight"
 
 
-@dataclass(frozen=True)
-class SchemaIssue:
+class SchemaIssue(NamedTuple):
     """One schema violation: where (path in the document), what, and whether to point at the key."""
 
     path: tuple[str | int, ...]

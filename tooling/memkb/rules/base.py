@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memkb.findings import Severity
 
@@ -13,8 +12,7 @@ if TYPE_CHECKING:  # a type only: importing the index is no cost of importing a 
     from memkb.kb.index import Index
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(NamedTuple):
     """A finding before its line and column are known: the file and the path in its
     document (empty = the whole file; `at_key` points at the key rather than the value)."""
 
@@ -27,16 +25,14 @@ class Issue:
     at_key: bool = False
 
 
-@dataclass(frozen=True)
-class FileContext:
+class FileContext(NamedTuple):
     relpath: str
     folder_kind: str | None
     doc: dict[str, Any]
     text: str = ""
 
 
-@dataclass(frozen=True)
-class RunContext:
+class RunContext(NamedTuple):
     today: date
 
 

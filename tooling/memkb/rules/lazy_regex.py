@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cached_property
+from functools import cache
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class LazyRegex:
+class LazyRegex(NamedTuple):
     """A pattern, its keywords (empty: none promised, always searched) and its flags."""
 
     source: str
@@ -30,10 +29,10 @@ class LazyRegex:
     ignore_case: bool = False
     flags: int = 0
 
-    @cached_property
+    @property
     def compiled(self) -> re.Pattern[str]:
         """The compiled pattern (compiled once, on first use)."""
-        return re.compile(self.source, self.flags)
+        return _compiled(self.source, self.flags)
 
     def may_match(self, text: str) -> bool:
         """False only if the pattern cannot match `text` (it holds none of the keywords)."""
@@ -49,3 +48,8 @@ class LazyRegex:
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         """re.finditer, empty where the keywords say the pattern cannot match."""
         return self.compiled.finditer(text) if self.may_match(text) else iter(())
+
+
+@cache  # once per pattern: later searches find it here
+def _compiled(source: str, flags: int) -> re.Pattern[str]:
+    return re.compile(source, flags)

@@ -28,9 +28,8 @@ import difflib
 import importlib
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memkb.errors import UsageError
 from memkb.findings import Severity
@@ -53,8 +52,7 @@ class Scope(StrEnum):
 Check = Callable[..., Iterable["Issue"]]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One finding code. `check` is the rule function that raises it (None when the code
     is raised inside `raised_in`, a module or `module:function`), named by `function`
     (`module:function`) and imported when first read; `doc` is the text given, else

@@ -20,8 +20,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memkb.findings import Finding, error
 from memkb.kb.snapshot import Snapshot
@@ -40,8 +39,7 @@ ALLOW_FILE = "kb/.memkb-allow.yaml"
 ALLOWABLE = frozenset({"KB402", "KB405", "KB501", "KB502", "KB504"})
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(NamedTuple):
     """One thing to look for: a name users see, the finding code, the regex, what to do."""
 
     name: str
@@ -364,8 +362,7 @@ def normalize(text: str) -> str:
 # ------------------------------------------------------------------------ the scan
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One finding of the scan: where, which rule, and the whole string it was found in
     (what an exception in the allow file names, by text or sha256)."""
 
@@ -402,8 +399,7 @@ class Hit:
         )
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """One string the orchestrator (or a reviewer) reads, and where it starts (1-based)."""
 
     text: str
@@ -585,8 +581,7 @@ def rendered_strings(path: str, raw: bytes) -> list[str] | None:
 # --------------------------------------------------------------- reviewed exceptions
 
 
-@dataclass(frozen=True)
-class Allow:
+class Allow(NamedTuple):
     """One reviewed exception: `code` is waived in file `path` for exactly one text (given
     as `text`, or as its `sha256`), for the stated `reason`, as checked by `reviewer`.
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memkb.errors import UsageError
 from memkb.findings import Finding
@@ -52,14 +51,13 @@ def protected_codes() -> frozenset[str]:
     return frozenset(c for c, r in REGISTRY.items() if r.scope is Scope.CHANGE)
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Codes switched off everywhere, and per path glob (matched against the finding's
     root-relative path; `*` also matches `/`); with `select`, only those codes are kept
     (before the ignores apply)."""
 
     ignore: frozenset[str] = frozenset()
-    per_file: tuple[tuple[str, frozenset[str]], ...] = field(default=())
+    per_file: tuple[tuple[str, frozenset[str]], ...] = ()
     select: frozenset[str] | None = None
 
     def keeps(self, finding: Finding) -> bool:
@@ -146,8 +144,7 @@ def _from_kb_config(raw: bytes | None) -> Selection:
     return _parse(loaded.doc, Where(KB_CONFIG, text, ""))
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """A configuration file being read: its name, text (to locate entries) and section."""
 
     name: str

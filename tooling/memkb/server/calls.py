@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -244,7 +244,7 @@ class Memory:
         # Only the last commit pushes (so a refused field leaves nothing published), and a
         # refused field takes the branch back to where it was: a proposal lands whole.
         before = self._branch_tip(str(options.branch))
-        local = replace(options, push=None)
+        local = options._replace(push=None)
         results: list[WriteResult] = []
         try:
             for number, (name, value) in enumerate(changes.items(), 1):

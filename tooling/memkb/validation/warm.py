@@ -24,10 +24,9 @@ damaged, foreign or stale is a miss, never an error.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from memkb import cachefile
 from memkb.findings import Finding, is_finding_tuple
@@ -37,8 +36,7 @@ from memkb.validation.seal import answer_key
 ANSWER_FILE = "validate.answer"
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """Every finding of one run over the whole KB, by where it came from, so that a run
     limited to some files (`memkb validate kb/patterns`) is answered from it too."""
 
@@ -61,8 +59,7 @@ class Answer:
         return sorted(set(chosen).union(self.schemas))
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):
     """What the check of a work tree found: its knowledge files with their stat keys (in
     scan order), the key of that state (None: not sealable) and the answer stored for it."""
 

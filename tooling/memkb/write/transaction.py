@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from memkb.errors import RecordError, RepoError, UsageError
 from memkb.findings import Finding, Severity
@@ -31,8 +32,7 @@ PUSH_ATTEMPTS = 100
 PUSH_SECONDS = 120.0
 
 
-@dataclass(frozen=True)
-class WriteOptions:
+class WriteOptions(NamedTuple):
     """How to write: commit or not, on which branch, push where, as which agent."""
 
     commit: bool = True
@@ -42,8 +42,7 @@ class WriteOptions:
     lock_timeout: float | None = None
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(NamedTuple):
     """What one authoring step writes: the files, and what the commit says about them."""
 
     kind: str
