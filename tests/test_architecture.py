@@ -21,6 +21,7 @@ LAYERS: tuple[str, ...] = (
     "findings",
     "limits",
     "cachefile",
+    "startup",
     "gitio",
     "kb",
     "records",

@@ -128,3 +128,36 @@ def test_a_record_defines_no_frozen_dataclass_but_finding(kb_repo: Path) -> None
         [sys.executable, "-c", FROZEN_PROBE, *ours], capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout) == FROZEN_DATACLASSES
+
+
+# What a record imports while it holds the write lock: every other writer waits for it.
+UNDER_LOCK_PROBE = (
+    "import contextlib, json, sys\n"
+    "from memkb.write import transaction\n"
+    "real, out = transaction.write_lock, sys.argv[1]\n"
+    "@contextlib.contextmanager\n"
+    "def write_lock(*args, **kwargs):\n"
+    "    with real(*args, **kwargs):\n"
+    "        before = set(sys.modules)\n"
+    "        yield\n"
+    "        with open(out, 'w') as f:\n"
+    "            json.dump(sorted(set(sys.modules) - before), f)\n"
+    "transaction.write_lock = write_lock\n"
+    "sys.argv = ['memkb', *sys.argv[2:]]\n"
+    "from memkb.cli.entry import run\n"
+    "run()\n"
+)
+
+
+def test_a_record_imports_nothing_of_its_own_while_it_holds_the_lock(
+    kb_repo: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "under-lock.json"
+    done = subprocess.run(
+        [sys.executable, "-c", UNDER_LOCK_PROBE, str(out), *RECORD, "--repo", str(kb_repo)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = json.loads(out.read_text())
+    assert [m for m in imported if m.split(".")[0] in ("memkb", "re2", "yaml_rs")] == []

@@ -16,6 +16,7 @@ import typer
 # typer 0.28 vendors click; its exceptions are not re-exported (pinned below 0.29).
 from typer._click.exceptions import ClickException
 
+from memkb import startup
 from memkb._version import __version__
 from memkb.errors import (
     MemkbError,
@@ -140,6 +141,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         fmt = output_format(str(kwargs.get("fmt", "text")), bool(kwargs.get("as_json")))
+        startup.release_collector()  # the command starts: its start-up is over
         try:
             return func(*args, **kwargs)
         except MemkbError as exc:

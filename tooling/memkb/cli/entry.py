@@ -55,7 +55,12 @@ def main() -> None:
     (tests, scripts).
 
     A `memkb validate` that was already answered on an unchanged KB is answered again by
-    memkb.cli.express before typer is imported (typer is two thirds of a start-up)."""
+    memkb.cli.express before typer is imported (typer is two thirds of a start-up).
+
+    The start-up runs with Python's cycle collector off (memkb.startup)."""
+    from memkb import startup
+
+    startup.hold_collector()
     try:
         code: object = _express(sys.argv[1:])
         if code is None:

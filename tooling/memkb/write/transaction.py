@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from memkb import startup
 from memkb.errors import RecordError, RepoError, UsageError
 from memkb.findings import Finding, Severity
 from memkb.gitio.repo import Change, GitRepo, PushRejected
@@ -201,19 +202,27 @@ def write(root: Path, plan: Callable[[Target], Edit], options: WriteOptions) -> 
 
 
 def load_checkers() -> None:
-    """Import what check_edit runs (the validation engine, the plain schema validator,
-    yaml-rs, the secret scanner) before the lock is taken. Loaded under the lock, that
-    time was spent by one writer at a time and capped 8 concurrent `memkb record`
-    processes; loaded here, the writers load them side by side while another commits."""
+    """Import what check_edit runs (the validation engine, the schemas and RE2, the plain
+    schema validator, yaml-rs and its pre-filter, the secret scanner) before the lock is
+    taken, with the cycle collector paused in a console-script process (memkb.startup).
+    Loaded under the lock, that time was spent by one writer at a time and capped 8
+    concurrent `memkb record` processes; loaded here, the writers load them side by side
+    while another commits."""
     # Neither jsonschema (the reference engine, ~90 ms to import) nor jsonschema-rs
     # (~15 ms): memkb.records.plain_schema vouches for a valid record, and a record it
     # cannot vouch for loads them when judged.
-    import memkb.records.plain_schema
-    import memkb.rules.safety
-    import memkb.validation.engine  # noqa: F401  (the rules and the loader)
-    from memkb.records.load import fast_yaml
+    with startup.importing():
+        import re2  # noqa: F401  (memkb.records.schema searches a schema's patterns with it)
 
-    fast_yaml()  # yaml-rs, the reader of the record and its neighbours (main thread only)
+        import memkb.records.plain_schema
+        import memkb.records.prefilter  # what yaml-rs reads a record through
+        import memkb.records.schema
+        import memkb.rules.locate
+        import memkb.rules.safety
+        import memkb.validation.engine  # noqa: F401  (the rules and the loader)
+        from memkb.records.load import fast_yaml
+
+        fast_yaml()  # yaml-rs, the reader of the record and its neighbours (main thread)
 
 
 def _open_repo(root: Path, options: WriteOptions) -> GitRepo | None:
