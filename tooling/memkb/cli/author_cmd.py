@@ -6,8 +6,10 @@ imported inside the commands: `show` and `list` never load the write path or Git
 and no command pays for another's imports.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: typer reads each option's type from the
+# command's annotations, and as strings they are parsed and compiled again by every run
+# (typing.get_type_hints: about 6 million instructions of a `memkb record`, callgrind); as
+# objects they come compiled from the module's bytecode.
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -72,7 +74,7 @@ NEW_LIST_FIELDS = {
 
 def _options(
     no_commit: bool, branch: str | None, push: bool, remote: str, agent: str | None
-) -> WriteOptions:
+) -> "WriteOptions":
     """The write options of the shared flags: --push sends to --remote."""
     from memkb.write.transaction import WriteOptions
 
@@ -81,7 +83,7 @@ def _options(
     )
 
 
-def _done(result: WriteResult, command: str, fmt: str, as_json: bool) -> None:
+def _done(result: "WriteResult", command: str, fmt: str, as_json: bool) -> None:
     """Print a write's result: warnings and notes on stderr next to the text line, or
     everything in the JSON document."""
     from memkb.report.writes import render_notes
