@@ -14,6 +14,7 @@ import pytest
 from typer.main import get_command
 
 from conftest import probe_modules
+from memkb.cli.app import handles_errors
 from memkb.cli.commands import COMMAND_MODULES, COMMAND_SUMMARIES
 from memkb.cli.group import LazyCommands
 from memkb.cli.main import app
@@ -181,3 +182,16 @@ def test_sys_exit_codes_become_the_status_python_would_give(
 
     assert _status(code) == status
     assert capsys.readouterr().err == printed
+
+
+def test_every_command_runs_inside_handles_errors() -> None:
+    # handles_errors maps failures to exit codes, and turns the cycle collector back on
+    # as the command starts (memkb.startup): a command outside it would run without it.
+    wrapper = handles_errors(lambda: None).__code__  # every wrapper runs this code
+    unwrapped = [
+        info.name or info.callback.__name__
+        for info in app.registered_commands
+        if info.callback is not None and info.callback.__code__ is not wrapper
+    ]
+    assert unwrapped == []
+    assert len(app.registered_commands) >= len(set(COMMAND_MODULES.values()))
