@@ -78,6 +78,17 @@ def test_a_main_thread_waiter_sleeps_until_the_holder_lets_go(
     assert no_alarm_left()
 
 
+@pytest.mark.parametrize("timeout", [float("inf"), 1e300])
+def test_a_wait_without_end_is_a_wait_without_a_timer(
+    held: tuple[Path, subprocess.Popen[str]], timeout: float
+) -> None:
+    path, _ = held
+    start = time.monotonic()
+    with write_lock(path, timeout=timeout):
+        assert time.monotonic() - start > 0.3
+    assert no_alarm_left()
+
+
 def test_a_main_thread_waiter_gives_up_in_time_naming_the_holder(
     held: tuple[Path, subprocess.Popen[str]],
 ) -> None:

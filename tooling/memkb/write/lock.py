@@ -25,6 +25,7 @@ from memkb.errors import RepoError
 DEFAULT_TIMEOUT = 60.0
 _POLL_START = 0.001
 _POLL_MAX = 0.005
+_LONGEST_ALARM = 1e8  # seconds (3 years); setitimer refuses what time_t cannot hold
 
 
 def timeout_from_env() -> float:
@@ -108,7 +109,8 @@ def _wait_blocked(fd: int, path: Path, timeout: float) -> None:
     7 writers waiting spend no CPU while the eighth writes. SIGALRM ends the wait."""
     signal.signal(signal.SIGALRM, _expire)
     try:
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        if timeout < _LONGEST_ALARM:  # a longer one (`inf`) is a wait without end
+            signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         finally:
